@@ -47,7 +47,9 @@ def check_timezone(name: str) -> str:
     try:
         ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError) as exc:
-        raise ValueError(f"unknown time zone {name!r} (use an IANA name like America/Toronto)") from exc
+        raise ValueError(
+            f"unknown time zone {name!r} (use an IANA name like America/Toronto)"
+        ) from exc
     return name
 
 
@@ -86,25 +88,73 @@ class Settings(BaseSettings):
     )
 
     # --- policy (DESIGN "the workflow as rules"; every number is a setting) ------------
-    silence_days: int = Field(14, ge=1, description="Days without client contact (and no booked session) before outreach starts.")
-    consecutive_missed: int = Field(3, ge=1, description="Consecutive cancellations / no-shows that make a client inactive by attendance.")
+    silence_days: int = Field(
+        14,
+        ge=1,
+        description="Days without client contact (and no booked session) before outreach starts.",
+    )
+    consecutive_missed: int = Field(
+        3,
+        ge=1,
+        description="Consecutive cancellations / no-shows that make a client inactive by attendance.",
+    )
     checkins: int = Field(3, ge=1, le=10, description="Outreach check-ins per episode.")
-    outreach_interval_days: int = Field(14, ge=1, description="Days between outreach check-ins (about two weeks).")
-    no_reply_weeks: int = Field(8, ge=1, description="Weeks without a reply (since last contact) before the client is inactive by communication.")
-    reply_window_days: int = Field(14, ge=0, description="Days the last documented check-in has to be answered before the checklist opens.")
-    nudge_after_days: int = Field(3, ge=1, description="Days an unanswered prompt or unfinished checklist waits before it is re-nudged.")
-    max_nudges: int = Field(2, ge=0, description="Re-nudges per prompt before it is escalated to CCT.")
-    escalate_after_days: int = Field(14, ge=1, description="Days an open discharge checklist may stay unfinished before CCT is told.")
-    snooze_days: Annotated[list[int], NoDecode] = Field(default_factory=lambda: [1, 3, 7], description="Snooze choices offered on a check-in prompt, in days.")
-    practice_timezone: str = Field("America/Toronto", description="Zone for clinicians without one, the weekly digest and dates without a zone.")
-    work_start: time = Field(time(9, 0), description="Start of a clinician's working day (local time) unless their record says otherwise.")
+    outreach_interval_days: int = Field(
+        14, ge=1, description="Days between outreach check-ins (about two weeks)."
+    )
+    no_reply_weeks: int = Field(
+        8,
+        ge=1,
+        description="Weeks without a reply (since last contact) before the client is inactive by communication.",
+    )
+    reply_window_days: int = Field(
+        14,
+        ge=0,
+        description="Days the last documented check-in has to be answered before the checklist opens.",
+    )
+    nudge_after_days: int = Field(
+        3,
+        ge=1,
+        description="Days an unanswered prompt or unfinished checklist waits before it is re-nudged.",
+    )
+    max_nudges: int = Field(
+        2, ge=0, description="Re-nudges per prompt before it is escalated to CCT."
+    )
+    escalate_after_days: int = Field(
+        14,
+        ge=1,
+        description="Days an open discharge checklist may stay unfinished before CCT is told.",
+    )
+    snooze_days: Annotated[list[int], NoDecode] = Field(
+        default_factory=lambda: [1, 3, 7],
+        description="Snooze choices offered on a check-in prompt, in days.",
+    )
+    practice_timezone: str = Field(
+        "America/Toronto",
+        description="Zone for clinicians without one, the weekly digest and dates without a zone.",
+    )
+    work_start: time = Field(
+        time(9, 0),
+        description="Start of a clinician's working day (local time) unless their record says otherwise.",
+    )
     work_end: time = Field(time(17, 0), description="End of the working day (local time).")
-    workdays: Annotated[tuple[int, ...], NoDecode] = Field((0, 1, 2, 3, 4), description="Working weekdays, e.g. mon-fri.")
-    holidays: Annotated[list[date], NoDecode] = Field(default_factory=list, description="Practice holidays (YYYY-MM-DD, comma-separated): no prompts on these days.")
-    label_style: Literal["chart_id", "chart_id_initials"] = Field("chart_id", description="How clinician DMs name a client; channels always use the chart id.")
-    discharged_group_name: str = Field("Discharged Clients", description="The platform group a discharged client is moved to.")
+    workdays: Annotated[tuple[int, ...], NoDecode] = Field(
+        (0, 1, 2, 3, 4), description="Working weekdays, e.g. mon-fri."
+    )
+    holidays: Annotated[list[date], NoDecode] = Field(
+        default_factory=list,
+        description="Practice holidays (YYYY-MM-DD, comma-separated): no prompts on these days.",
+    )
+    label_style: Literal["chart_id", "chart_id_initials"] = Field(
+        "chart_id", description="How clinician DMs name a client; channels always use the chart id."
+    )
+    discharged_group_name: str = Field(
+        "Discharged Clients", description="The platform group a discharged client is moved to."
+    )
     digest_weekday: int = Field(0, ge=0, le=6, description="Weekday of the CCT digest (Monday=0).")
-    digest_time: time = Field(time(9, 0), description="Local time of the CCT digest in the practice zone.")
+    digest_time: time = Field(
+        time(9, 0), description="Local time of the CCT digest in the practice zone."
+    )
     tick_seconds: int = Field(60, ge=5, description="Seconds between scheduler ticks.")
 
     @field_validator("cct_user_ids", mode="before")
@@ -148,8 +198,10 @@ def load_settings(settings_file: Path | None = None, **overrides: Any) -> Settin
     import os
 
     path = settings_file or (
-        Path(os.environ["DISCHARGE_SETTINGS_FILE"]) if os.environ.get("DISCHARGE_SETTINGS_FILE") else None
+        Path(os.environ["DISCHARGE_SETTINGS_FILE"])
+        if os.environ.get("DISCHARGE_SETTINGS_FILE")
+        else None
     )
     if path is not None and not path.is_file():
         raise FileNotFoundError(f"settings file {path} does not exist")
-    return Settings(_env_file=path, **overrides)  # type: ignore[call-arg]
+    return Settings(_env_file=path, **overrides)

@@ -1,0 +1,41 @@
+"""Wiring: the one place that turns settings into an engine, a unit of work and the services."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import Engine
+
+from bot.clock import Clock, clock_from_start
+from bot.services import CareService
+from bot.settings import Settings
+from storage.db import make_engine, make_session_factory, require_migrated
+from storage.repository import UnitOfWork
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    engine: Engine
+    uow: UnitOfWork
+    clock: Clock
+    service: CareService
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+
+def build_runtime(
+    settings: Settings, *, clock: Clock | None = None, check_schema: bool = True
+) -> Runtime:
+    """Build everything a command needs; refuses an un-migrated database (NotMigrated)."""
+    engine = make_engine(settings.database_url)
+    if check_schema:
+        try:
+            require_migrated(engine)
+        except Exception:
+            engine.dispose()
+            raise
+    uow = UnitOfWork(make_session_factory(engine))
+    clock = clock or clock_from_start(settings.clock_start)
+    return Runtime(settings, engine, uow, clock, CareService(uow, clock, settings))

@@ -1,0 +1,208 @@
+"""The caseload CSV: parsed and checked whole before anything is written, then applied once.
+
+Columns (header row, UTF-8):
+client_id,clinician_slack_id,first_name,last_contact_at,next_session_at,clinician_timezone
+
+Dates are ISO 8601. A date alone means midnight, and a time without an offset means local time,
+in the clinician's zone (the row's clinician_timezone, else the practice zone).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from dataclasses import dataclass
+from datetime import date, datetime, time
+from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+COLUMNS = (
+    "client_id",
+    "clinician_slack_id",
+    "first_name",
+    "last_contact_at",
+    "next_session_at",
+    "clinician_timezone",
+)
+REQUIRED = ("client_id", "clinician_slack_id", "last_contact_at")
+_SLACK_USER = re.compile(r"^[UW][A-Z0-9]{2,}$")
+_CHART_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+
+
+@dataclass(frozen=True)
+class Problem:
+    line: int
+    column: str | None
+    message: str
+
+    def __str__(self) -> str:
+        where = f"line {self.line}" + (f", column {self.column}" if self.column else "")
+        return f"{where}: {self.message}"
+
+
+class CaseloadError(ValueError):
+    """The file was refused; nothing of it was written."""
+
+    def __init__(self, problems: list[Problem]) -> None:
+        self.problems = problems
+        super().__init__("\n".join(str(p) for p in problems))
+
+
+@dataclass(frozen=True)
+class CaseloadRow:
+    line: int
+    client_id: str
+    clinician_slack_id: str
+    first_name: str | None
+    last_contact_at: datetime
+    next_session_at: datetime | None
+    clinician_timezone: str | None
+
+
+@dataclass(frozen=True)
+class ImportReport:
+    created: int
+    updated: int
+    unchanged: int
+    clinicians_created: int
+
+    def __str__(self) -> str:
+        return (
+            f"{self.created} client(s) added, {self.updated} updated, {self.unchanged} unchanged; "
+            f"{self.clinicians_created} new clinician(s)."
+        )
+
+
+def parse_instant(value: str, zone: ZoneInfo) -> datetime:
+    """ISO 8601 date or date-time; a bare date is local midnight, a naive time is local."""
+    text = value.strip()
+    if re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
+        return datetime.combine(date.fromisoformat(text), time(0), tzinfo=zone)
+    parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=zone)
+    return parsed
+
+
+def parse_caseload(content: str, *, practice_timezone: str) -> list[CaseloadRow]:
+    """Every row checked; all problems reported together with line and column."""
+    if content.startswith("\ufeff"):
+        content = content[1:]
+    reader = csv.DictReader(io.StringIO(content))
+    header = [h.strip() for h in (reader.fieldnames or [])]
+    problems: list[Problem] = []
+    missing = [c for c in COLUMNS if c not in header]
+    if not header:
+        raise CaseloadError([Problem(1, None, "the file is empty; a header row is needed")])
+    if missing:
+        raise CaseloadError(
+            [
+                Problem(1, c, f"missing column {c!r} (expected: {','.join(COLUMNS)})")
+                for c in missing
+            ]
+        )
+    unknown = [h for h in header if h not in COLUMNS]
+    if unknown:
+        problems.append(Problem(1, unknown[0], f"unknown column {unknown[0]!r}"))
+    rows: list[CaseloadRow] = []
+    seen: dict[str, int] = {}
+    zones: dict[str, tuple[str, int]] = {}
+    for raw in reader:
+        line = reader.line_num
+        values = {(k or "").strip(): (v or "").strip() for k, v in raw.items() if k is not None}
+        if None in raw:
+            problems.append(Problem(line, None, "more fields than the header has columns"))
+            continue
+        row_problems = [Problem(line, c, f"{c} is required") for c in REQUIRED if not values.get(c)]
+        client_id = values.get("client_id", "")
+        if client_id and not _CHART_ID.match(client_id):
+            row_problems.append(Problem(line, "client_id", f"{client_id!r} is not a chart id"))
+        if client_id in seen:
+            row_problems.append(
+                Problem(
+                    line,
+                    "client_id",
+                    f"duplicate client id {client_id} (first on line {seen[client_id]})",
+                )
+            )
+        elif client_id:
+            seen[client_id] = line
+        clinician = values.get("clinician_slack_id", "")
+        if clinician and not _SLACK_USER.match(clinician):
+            row_problems.append(
+                Problem(
+                    line,
+                    "clinician_slack_id",
+                    f"{clinician!r} is not a Slack user id (like U012ABC)",
+                )
+            )
+        zone_name = values.get("clinician_timezone") or None
+        zone = ZoneInfo(practice_timezone)
+        if zone_name:
+            try:
+                zone = ZoneInfo(zone_name)
+            except (ZoneInfoNotFoundError, ValueError):
+                row_problems.append(
+                    Problem(
+                        line,
+                        "clinician_timezone",
+                        f"unknown time zone {zone_name!r} (use an IANA name like America/Toronto)",
+                    )
+                )
+            else:
+                earlier = zones.get(clinician)
+                if earlier and earlier[0] != zone_name:
+                    row_problems.append(
+                        Problem(
+                            line,
+                            "clinician_timezone",
+                            f"{clinician} is in {earlier[0]} on line {earlier[1]}",
+                        )
+                    )
+                zones.setdefault(clinician, (zone_name, line))
+        instants: dict[str, datetime | None] = {}
+        for column in ("last_contact_at", "next_session_at"):
+            value = values.get(column, "")
+            instants[column] = None
+            if value:
+                try:
+                    instants[column] = parse_instant(value, zone)
+                except ValueError:
+                    row_problems.append(
+                        Problem(
+                            line,
+                            column,
+                            f"{value!r} is not an ISO 8601 date "
+                            "(like 2026-03-02 or 2026-03-02T10:00-05:00)",
+                        )
+                    )
+        problems.extend(row_problems)
+        if row_problems:
+            continue
+        last_contact = instants["last_contact_at"]
+        assert last_contact is not None
+        rows.append(
+            CaseloadRow(
+                line=line,
+                client_id=client_id,
+                clinician_slack_id=clinician,
+                first_name=values.get("first_name") or None,
+                last_contact_at=last_contact,
+                next_session_at=instants["next_session_at"],
+                clinician_timezone=zone_name,
+            )
+        )
+    if problems:
+        raise CaseloadError(problems)
+    if not rows:
+        raise CaseloadError([Problem(2, None, "the file has a header but no clients")])
+    return rows
+
+
+def read_caseload(path: Path, *, practice_timezone: str) -> list[CaseloadRow]:
+    try:
+        content = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise CaseloadError([Problem(1, None, f"the file is not UTF-8 ({exc.reason})")]) from exc
+    return parse_caseload(content, practice_timezone=practice_timezone)

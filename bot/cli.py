@@ -1,0 +1,316 @@
+"""The `discharge-bot` command line: install, migrate, import, inspect and run the bot."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Callable, Sequence
+from datetime import datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from pydantic import ValidationError
+
+from bot import __version__
+from bot.bootstrap import Runtime, build_runtime
+from bot.caseload import CaseloadError, read_caseload
+from bot.clock import FixedClock, ensure_utc
+from bot.domain.errors import DomainError
+from bot.services import Actor, Source, Timeline
+from bot.settings import Settings, load_settings
+from storage.db import NotMigrated, current_revision, head_revision, make_engine, migrate
+
+log = logging.getLogger("discharge-bot")
+
+Handler = Callable[[argparse.Namespace, Settings], int]
+
+
+class UsageError(Exception):
+    """Bad input on the command line; printed as is, exit status 2."""
+
+
+def _admin() -> Actor:
+    import getpass
+
+    try:
+        user = getpass.getuser()
+    except (KeyError, OSError):
+        user = "admin"
+    return Actor(f"cli:{user}", Source.CLI)
+
+
+def _parse_now(text: str | None) -> datetime | None:
+    if text is None:
+        return None
+    try:
+        value = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise UsageError(
+            f"--now {text!r} is not an ISO 8601 instant (like 2026-03-16T14:00Z)"
+        ) from None
+    if value.tzinfo is None:
+        raise UsageError(f"--now {text!r} needs a time zone offset (like Z or -05:00)")
+    return ensure_utc(value)
+
+
+def _runtime(settings: Settings, *, now: datetime | None = None) -> Runtime:
+    return build_runtime(settings, clock=FixedClock(now) if now else None)
+
+
+def _fmt(value: datetime | None, zone: ZoneInfo) -> str:
+    if value is None:
+        return "-"
+    return value.astimezone(zone).strftime("%Y-%m-%d %H:%M %Z")
+
+
+def _reader_zone(args: argparse.Namespace, settings: Settings) -> ZoneInfo:
+    name = getattr(args, "tz", None) or settings.practice_timezone
+    try:
+        return ZoneInfo(name)
+    except Exception:
+        raise UsageError(f"unknown time zone {name!r}") from None
+
+
+# -- commands -----------------------------------------------------------------------------
+def cmd_migrate(args: argparse.Namespace, settings: Settings) -> int:
+    engine = make_engine(settings.database_url)
+    try:
+        before = current_revision(engine)
+        migrate(engine)
+        after = current_revision(engine)
+    finally:
+        engine.dispose()
+    if before == after:
+        print(f"Database already at revision {after}; nothing to do.")
+    else:
+        print(f"Database migrated from {before or 'empty'} to {after}.")
+    return 0
+
+
+def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
+    path = Path(args.file)
+    if not path.is_file():
+        raise UsageError(f"{path}: no such file")
+    try:
+        rows = read_caseload(path, practice_timezone=settings.practice_timezone)
+    except CaseloadError as exc:
+        print(f"{path}: refused, nothing was imported:", file=sys.stderr)
+        for problem in exc.problems:
+            print(f"  {path}:{problem}", file=sys.stderr)
+        return 1
+    runtime = _runtime(settings)
+    try:
+        report = runtime.service.import_caseload(rows, actor=_admin())
+    finally:
+        runtime.close()
+    print(f"{path}: {report}")
+    return 0
+
+
+def cmd_status(args: argparse.Namespace, settings: Settings) -> int:
+    zone = _reader_zone(args, settings)
+    runtime = _runtime(settings, now=_parse_now(args.now))
+    try:
+        if args.client:
+            _print_timeline(runtime.service.timeline(args.client, actor=_admin()), zone)
+            return 0
+        rows = runtime.service.caseload()
+    finally:
+        runtime.close()
+    if not rows:
+        print("The caseload is empty. Import one with `discharge-bot import FILE.csv`.")
+        return 0
+    headers = ("CLIENT", "CLINICIAN", "STATE", "CHECK-INS", "NEXT STEP", "DUE AT", "LAST CONTACT")
+    table = [
+        (
+            r.chart_id,
+            r.clinician,
+            r.state.value.replace("_", " "),
+            str(r.checkins_sent),
+            r.next_step or "-",
+            _fmt(r.due_at, zone),
+            _fmt(r.last_contact_at, zone),
+        )
+        for r in rows
+    ]
+    widths = [max(len(h), *(len(row[i]) for row in table)) for i, h in enumerate(headers)]
+    for line in (headers, *table):
+        print("  ".join(cell.ljust(widths[i]) for i, cell in enumerate(line)).rstrip())
+    print(f"\n{len(rows)} client(s); times in {zone.key}.")
+    return 0
+
+
+def _print_timeline(timeline: Timeline, zone: ZoneInfo) -> None:
+    print(f"{timeline.chart_id} — clinician {timeline.clinician} ({timeline.timezone})")
+    for view in timeline.episodes:
+        a = view.assessment
+        closed = f", closed {_fmt(view.closed_at, zone)}" if view.closed_at else ""
+        print(
+            f"\nEpisode {view.episode_id}: opened {_fmt(view.opened_at, zone)} ({view.opened_reason}){closed}"
+        )
+        print(
+            f"  state: {a.state.value.replace('_', ' ')}"
+            + (f" ({a.closure.value})" if a.closure else "")
+        )
+        print(
+            f"  last contact: {_fmt(a.last_contact_at, zone)}; check-ins documented: {a.checkins_sent}"
+        )
+        if a.booked_session_at:
+            print(f"  next booked session: {_fmt(a.booked_session_at, zone)}")
+        upcoming = a.due[0] if a.due else a.next
+        if upcoming and view.closed_at is None:
+            label = upcoming.kind.value.replace("_", " ") + (
+                f" {upcoming.number}" if upcoming.number else ""
+            )
+            print(f"  next step: {label}, due {_fmt(upcoming.due_at, zone)}")
+        print("  why:")
+        for reason in a.reasons:
+            print(f"    - {reason}")
+        print("  log:")
+        for event in view.events:
+            extra = ", ".join(f"{k}={v}" for k, v in (event.data or {}).items())
+            print(
+                f"    {_fmt(event.occurred_at, zone)}  {event.kind:<18} by {event.actor} via {event.source}"
+                + (f"  ({extra})" if extra else "")
+            )
+
+
+def cmd_tick(args: argparse.Namespace, settings: Settings) -> int:
+    now = _parse_now(args.now)
+    runtime = _runtime(settings, now=now)
+    zone = _reader_zone(args, settings)
+    try:
+        result = runtime.service.tick(now)
+    finally:
+        runtime.close()
+    print(
+        f"Tick at {_fmt(result.now, zone)}: {result.episodes} episode(s) due, {len(result.queued)} message(s) queued."
+    )
+    for q in result.queued:
+        to = q.recipient or "(CCT_CHANNEL_ID not set)"
+        print(
+            f"  {q.key:<32} {q.kind:<22} {q.chart_id or '-':<10} to {q.recipient_kind} {to}, deliver after {_fmt(q.deliver_after, zone)}"
+        )
+    return 0
+
+
+def cmd_outbox(args: argparse.Namespace, settings: Settings) -> int:
+    zone = _reader_zone(args, settings)
+    runtime = _runtime(settings)
+    try:
+        statuses = ["dead"] if args.dead else ["pending", "in_flight"]
+        rows = runtime.service.outbox(statuses=statuses)
+    finally:
+        runtime.close()
+    if not rows:
+        print("No dead-lettered messages." if args.dead else "Nothing waiting in the outbox.")
+        return 0
+    for row in rows:
+        print(
+            f"{row.id:>6}  {row.status:<9} {row.kind:<22} {row.idempotency_key:<32} "
+            f"to {row.recipient or '-'} after {_fmt(row.deliver_after, zone)}"
+            + (f"  error: {row.last_error}" if row.last_error else "")
+        )
+    return 0
+
+
+# -- parser ---------------------------------------------------------------------------------
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="discharge-bot",
+        description=(
+            "Carries clinicians through the practice's policy for closing a client's file "
+            "when therapy ends through inactivity, and keeps the Care Coordination Team in the "
+            "loop. Configuration comes from environment variables (see the README)."
+        ),
+    )
+    parser.add_argument("--version", action="version", version=f"discharge-bot {__version__}")
+    parser.add_argument(
+        "--settings",
+        metavar="FILE",
+        type=Path,
+        help="a KEY=value settings file (environment variables win over it)",
+    )
+    parser.add_argument("-v", "--verbose", action="store_true", help="log more detail")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    def command(name: str, handler: Handler, help_text: str) -> argparse.ArgumentParser:
+        p = sub.add_parser(name, help=help_text, description=help_text)
+        p.set_defaults(handler=handler)
+        return p
+
+    command("migrate", cmd_migrate, "Create or upgrade the database schema (safe to run again).")
+    p = command(
+        "import",
+        cmd_import,
+        "Import the caseload from a CSV file: client_id, clinician_slack_id, first_name, "
+        "last_contact_at, next_session_at, clinician_timezone. The whole file is checked "
+        "first; a bad row is reported with its line and column and nothing is written. "
+        "Importing the same file again changes nothing.",
+    )
+    p.add_argument("file", metavar="FILE.csv")
+    p = command(
+        "status",
+        cmd_status,
+        "Show the caseload (state, next step, due time), or one client's timeline with reasons.",
+    )
+    p.add_argument("client", nargs="?", metavar="CLIENT_ID", help="a chart id, e.g. R-1042")
+    p.add_argument("--now", metavar="ISO8601", help="assess at this instant instead of now")
+    p.add_argument(
+        "--tz", metavar="ZONE", help="show times in this zone (default: the practice zone)"
+    )
+    p = command(
+        "tick",
+        cmd_tick,
+        "Run one scheduler pass at an instant: decide what is due and queue it in the outbox "
+        "(each message once, however often this runs), then exit.",
+    )
+    p.add_argument("--now", metavar="ISO8601", help="the instant to run at (default: the clock)")
+    p.add_argument("--tz", metavar="ZONE", help="show times in this zone")
+    p = command(
+        "outbox", cmd_outbox, "List messages waiting to be delivered, or dead-lettered ones."
+    )
+    p.add_argument("--dead", action="store_true", help="list dead-lettered messages")
+    p.add_argument("--tz", metavar="ZONE", help="show times in this zone")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    if not args.verbose:
+        logging.getLogger("alembic").setLevel(logging.WARNING)
+    if not getattr(args, "handler", None):
+        parser.print_help()
+        return 2
+    try:
+        settings = load_settings(args.settings)
+    except ValidationError as exc:
+        print("discharge-bot: the configuration is not valid:", file=sys.stderr)
+        for error in exc.errors():
+            where = ".".join(str(p) for p in error["loc"]) or "settings"
+            print(f"  {where}: {error['msg']}", file=sys.stderr)
+        return 2
+    except FileNotFoundError as exc:
+        print(f"discharge-bot: {exc}", file=sys.stderr)
+        return 2
+    try:
+        handler: Handler = args.handler
+        return handler(args, settings)
+    except UsageError as exc:
+        print(f"discharge-bot {args.command}: {exc}", file=sys.stderr)
+        return 2
+    except NotMigrated as exc:
+        print(f"discharge-bot: {exc}", file=sys.stderr)
+        return 1
+    except DomainError as exc:
+        print(f"discharge-bot {args.command}: {exc}", file=sys.stderr)
+        return 1
+
+
+__all__ = ["build_parser", "head_revision", "main"]

@@ -1,0 +1,827 @@
+"""Use cases: every entry point (CLI, Slack, platform webhooks, scheduler) calls these.
+
+Each public method is one unit of work: it reads the client's episode, asks the pure policy
+whether the change is legal and what follows, writes the event, the cached schedule columns,
+any messages now due (to the outbox, with idempotency keys) and an audit entry — all in one
+transaction. Services never see a Slack payload and never read the wall clock themselves.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
+from enum import StrEnum
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from bot.caseload import CaseloadRow as CaseloadInput
+from bot.caseload import ImportReport
+from bot.clock import Clock, ensure_utc
+from bot.domain.calendar import WorkingHours
+from bot.domain.checklist import check_can_complete
+from bot.domain.errors import DomainError, NotAllowed, UnknownClient
+from bot.domain.model import (
+    ChecklistStep,
+    Classification,
+    Closure,
+    EpisodeHistory,
+    Event,
+    EventKind,
+    OpenReason,
+    Policy,
+    Recipient,
+    State,
+)
+from bot.domain.policy import SUCCESSOR, Assessment, DueStep, assess, is_return
+from bot.settings import Settings
+from storage.models import AdminNote, Client, Clinician, Episode, EventRecord, OutboxMessage
+from storage.repository import Repository, UnitOfWork
+
+log = logging.getLogger(__name__)
+
+TICK_BATCH = 200
+
+
+class Source(StrEnum):
+    SLACK = "slack"
+    PLATFORM = "platform"
+    CLI = "cli"
+    SCHEDULER = "scheduler"
+    IMPORT = "import"
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who asks for a change. Slack users are checked against the client's assignment."""
+
+    id: str
+    source: Source
+    is_cct: bool = False
+
+    def may_act_on(self, client: Client) -> bool:
+        if self.source is not Source.SLACK:
+            return True  # the CLI runs as the practice admin; webhooks are signed
+        return self.is_cct or client.clinician.slack_user_id == self.id
+
+
+SCHEDULER = Actor("scheduler", Source.SCHEDULER)
+
+
+def policy_from(settings: Settings) -> Policy:
+    return Policy(
+        silence_days=settings.silence_days,
+        consecutive_missed=settings.consecutive_missed,
+        checkins=settings.checkins,
+        outreach_interval_days=settings.outreach_interval_days,
+        no_reply_weeks=settings.no_reply_weeks,
+        reply_window_days=settings.reply_window_days,
+        nudge_after_days=settings.nudge_after_days,
+        max_nudges=settings.max_nudges,
+        escalate_after_days=settings.escalate_after_days,
+    )
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What a use case did: the client's state after it and what it queued."""
+
+    chart_id: str
+    assessment: Assessment
+    queued: tuple[str, ...] = ()
+    duplicate: bool = False
+    reopened: bool = False
+    note_id: int | None = None
+
+
+@dataclass(frozen=True)
+class QueuedMessage:
+    key: str
+    kind: str
+    recipient_kind: str
+    recipient: str | None
+    deliver_after: datetime
+    chart_id: str | None
+
+
+@dataclass
+class TickResult:
+    now: datetime
+    episodes: int = 0
+    queued: list[QueuedMessage] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class CaseloadRow:
+    chart_id: str
+    clinician: str
+    state: State
+    next_step: str | None
+    due_at: datetime | None
+    last_contact_at: datetime | None
+    checkins_sent: int
+
+
+@dataclass(frozen=True)
+class EpisodeView:
+    episode_id: int
+    opened_at: datetime
+    opened_reason: str
+    closed_at: datetime | None
+    assessment: Assessment
+    events: tuple[EventRecord, ...]
+
+
+@dataclass(frozen=True)
+class Timeline:
+    chart_id: str
+    clinician: str
+    timezone: str
+    episodes: tuple[EpisodeView, ...]
+
+
+def step_label(step: DueStep | None) -> str | None:
+    if step is None:
+        return None
+    if step.number is not None:
+        return f"{step.kind.value} {step.number}"
+    return step.kind.value
+
+
+def to_event(record: EventRecord) -> Event:
+    data = record.data or {}
+    return Event(
+        kind=EventKind(record.kind),
+        at=record.occurred_at,
+        session_at=record.session_at,
+        number=data.get("number"),
+        step=ChecklistStep(data["step"]) if data.get("step") else None,
+        answer=data.get("answer"),
+        classification=Classification(data["classification"])
+        if data.get("classification")
+        else None,
+        until=datetime.fromisoformat(data["until"]) if data.get("until") else None,
+        prompt=data.get("prompt"),
+        label=data.get("label"),
+        known_at=record.recorded_at,
+    )
+
+
+def _event_data(event: Event) -> dict[str, Any]:
+    data: dict[str, Any] = {
+        "number": event.number,
+        "step": event.step.value if event.step else None,
+        "answer": event.answer,
+        "classification": event.classification.value if event.classification else None,
+        "until": event.until.isoformat() if event.until else None,
+        "prompt": event.prompt,
+        "label": event.label,
+    }
+    return {k: v for k, v in data.items() if v is not None}
+
+
+class CareService:
+    """The application's use cases over a unit of work, a clock and the settings."""
+
+    def __init__(self, uow: UnitOfWork, clock: Clock, settings: Settings) -> None:
+        self.uow = uow
+        self.clock = clock
+        self.settings = settings
+        self.policy = policy_from(settings)
+
+    # -- helpers ---------------------------------------------------------------------------
+    def hours_for(self, clinician: Clinician) -> WorkingHours:
+        return WorkingHours(
+            zone=ZoneInfo(clinician.timezone or self.settings.practice_timezone),
+            start=clinician.work_start or self.settings.work_start,
+            end=clinician.work_end or self.settings.work_end,
+            workdays=frozenset(self.settings.workdays),
+            holidays=frozenset(self.settings.holidays),
+        )
+
+    def _client(self, repo: Repository, chart_id: str, actor: Actor) -> Client:
+        client = repo.client_by_chart_id(chart_id.strip(), lock=True)
+        if client is None:
+            raise UnknownClient(chart_id.strip())
+        if not actor.may_act_on(client):
+            raise NotAllowed(
+                f"Only {chart_id}'s clinician or the Care Coordination Team can do that."
+            )
+        return client
+
+    def _history(self, repo: Repository, episode: Episode) -> EpisodeHistory:
+        return EpisodeHistory(
+            opened_at=episode.opened_at,
+            baseline_contact_at=episode.baseline_contact_at,
+            opened_reason=OpenReason(episode.opened_reason),
+            events=tuple(to_event(r) for r in repo.events_of(episode.id)),
+            booked_sessions=tuple(datetime.fromisoformat(b) for b in episode.booked_sessions or ()),
+        )
+
+    def _assess(
+        self, repo: Repository, client: Client, episode: Episode, now: datetime
+    ) -> Assessment:
+        return assess(
+            self._history(repo, episode), self.policy, self.hours_for(client.clinician), now
+        )
+
+    def _episode(self, repo: Repository, client: Client) -> Episode:
+        episode = repo.current_episode(client.id)
+        if episode is None:  # every imported client has one; be safe for hand-made rows
+            episode = self._open(repo, client, OpenReason.IMPORTED, self.clock.now(), None, ())
+        return episode
+
+    def _open(
+        self,
+        repo: Repository,
+        client: Client,
+        reason: OpenReason,
+        at: datetime,
+        baseline: datetime | None,
+        bookings: Iterable[datetime],
+    ) -> Episode:
+        episode = Episode(
+            client_id=client.id,
+            opened_at=at,
+            opened_reason=reason.value,
+            baseline_contact_at=baseline,
+            booked_sessions=[b.isoformat() for b in bookings],
+            state=State.ACTIVE.value,
+            checkins_sent=0,
+            updated_at=at,
+        )
+        repo.add(episode)
+        repo.flush()
+        repo.add(
+            EventRecord(
+                client_id=client.id,
+                episode_id=episode.id,
+                kind=EventKind.EPISODE_OPENED.value,
+                occurred_at=at,
+                recorded_at=at,
+                actor="system",
+                source="system",
+                data={"label": reason.value},
+            )
+        )
+        repo.flush()
+        return episode
+
+    def _write_event(
+        self, repo: Repository, client: Client, episode: Episode, event: Event, actor: Actor
+    ) -> EventRecord:
+        record = EventRecord(
+            client_id=client.id,
+            episode_id=episode.id,
+            kind=event.kind.value,
+            occurred_at=event.at,
+            recorded_at=event.learned_at,
+            actor=actor.id,
+            source=actor.source.value,
+            session_at=event.session_at,
+            data=_event_data(event),
+        )
+        repo.add(record)
+        repo.flush()
+        return record
+
+    def _recipient(self, client: Client, step: DueStep) -> tuple[str, str | None]:
+        if step.recipient is Recipient.CCT:
+            return Recipient.CCT.value, self.settings.cct_channel_id
+        return Recipient.CLINICIAN.value, client.clinician.slack_user_id
+
+    def _advance(
+        self, repo: Repository, client: Client, episode: Episode, now: datetime
+    ) -> tuple[Assessment, list[QueuedMessage]]:
+        """Queue every step due at `now`, then store the state and the next due time."""
+        queued: list[QueuedMessage] = []
+        assessment = self._assess(repo, client, episode, now)
+        for _ in range(4):  # each round records its prompts, so the next finds fewer due
+            if not assessment.due:
+                break
+            for step in assessment.due:
+                queued.extend(self._queue(repo, client, episode, step, now))
+            assessment = self._assess(repo, client, episode, now)
+        self._store(episode, assessment, now)
+        return assessment, queued
+
+    def _queue(
+        self, repo: Repository, client: Client, episode: Episode, step: DueStep, now: datetime
+    ) -> list[QueuedMessage]:
+        kind, recipient = self._recipient(client, step)
+        key = f"ep{episode.id}:{step.idempotency_suffix}"
+        message = OutboxMessage(
+            idempotency_key=key,
+            episode_id=episode.id,
+            kind=step.kind.value,
+            recipient_kind=kind,
+            recipient=recipient,
+            payload={
+                "chart_id": client.chart_id,
+                "episode_id": episode.id,
+                "step": step.key,
+                "number": step.number,
+                "attempt": step.attempt,
+                "due_at": step.due_at.isoformat(),
+            },
+            status="pending",
+            deliver_after=max(step.due_at, now) if step.recipient is Recipient.CLINICIAN else now,
+            attempts=0,
+            created_at=now,
+        )
+        written = repo.add_outbox(message)
+        self._write_event(
+            repo,
+            client,
+            episode,
+            Event(EventKind.PROMPTED, now, prompt=step.key, number=step.number, known_at=now),
+            SCHEDULER,
+        )
+        if not written:
+            return []
+        if recipient is None:
+            log.warning("outbox %s has no recipient: CCT_CHANNEL_ID is not set", key)
+        return [
+            QueuedMessage(
+                key, step.kind.value, kind, recipient, message.deliver_after, client.chart_id
+            )
+        ]
+
+    def _store(self, episode: Episode, assessment: Assessment, now: datetime) -> None:
+        """Cache the state and the schedule: `next_due_at` is what the tick's index reads."""
+        episode.state = assessment.state.value
+        episode.trigger = assessment.trigger.value if assessment.trigger else None
+        episode.closure = assessment.closure.value if assessment.closure else None
+        episode.checkins_sent = assessment.checkins_sent
+        upcoming = assessment.due[0] if assessment.due else assessment.next
+        if assessment.state is State.CLOSED:
+            upcoming = None
+        episode.next_step = step_label(upcoming)
+        episode.next_due_at = upcoming.due_at if upcoming else None
+        episode.updated_at = now
+
+    def _apply(
+        self,
+        repo: Repository,
+        client: Client,
+        event: Event,
+        actor: Actor,
+        *,
+        action: str,
+        details: dict[str, Any] | None = None,
+    ) -> Outcome:
+        """Record one event through the policy (which may refuse it) and follow it through."""
+        now = self.clock.now()
+        event = replace(event, known_at=now)
+        episode = self._episode(repo, client)
+        current = self._assess(repo, client, episode, now)
+        reopened = False
+        if is_return(current.state, current.closure, event.kind):
+            if current.state is not State.CLOSED:
+                self._close(episode, Closure.RETURNED, now)
+            episode = self._open(
+                repo, client, OpenReason.RETURNED, now, current.last_contact_at, current.bookings
+            )
+            reopened = True
+        history = self._history(repo, episode)
+        hours = self.hours_for(client.clinician)
+        # Ask first: an illegal move raises here, before anything is written.
+        after = assess(replace(history, events=(*history.events, event)), self.policy, hours, now)
+        self._write_event(repo, client, episode, event, actor)
+        queued: list[QueuedMessage] = []
+        successor = SUCCESSOR.get(after.closure) if after.closure else None
+        if after.state is State.CLOSED and successor is not None:
+            self._store(episode, after, now)
+            self._close(episode, after.closure, now)
+            episode = self._open(
+                repo, client, successor, now, after.last_contact_at, after.bookings
+            )
+        result, queued = self._advance(repo, client, episode, now)
+        if result.state is State.CLOSED and episode.closed_at is None:
+            self._close(episode, result.closure, now)
+        repo.audit(
+            at=now,
+            actor=actor.id,
+            action=action,
+            client_id=client.id,
+            episode_id=episode.id,
+            details={"source": actor.source.value, "state": result.state.value, **(details or {})},
+        )
+        return Outcome(client.chart_id, result, tuple(q.key for q in queued), reopened=reopened)
+
+    @staticmethod
+    def _close(episode: Episode, closure: Closure | None, now: datetime) -> None:
+        episode.state = State.CLOSED.value
+        episode.closure = closure.value if closure else None
+        episode.closed_at = now
+        episode.next_due_at = None
+        episode.next_step = None
+
+    # -- use cases: what happened with the client ---------------------------------------
+    def record_session(
+        self,
+        chart_id: str,
+        outcome: EventKind,
+        *,
+        occurred_at: datetime,
+        actor: Actor,
+        session_at: datetime | None = None,
+        delivery_id: str | None = None,
+    ) -> Outcome:
+        """A session was attended, cancelled, missed or booked (`session_at` for bookings)."""
+        if outcome not in (
+            EventKind.SESSION_ATTENDED,
+            EventKind.SESSION_CANCELLED,
+            EventKind.SESSION_NO_SHOW,
+            EventKind.SESSION_SCHEDULED,
+        ):
+            raise ValueError(f"{outcome} is not a session outcome")
+        if outcome is EventKind.SESSION_SCHEDULED and session_at is None:
+            raise DomainError("A booked session needs the date it is booked for.")
+        return self._record(
+            chart_id,
+            Event(
+                outcome,
+                ensure_utc(occurred_at),
+                session_at=ensure_utc(session_at) if session_at else None,
+            ),
+            actor,
+            action=outcome.value,
+            delivery_id=delivery_id,
+        )
+
+    def record_client_message(
+        self, chart_id: str, *, occurred_at: datetime, actor: Actor, delivery_id: str | None = None
+    ) -> Outcome:
+        """The client wrote. During outreach or discharge this stops it and asks the clinician."""
+        return self._record(
+            chart_id,
+            Event(EventKind.CLIENT_MESSAGE, ensure_utc(occurred_at)),
+            actor,
+            action="client_message",
+            delivery_id=delivery_id,
+        )
+
+    def _record(
+        self, chart_id: str, event: Event, actor: Actor, *, action: str, delivery_id: str | None
+    ) -> Outcome:
+        now = self.clock.now()
+        if event.at > now + timedelta(minutes=5) and event.kind is not EventKind.SESSION_SCHEDULED:
+            raise DomainError("That date is in the future; only a booking can be.")
+        with self.uow() as repo:
+            client = self._client(repo, chart_id, actor)
+            if delivery_id is not None and not repo.claim_delivery(
+                source=actor.source.value, delivery_id=delivery_id, now=now
+            ):
+                episode = self._episode(repo, client)
+                return Outcome(
+                    client.chart_id, self._assess(repo, client, episode, now), duplicate=True
+                )
+            return self._apply(repo, client, event, actor, action=action)
+
+    # -- use cases: what the clinician does -----------------------------------------------
+    def log_note(self, chart_id: str, text: str, *, actor: Actor) -> Outcome:
+        """An admin note for the chart log (its text never goes to a channel)."""
+        body = text.strip()
+        if not body:
+            raise DomainError("The note is empty; write what you want recorded.")
+        if len(body) > 4000:
+            raise DomainError("That note is longer than 4,000 characters; shorten it.")
+        with self.uow() as repo:
+            client = self._client(repo, chart_id, actor)
+            now = self.clock.now()
+            episode = self._episode(repo, client)
+            note = AdminNote(
+                client_id=client.id,
+                episode_id=episode.id,
+                kind="manual",
+                author=actor.id,
+                body=body,
+                created_at=now,
+            )
+            repo.add(note)
+            repo.flush()
+            outcome = self._apply(
+                repo,
+                client,
+                Event(EventKind.ADMIN_NOTE, now, label=f"note {note.id}"),
+                actor,
+                action="note",
+                details={"note_id": note.id},
+            )
+            return replace(outcome, note_id=note.id)
+
+    def start_outreach(self, chart_id: str, *, actor: Actor) -> Outcome:
+        return self._simple(chart_id, EventKind.OUTREACH_STARTED, actor, "outreach_started")
+
+    def pause_outreach(self, chart_id: str, *, actor: Actor) -> Outcome:
+        return self._simple(chart_id, EventKind.OUTREACH_PAUSED, actor, "outreach_paused")
+
+    def resume_outreach(self, chart_id: str, *, actor: Actor) -> Outcome:
+        return self._simple(chart_id, EventKind.OUTREACH_RESUMED, actor, "outreach_resumed")
+
+    def open_discharge(self, chart_id: str, *, actor: Actor) -> Outcome:
+        return self._simple(chart_id, EventKind.DISCHARGE_OPENED, actor, "discharge_opened")
+
+    def cct_done(self, chart_id: str, *, actor: Actor) -> Outcome:
+        return self._simple(chart_id, EventKind.CCT_DONE, actor, "cct_done")
+
+    def _simple(self, chart_id: str, kind: EventKind, actor: Actor, action: str) -> Outcome:
+        with self.uow() as repo:
+            client = self._client(repo, chart_id, actor)
+            return self._apply(repo, client, Event(kind, self.clock.now()), actor, action=action)
+
+    def snooze_checkin(self, chart_id: str, *, days: int, actor: Actor) -> Outcome:
+        if days not in self.settings.snooze_days:
+            choices = ", ".join(str(d) for d in self.settings.snooze_days)
+            raise DomainError(f"Snooze for {choices} days.")
+        with self.uow() as repo:
+            client = self._client(repo, chart_id, actor)
+            now = self.clock.now()
+            until = now + timedelta(days=days)
+            return self._apply(
+                repo,
+                client,
+                Event(EventKind.SNOOZED, now, until=until),
+                actor,
+                action="snoozed",
+                details={"days": days},
+            )
+
+    def mark_checkin_sent(self, chart_id: str, *, actor: Actor, via: str = "clinician") -> Outcome:
+        """Document the next check-in as sent; the admin note is written automatically."""
+        with self.uow() as repo:
+            client = self._client(repo, chart_id, actor)
+            now = self.clock.now()
+            episode = self._episode(repo, client)
+            number = self._assess(repo, client, episode, now).checkins_sent + 1
+            outcome = self._apply(
+                repo,
+                client,
+                Event(EventKind.CHECKIN_SENT, now, number=number),
+                actor,
+                action="checkin_sent",
+                details={"number": number, "via": via},
+            )
+            note = AdminNote(
+                client_id=client.id,
+                episode_id=episode.id,
+                kind="checkin",
+                author=actor.id,
+                body=checkin_note_text(
+                    number, self.policy.checkins, now, self.hours_for(client.clinician), via
+                ),
+                created_at=now,
+            )
+            repo.add(note)
+            repo.flush()
+            return replace(outcome, note_id=note.id)
+
+    def classify_reply(self, chart_id: str, choice: Classification, *, actor: Actor) -> Outcome:
+        with self.uow() as repo:
+            client = self._client(repo, chart_id, actor)
+            return self._apply(
+                repo,
+                client,
+                Event(EventKind.CLASSIFIED, self.clock.now(), classification=choice),
+                actor,
+                action="classified",
+                details={"classification": choice.value},
+            )
+
+    def complete_step(
+        self,
+        chart_id: str,
+        step: ChecklistStep,
+        *,
+        actor: Actor,
+        answer: str | None = None,
+        by_platform: bool = False,
+        delivery_id: str | None = None,
+    ) -> Outcome:
+        """Tick a checklist step in order (the platform may report the group move any time)."""
+        if step is ChecklistStep.OTHER_PROVIDERS and answer not in ("yes", "no"):
+            raise DomainError("Answer yes or no: is the client still seeing other providers?")
+        with self.uow() as repo:
+            client = self._client(repo, chart_id, actor)
+            now = self.clock.now()
+            if delivery_id is not None and not repo.claim_delivery(
+                source=actor.source.value, delivery_id=delivery_id, now=now
+            ):
+                episode = self._episode(repo, client)
+                return Outcome(
+                    client.chart_id, self._assess(repo, client, episode, now), duplicate=True
+                )
+            episode = self._episode(repo, client)
+            current = self._assess(repo, client, episode, now)
+            if current.state is State.INACTIVE:
+                check_can_complete(current.checklist, step, by_platform=by_platform)
+            return self._apply(
+                repo,
+                client,
+                Event(EventKind.STEP_COMPLETED, now, step=step, answer=answer),
+                actor,
+                action="step_completed",
+                details={"step": step.value, "answer": answer},
+            )
+
+    # -- the caseload --------------------------------------------------------------------------
+    def import_caseload(self, rows: Sequence[CaseloadInput], *, actor: Actor) -> ImportReport:
+        """Write parsed rows in one transaction; the same file twice changes nothing.
+
+        New clients get an episode whose schedule is planned at once (nothing is queued:
+        saying things is the tick's job). For known clients a reassignment, a changed first
+        name, a later last contact or a new booking is applied; anything else is left alone.
+        """
+        created = updated = unchanged = new_clinicians = 0
+        now = self.clock.now()
+        with self.uow() as repo:
+            for row in rows:
+                clinician = repo.clinician_by_slack_id(row.clinician_slack_id)
+                if clinician is None:
+                    clinician = Clinician(
+                        slack_user_id=row.clinician_slack_id,
+                        timezone=row.clinician_timezone,
+                        timezone_source="caseload" if row.clinician_timezone else None,
+                        created_at=now,
+                    )
+                    repo.add(clinician)
+                    repo.flush()
+                    new_clinicians += 1
+                elif row.clinician_timezone and clinician.timezone != row.clinician_timezone:
+                    clinician.timezone = row.clinician_timezone
+                    clinician.timezone_source = "caseload"
+                client = repo.client_by_chart_id(row.client_id)
+                if client is None:
+                    self._import_new(repo, row, clinician, now, actor)
+                    created += 1
+                elif self._import_update(repo, client, row, clinician, now, actor):
+                    updated += 1
+                else:
+                    unchanged += 1
+        return ImportReport(created, updated, unchanged, new_clinicians)
+
+    def _import_new(
+        self,
+        repo: Repository,
+        row: CaseloadInput,
+        clinician: Clinician,
+        now: datetime,
+        actor: Actor,
+    ) -> None:
+        client = Client(
+            chart_id=row.client_id,
+            clinician_id=clinician.id,
+            first_name=row.first_name,
+            platform_user_id=row.client_id,
+            created_at=now,
+            updated_at=now,
+        )
+        client.clinician = clinician
+        repo.add(client)
+        repo.flush()
+        bookings = (
+            [row.next_session_at] if row.next_session_at and row.next_session_at > now else []
+        )
+        episode = self._open(repo, client, OpenReason.IMPORTED, now, row.last_contact_at, bookings)
+        self._store(episode, self._assess(repo, client, episode, now), now)
+        repo.audit(
+            at=now,
+            actor=actor.id,
+            action="client_imported",
+            client_id=client.id,
+            episode_id=episode.id,
+            details={"line": row.line, "source": actor.source.value},
+        )
+
+    def _import_update(
+        self,
+        repo: Repository,
+        client: Client,
+        row: CaseloadInput,
+        clinician: Clinician,
+        now: datetime,
+        actor: Actor,
+    ) -> bool:
+        changes: dict[str, str] = {}
+        if client.clinician_id != clinician.id:
+            changes["clinician"] = clinician.slack_user_id
+            client.clinician_id = clinician.id
+            client.clinician = clinician
+        if row.first_name != client.first_name:
+            changes["first_name"] = "changed"  # the name itself stays out of the audit trail
+            client.first_name = row.first_name
+        episode = self._episode(repo, client)
+        if episode.state == State.ACTIVE.value:
+            known = episode.baseline_contact_at
+            if known is None or row.last_contact_at > known:
+                episode.baseline_contact_at = row.last_contact_at
+                changes["last_contact_at"] = row.last_contact_at.isoformat()
+            booking = row.next_session_at
+            if (
+                booking
+                and booking > now
+                and booking.isoformat() not in (episode.booked_sessions or [])
+            ):
+                episode.booked_sessions = [*(episode.booked_sessions or []), booking.isoformat()]
+                changes["next_session_at"] = booking.isoformat()
+        if not changes:
+            return False
+        client.updated_at = now
+        self._store(episode, self._assess(repo, client, episode, now), now)
+        repo.audit(
+            at=now,
+            actor=actor.id,
+            action="client_updated",
+            client_id=client.id,
+            episode_id=episode.id,
+            details={"line": row.line, **changes},
+        )
+        return True
+
+    # -- the scheduler ------------------------------------------------------------------------
+    def tick(self, now: datetime | None = None) -> TickResult:
+        """One scheduler pass: queue what is due at `now` for every due episode, in batches.
+
+        Cost follows the work due (an indexed `next_due_at` query), not the caseload.
+        """
+        at = ensure_utc(now) if now else self.clock.now()
+        result = TickResult(now=at)
+        seen: set[int] = set()
+        while True:
+            with self.uow() as repo:
+                batch = [e for e in repo.due_episodes(now=at, limit=TICK_BATCH) if e.id not in seen]
+                for episode in batch:
+                    seen.add(episode.id)
+                    client = episode.client
+                    _, queued = self._advance(repo, client, episode, at)
+                    result.queued.extend(queued)
+                    result.episodes += 1
+                repo.mark(name="last_tick", at=at, detail=f"{len(result.queued)} queued")
+            if len(batch) < TICK_BATCH:
+                return result
+
+    # -- reading -------------------------------------------------------------------------------
+    def caseload(self, *, clinician_slack_id: str | None = None) -> list[CaseloadRow]:
+        now = self.clock.now()
+        rows: list[CaseloadRow] = []
+        with self.uow() as repo:
+            clinician_id = None
+            if clinician_slack_id is not None:
+                clinician = repo.clinician_by_slack_id(clinician_slack_id)
+                if clinician is None:
+                    return []
+                clinician_id = clinician.id
+            for client in repo.clients(clinician_id=clinician_id):
+                episode = self._episode(repo, client)
+                a = self._assess(repo, client, episode, now)
+                upcoming = a.due[0] if a.due else a.next
+                rows.append(
+                    CaseloadRow(
+                        chart_id=client.chart_id,
+                        clinician=client.clinician.slack_user_id,
+                        state=a.state,
+                        next_step=step_label(upcoming),
+                        due_at=upcoming.due_at if upcoming else None,
+                        last_contact_at=a.last_contact_at,
+                        checkins_sent=a.checkins_sent,
+                    )
+                )
+        return rows
+
+    def timeline(self, chart_id: str, *, actor: Actor) -> Timeline:
+        now = self.clock.now()
+        with self.uow() as repo:
+            client = self._client(repo, chart_id, actor)
+            views = []
+            for episode in repo.episodes_of(client.id):
+                views.append(
+                    EpisodeView(
+                        episode_id=episode.id,
+                        opened_at=episode.opened_at,
+                        opened_reason=episode.opened_reason,
+                        closed_at=episode.closed_at,
+                        assessment=self._assess(repo, client, episode, now),
+                        events=tuple(repo.events_of(episode.id)),
+                    )
+                )
+            return Timeline(
+                chart_id=client.chart_id,
+                clinician=client.clinician.slack_user_id,
+                timezone=client.clinician.timezone or self.settings.practice_timezone,
+                episodes=tuple(views),
+            )
+
+    def outbox(self, *, statuses: Sequence[str] | None = None) -> list[OutboxMessage]:
+        with self.uow() as repo:
+            return list(repo.outbox(statuses=statuses))
+
+
+def checkin_note_text(number: int, total: int, at: datetime, hours: WorkingHours, via: str) -> str:
+    day = hours.local_date(at).isoformat()
+    how = "through the platform chat" if via == "platform" else "by the clinician"
+    return (
+        f"Re-engagement attempt: outreach check-in {number} of {total} sent to the client "
+        f"{how} on {day}."
+    )

@@ -1,0 +1,186 @@
+"""The tables: clinicians, clients, episodes, the append-only event log, notes, outbox, audit."""
+
+from __future__ import annotations
+
+from datetime import datetime, time
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    Time,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from storage.types import UtcDateTime
+
+# Alembic's batch mode (SQLite) can only alter constraints that have names.
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    type_annotation_map = {datetime: UtcDateTime(), dict[str, Any]: JSON()}
+
+
+class Clinician(Base):
+    __tablename__ = "clinicians"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slack_user_id: Mapped[str] = mapped_column(String(32), unique=True)
+    display_name: Mapped[str | None] = mapped_column(String(200))
+    timezone: Mapped[str | None] = mapped_column(String(64))
+    #: "caseload" when the import set the zone (it wins), "slack" when users.info did.
+    timezone_source: Mapped[str | None] = mapped_column(String(16))
+    work_start: Mapped[time | None] = mapped_column(Time())
+    work_end: Mapped[time | None] = mapped_column(Time())
+    platform_user_id: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[datetime]
+
+    clients: Mapped[list[Client]] = relationship(back_populates="clinician")
+
+
+class Client(Base):
+    __tablename__ = "clients"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    #: The client's id in the clinical platform; the pseudonymous label shown in Slack.
+    chart_id: Mapped[str] = mapped_column(String(64), unique=True)
+    clinician_id: Mapped[int] = mapped_column(ForeignKey("clinicians.id"), index=True)
+    #: Only ever used for client-facing text on its way into the platform's chat.
+    first_name: Mapped[str | None] = mapped_column(Text())
+    platform_user_id: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+    clinician: Mapped[Clinician] = relationship(back_populates="clients")
+    episodes: Mapped[list[Episode]] = relationship(back_populates="client", order_by="Episode.id")
+
+
+class Episode(Base):
+    """A stretch of care that may end in a discharge. `next_due_at` is the schedule."""
+
+    __tablename__ = "episodes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    client_id: Mapped[int] = mapped_column(ForeignKey("clients.id"), index=True)
+    opened_at: Mapped[datetime]
+    opened_reason: Mapped[str] = mapped_column(String(16))
+    baseline_contact_at: Mapped[datetime | None]
+    booked_sessions: Mapped[list[str]] = mapped_column(JSON(), default=list)
+    state: Mapped[str] = mapped_column(String(24), index=True)
+    trigger: Mapped[str | None] = mapped_column(String(16))
+    closure: Mapped[str | None] = mapped_column(String(24))
+    closed_at: Mapped[datetime | None]
+    checkins_sent: Mapped[int] = mapped_column(Integer, default=0)
+    next_step: Mapped[str | None] = mapped_column(String(48))
+    next_due_at: Mapped[datetime | None] = mapped_column(index=True)
+    lease_owner: Mapped[str | None] = mapped_column(String(64))
+    lease_until: Mapped[datetime | None]
+    updated_at: Mapped[datetime]
+
+    client: Mapped[Client] = relationship(back_populates="episodes")
+
+
+class EventRecord(Base):
+    """The append-only log of what happened, with who said so and through which door."""
+
+    __tablename__ = "events"
+    __table_args__ = (Index("ix_events_episode_occurred", "episode_id", "occurred_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    client_id: Mapped[int] = mapped_column(ForeignKey("clients.id"), index=True)
+    episode_id: Mapped[int] = mapped_column(ForeignKey("episodes.id"))
+    kind: Mapped[str] = mapped_column(String(32))
+    occurred_at: Mapped[datetime]
+    recorded_at: Mapped[datetime]
+    actor: Mapped[str] = mapped_column(String(64))
+    source: Mapped[str] = mapped_column(String(16))
+    session_at: Mapped[datetime | None]
+    data: Mapped[dict[str, Any]] = mapped_column(JSON(), default=dict)
+
+
+class AdminNote(Base):
+    __tablename__ = "admin_notes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    client_id: Mapped[int] = mapped_column(ForeignKey("clients.id"), index=True)
+    episode_id: Mapped[int | None] = mapped_column(ForeignKey("episodes.id"))
+    kind: Mapped[str] = mapped_column(String(24))  # checkin | manual | discharge_summary
+    author: Mapped[str] = mapped_column(String(64))
+    body: Mapped[str] = mapped_column(Text())
+    fields: Mapped[dict[str, Any] | None] = mapped_column(JSON())
+    created_at: Mapped[datetime]
+
+
+class OutboxMessage(Base):
+    """What must be said, written in the same transaction as the decision to say it."""
+
+    __tablename__ = "outbox"
+    __table_args__ = (Index("ix_outbox_status_deliver_after", "status", "deliver_after"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    idempotency_key: Mapped[str] = mapped_column(String(160), unique=True)
+    episode_id: Mapped[int | None] = mapped_column(ForeignKey("episodes.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    recipient_kind: Mapped[str] = mapped_column(String(16))  # clinician | cct
+    recipient: Mapped[str | None] = mapped_column(String(32))  # Slack user or channel id
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON(), default=dict)
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    deliver_after: Mapped[datetime]
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(Text())
+    channel: Mapped[str | None] = mapped_column(String(32))
+    ts: Mapped[str | None] = mapped_column(String(32))
+    lease_owner: Mapped[str | None] = mapped_column(String(64))
+    lease_until: Mapped[datetime | None]
+    created_at: Mapped[datetime]
+    sent_at: Mapped[datetime | None]
+
+
+class ProcessedDelivery(Base):
+    """Inbound delivery ids already applied (webhook event ids, Slack event ids)."""
+
+    __tablename__ = "processed_deliveries"
+    __table_args__ = (UniqueConstraint("source", "delivery_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    source: Mapped[str] = mapped_column(String(32))
+    delivery_id: Mapped[str] = mapped_column(String(200))
+    received_at: Mapped[datetime]
+
+
+class AuditEntry(Base):
+    """Append-only: every change, who made it and from where."""
+
+    __tablename__ = "audit_log"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(index=True)
+    actor: Mapped[str] = mapped_column(String(64))
+    action: Mapped[str] = mapped_column(String(48))
+    client_id: Mapped[int | None] = mapped_column(ForeignKey("clients.id"), index=True)
+    episode_id: Mapped[int | None] = mapped_column(ForeignKey("episodes.id"))
+    details: Mapped[dict[str, Any]] = mapped_column(JSON(), default=dict)
+
+
+class RuntimeMark(Base):
+    """Small named facts about the running system (e.g. the last successful tick)."""
+
+    __tablename__ = "runtime_marks"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    at: Mapped[datetime]
+    detail: Mapped[str | None] = mapped_column(Text())

@@ -1,0 +1,210 @@
+"""Repository over one SQLAlchemy session: the queries the services need, keyword-only."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, sessionmaker
+
+from storage.models import (
+    AdminNote,
+    AuditEntry,
+    Client,
+    Clinician,
+    Episode,
+    EventRecord,
+    OutboxMessage,
+    ProcessedDelivery,
+    RuntimeMark,
+)
+
+
+class Repository:
+    """All reads and writes of one unit of work. Commit/rollback belong to the caller."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    @property
+    def is_postgres(self) -> bool:
+        return self.session.get_bind().dialect.name == "postgresql"
+
+    # -- clinicians and clients ----------------------------------------------------------
+    def clinician_by_slack_id(self, slack_user_id: str) -> Clinician | None:
+        return self.session.scalar(
+            select(Clinician).where(Clinician.slack_user_id == slack_user_id)
+        )
+
+    def client_by_chart_id(self, chart_id: str, *, lock: bool = False) -> Client | None:
+        query = select(Client).where(Client.chart_id == chart_id)
+        if lock and self.is_postgres:
+            query = query.with_for_update()
+        return self.session.scalar(query)
+
+    def clients(self, *, clinician_id: int | None = None) -> Sequence[Client]:
+        query = select(Client).order_by(Client.chart_id)
+        if clinician_id is not None:
+            query = query.where(Client.clinician_id == clinician_id)
+        return self.session.scalars(query).all()
+
+    def add(self, row: Any) -> None:
+        self.session.add(row)
+
+    def flush(self) -> None:
+        self.session.flush()
+
+    # -- episodes and events ---------------------------------------------------------------
+    def current_episode(self, client_id: int) -> Episode | None:
+        return self.session.scalar(
+            select(Episode)
+            .where(Episode.client_id == client_id)
+            .order_by(Episode.id.desc())
+            .limit(1)
+        )
+
+    def episodes_of(self, client_id: int) -> Sequence[Episode]:
+        return self.session.scalars(
+            select(Episode).where(Episode.client_id == client_id).order_by(Episode.id)
+        ).all()
+
+    def events_of(self, episode_id: int) -> Sequence[EventRecord]:
+        return self.session.scalars(
+            select(EventRecord).where(EventRecord.episode_id == episode_id).order_by(EventRecord.id)
+        ).all()
+
+    def events_of_client(self, client_id: int) -> Sequence[EventRecord]:
+        return self.session.scalars(
+            select(EventRecord).where(EventRecord.client_id == client_id).order_by(EventRecord.id)
+        ).all()
+
+    def due_episodes(self, *, now: datetime, limit: int) -> Sequence[Episode]:
+        """Episodes whose next step is due, oldest first; row-locked and skipped on PostgreSQL."""
+        query = (
+            select(Episode)
+            .where(Episode.next_due_at <= now, Episode.closed_at.is_(None))
+            .order_by(Episode.next_due_at, Episode.id)
+            .limit(limit)
+        )
+        if self.is_postgres:
+            query = query.with_for_update(skip_locked=True)
+        return self.session.scalars(query).all()
+
+    def lock_episode(self, episode_id: int) -> Episode | None:
+        query = select(Episode).where(Episode.id == episode_id)
+        if self.is_postgres:
+            query = query.with_for_update()
+        return self.session.scalar(query)
+
+    # -- notes ----------------------------------------------------------------------------
+    def notes_of(self, client_id: int) -> Sequence[AdminNote]:
+        return self.session.scalars(
+            select(AdminNote).where(AdminNote.client_id == client_id).order_by(AdminNote.id)
+        ).all()
+
+    # -- outbox -----------------------------------------------------------------------------
+    def outbox_key_exists(self, key: str) -> bool:
+        found = self.session.scalar(
+            select(func.count())
+            .select_from(OutboxMessage)
+            .where(OutboxMessage.idempotency_key == key)
+        )
+        return bool(found)
+
+    def add_outbox(self, message: OutboxMessage) -> bool:
+        """Insert unless the idempotency key exists; True when a row was written."""
+        if self.outbox_key_exists(message.idempotency_key):
+            return False
+        try:
+            with self.session.begin_nested():
+                self.session.add(message)
+        except IntegrityError:  # another worker wrote the same key first
+            return False
+        return True
+
+    def outbox(
+        self, *, statuses: Sequence[str] | None = None, limit: int = 200
+    ) -> Sequence[OutboxMessage]:
+        query = select(OutboxMessage).order_by(OutboxMessage.id).limit(limit)
+        if statuses:
+            query = query.where(OutboxMessage.status.in_(statuses))
+        return self.session.scalars(query).all()
+
+    def outbox_by_id(self, message_id: int) -> OutboxMessage | None:
+        return self.session.get(OutboxMessage, message_id)
+
+    # -- inbound de-duplication ----------------------------------------------------------------
+    def claim_delivery(self, *, source: str, delivery_id: str, now: datetime) -> bool:
+        """Record an inbound delivery id; False when it was seen before (do nothing then)."""
+        seen = self.session.scalar(
+            select(ProcessedDelivery.id).where(
+                ProcessedDelivery.source == source, ProcessedDelivery.delivery_id == delivery_id
+            )
+        )
+        if seen is not None:
+            return False
+        try:
+            with self.session.begin_nested():
+                self.session.add(
+                    ProcessedDelivery(source=source, delivery_id=delivery_id, received_at=now)
+                )
+        except IntegrityError:
+            return False
+        return True
+
+    # -- audit and marks ------------------------------------------------------------------------
+    def audit(
+        self,
+        *,
+        at: datetime,
+        actor: str,
+        action: str,
+        client_id: int | None = None,
+        episode_id: int | None = None,
+        details: dict[str, Any] | None = None,
+    ) -> None:
+        self.session.add(
+            AuditEntry(
+                at=at,
+                actor=actor,
+                action=action,
+                client_id=client_id,
+                episode_id=episode_id,
+                details=details or {},
+            )
+        )
+
+    def audit_entries(
+        self, *, client_id: int | None = None, limit: int = 500
+    ) -> Sequence[AuditEntry]:
+        query = select(AuditEntry).order_by(AuditEntry.id.desc()).limit(limit)
+        if client_id is not None:
+            query = query.where(AuditEntry.client_id == client_id)
+        return self.session.scalars(query).all()
+
+    def mark(self, *, name: str, at: datetime, detail: str | None = None) -> None:
+        row = self.session.get(RuntimeMark, name)
+        if row is None:
+            self.session.add(RuntimeMark(name=name, at=at, detail=detail))
+        else:
+            row.at = at
+            row.detail = detail
+
+    def get_mark(self, name: str) -> RuntimeMark | None:
+        return self.session.get(RuntimeMark, name)
+
+
+class UnitOfWork:
+    """`with uow() as repo:` — one transaction, committed on success, rolled back on error."""
+
+    def __init__(self, session_factory: sessionmaker[Session]) -> None:
+        self.session_factory = session_factory
+
+    @contextmanager
+    def __call__(self) -> Iterator[Repository]:
+        with self.session_factory.begin() as session:
+            yield Repository(session)
