@@ -47,8 +47,10 @@ class EpisodeContext:
     """Where the client's outreach/discharge episode stands.
 
     `reason` is why the episode is where it is, in words fit for the clinician
-    (e.g. "No contact for 14 days and no session booked"); `next_step` names the
-    checklist step a nudge or escalation is about. Dates are practice-local dates.
+    (e.g. "No contact for 14 days and no session booked", or for a return "Booked a
+    session for March 10"), with no final full stop: phrases add their own punctuation.
+    `next_step` names the checklist step a nudge or escalation is about. Dates are
+    practice-local dates.
     """
 
     checkin_number: int

@@ -227,7 +227,7 @@ def _build(override_dir: Path | None) -> tuple[PhraseLibrary, list[Problem]]:
         if phrase is None:
             continue
         if source.overridden:
-            default_meta = _default_meta(source.name, probe, defaults)
+            default_meta = _default_meta(source.name, defaults)
             if default_meta is not None:
                 problems += _check_same_role(phrase, default_meta)
         phrases[source.name] = phrase
@@ -262,7 +262,7 @@ def _check_file(source: _Source, env: PhraseSandbox) -> tuple[Phrase | None, lis
     return phrase, []
 
 
-def _default_meta(name: str, env: PhraseSandbox, cache: dict[str, PhraseMeta]) -> PhraseMeta | None:
+def _default_meta(name: str, cache: dict[str, PhraseMeta]) -> PhraseMeta | None:
     if name not in cache:
         path = DEFAULTS_DIR / f"{name}{SUFFIX}"
         parsed, _ = parse_header(path, path.read_text(encoding="utf-8"))
