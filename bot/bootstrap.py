@@ -9,6 +9,7 @@ from sqlalchemy import Engine
 from bot.clock import Clock, clock_from_start
 from bot.services import CareService
 from bot.settings import Settings
+from smart_phrases import PhraseLibrary
 from storage.db import make_engine, make_session_factory, require_migrated
 from storage.repository import UnitOfWork
 
@@ -19,6 +20,7 @@ class Runtime:
     engine: Engine
     uow: UnitOfWork
     clock: Clock
+    phrases: PhraseLibrary
     service: CareService
 
     def close(self) -> None:
@@ -28,7 +30,12 @@ class Runtime:
 def build_runtime(
     settings: Settings, *, clock: Clock | None = None, check_schema: bool = True
 ) -> Runtime:
-    """Build everything a command needs; refuses an un-migrated database (NotMigrated)."""
+    """Build everything a command needs.
+
+    Refuses an un-migrated database (NotMigrated) and a broken phrase set (PhraseSetError),
+    each with a message that says what to do.
+    """
+    phrases = PhraseLibrary.load(settings.smart_phrases_dir)
     engine = make_engine(settings.database_url)
     if check_schema:
         try:
@@ -38,4 +45,5 @@ def build_runtime(
             raise
     uow = UnitOfWork(make_session_factory(engine))
     clock = clock or clock_from_start(settings.clock_start)
-    return Runtime(settings, engine, uow, clock, CareService(uow, clock, settings))
+    service = CareService(uow, clock, settings, phrases)
+    return Runtime(settings, engine, uow, clock, phrases, service)

@@ -36,6 +36,8 @@ from bot.domain.model import (
 )
 from bot.domain.policy import SUCCESSOR, Assessment, DueStep, assess, is_return
 from bot.settings import Settings
+from bot.wording import render_context
+from smart_phrases import PhraseLibrary
 from storage.models import AdminNote, Client, Clinician, Episode, EventRecord, OutboxMessage
 from storage.repository import Repository, UnitOfWork
 
@@ -184,10 +186,13 @@ def _event_data(event: Event) -> dict[str, Any]:
 class CareService:
     """The application's use cases over a unit of work, a clock and the settings."""
 
-    def __init__(self, uow: UnitOfWork, clock: Clock, settings: Settings) -> None:
+    def __init__(
+        self, uow: UnitOfWork, clock: Clock, settings: Settings, phrases: PhraseLibrary
+    ) -> None:
         self.uow = uow
         self.clock = clock
         self.settings = settings
+        self.phrases = phrases
         self.policy = policy_from(settings)
 
     # -- helpers ---------------------------------------------------------------------------
@@ -564,14 +569,24 @@ class CareService:
                 action="checkin_sent",
                 details={"number": number, "via": via},
             )
+            hours = self.hours_for(client.clinician)
+            context = render_context(
+                self.settings,
+                self.policy,
+                hours,
+                client,
+                outcome.assessment,
+                recipient=Recipient.CLINICIAN,
+                number=number,
+                today=now,
+            )
             note = AdminNote(
                 client_id=client.id,
                 episode_id=episode.id,
                 kind="checkin",
                 author=actor.id,
-                body=checkin_note_text(
-                    number, self.policy.checkins, now, self.hours_for(client.clinician), via
-                ),
+                body=self.phrases.render("checkin_admin_note", context, channel="plain"),
+                fields={"number": number, "via": via},
                 created_at=now,
             )
             repo.add(note)
@@ -816,12 +831,3 @@ class CareService:
     def outbox(self, *, statuses: Sequence[str] | None = None) -> list[OutboxMessage]:
         with self.uow() as repo:
             return list(repo.outbox(statuses=statuses))
-
-
-def checkin_note_text(number: int, total: int, at: datetime, hours: WorkingHours, via: str) -> str:
-    day = hours.local_date(at).isoformat()
-    how = "through the platform chat" if via == "platform" else "by the clinician"
-    return (
-        f"Re-engagement attempt: outreach check-in {number} of {total} sent to the client "
-        f"{how} on {day}."
-    )

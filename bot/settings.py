@@ -148,6 +148,9 @@ class Settings(BaseSettings):
     label_style: Literal["chart_id", "chart_id_initials"] = Field(
         "chart_id", description="How clinician DMs name a client; channels always use the chart id."
     )
+    practice_name: str = Field(
+        "our practice", description="The practice's name as clients know it (used in check-in 3)."
+    )
     discharged_group_name: str = Field(
         "Discharged Clients", description="The platform group a discharged client is moved to."
     )

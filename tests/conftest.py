@@ -15,6 +15,7 @@ from sqlalchemy import Engine, text
 from bot.clock import FixedClock
 from bot.services import CareService
 from bot.settings import Settings
+from smart_phrases import PhraseLibrary
 from storage.db import make_engine, make_session_factory, migrate
 from storage.models import Base
 from storage.repository import UnitOfWork
@@ -99,6 +100,13 @@ def uow(engine: Engine) -> UnitOfWork:
     return UnitOfWork(make_session_factory(engine))
 
 
+@pytest.fixture(scope="session")
+def phrases() -> PhraseLibrary:
+    return PhraseLibrary.load()
+
+
 @pytest.fixture
-def service(uow: UnitOfWork, clock: FixedClock, settings: Settings) -> CareService:
-    return CareService(uow, clock, settings)
+def service(
+    uow: UnitOfWork, clock: FixedClock, settings: Settings, phrases: PhraseLibrary
+) -> CareService:
+    return CareService(uow, clock, settings, phrases)

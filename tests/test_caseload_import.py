@@ -112,7 +112,8 @@ def test_reimport_with_a_new_clinician_reassigns_the_client(service: CareService
     import_rows(service, "R-1,U0CLIN2,Ana,2026-03-02,,")
     with uow() as repo:
         client = repo.client_by_chart_id("R-1")
-        assert client is not None and client.clinician.slack_user_id == "U0CLIN2"
+        assert client is not None
+        assert client.clinician.slack_user_id == "U0CLIN2"
         # the audit trail records the change but never the client's name
         entries = repo.audit_entries(client_id=client.id)
         assert entries[0].action == "client_updated"

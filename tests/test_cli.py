@@ -27,7 +27,8 @@ def test_python_dash_m_bot_is_the_same_program() -> None:
         [sys.executable, "-m", "bot", "--help"], cwd=ROOT, capture_output=True, text=True, check=False
     )
     assert result.returncode == 0
-    assert "discharge-bot" in result.stdout and "migrate" in result.stdout
+    assert "discharge-bot" in result.stdout
+    assert "migrate" in result.stdout
 
 
 def test_unmigrated_database_is_refused_with_the_command_to_run(
@@ -62,7 +63,8 @@ def test_tick_prints_what_it_queued_and_nothing_twice(
     capsys.readouterr()
     assert main(["tick", "--now", "2027-01-04T15:00Z"]) == 0
     first = capsys.readouterr().out
-    assert "6 message(s) queued" in first and "ep1:checkin-1:0" in first
+    assert "6 message(s) queued" in first
+    assert "ep1:checkin-1:0" in first
     assert main(["tick", "--now", "2027-01-04T15:00Z"]) == 0
     assert "0 message(s) queued" in capsys.readouterr().out
     assert main(["status", "R-1042", "--now", "2027-01-04T15:00Z"]) == 0

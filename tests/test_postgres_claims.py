@@ -14,6 +14,7 @@ from sqlalchemy import Engine, select, text
 from bot.clock import FixedClock
 from bot.services import CareService
 from bot.settings import Settings
+from smart_phrases import PhraseLibrary
 from storage.db import make_engine, make_session_factory, migrate
 from storage.models import Base, EventRecord, OutboxMessage
 from storage.repository import UnitOfWork
@@ -51,7 +52,7 @@ def test_three_workers_ticking_at_once_queue_each_prompt_once(pg_engine: Engine)
     settings = Settings(_env_file=None, database_url=str(pg_engine.url), cct_channel_id="C0CCT")
     clock = FixedClock(datetime(2026, 3, 3, 17, tzinfo=UTC))
     uow = UnitOfWork(make_session_factory(pg_engine))
-    service = CareService(uow, clock, settings)
+    service = CareService(uow, clock, settings, PhraseLibrary.load())
     lines = [f"R-{i},U0CLIN{i % 7},,2026-03-02T10:00,,America/Toronto" for i in range(600)]
     import_rows(service, *lines)
 
@@ -63,7 +64,7 @@ def test_three_workers_ticking_at_once_queue_each_prompt_once(pg_engine: Engine)
     def worker() -> None:
         try:
             start.wait()
-            worker_service = CareService(uow, FixedClock(at), settings)
+            worker_service = CareService(uow, FixedClock(at), settings, service.phrases)
             results.append(len(worker_service.tick(at).queued))
         except BaseException as exc:  # surfaced below
             errors.append(exc)
@@ -80,5 +81,6 @@ def test_three_workers_ticking_at_once_queue_each_prompt_once(pg_engine: Engine)
         prompted = repo.session.scalars(
             select(EventRecord.episode_id).where(EventRecord.kind == "prompted")
         ).all()
-    assert len(keys) == 600 and len(set(keys)) == 600
+    assert len(keys) == 600
+    assert len(set(keys)) == 600
     assert set(Counter(prompted).values()) == {1}  # no episode was advanced twice

@@ -202,6 +202,7 @@ class Assessment:
     due: tuple[DueStep, ...]
     next: DueStep | None
     last_contact_at: datetime | None
+    last_session_at: datetime | None
     checkins_sent: int
     checkin_dates: tuple[datetime, ...]
     missed_run: int
@@ -224,6 +225,7 @@ class _Fold:
     trigger: Trigger | None = None
     closure: Closure | None = None
     last_contact: datetime | None = None
+    last_session: datetime | None = None
     bookings: set[datetime] = field(default_factory=set)
     missed_run: list[datetime] = field(default_factory=list)
     outreach_started_at: datetime | None = None
@@ -307,6 +309,8 @@ class _Fold:
             self._contact(at)
             if kind is EventKind.SESSION_ATTENDED:
                 self.missed_run.clear()
+                if self.last_session is None or at > self.last_session:
+                    self.last_session = at
                 self._consume_booking(event.session_at or at)
                 self._leave_outreach(at, "attended a session", event.learned_at)
             else:
@@ -514,6 +518,7 @@ def assess(
         due=due,
         next=upcoming,
         last_contact_at=f.last_contact,
+        last_session_at=f.last_session,
         checkins_sent=len(f.checkins),
         checkin_dates=tuple(f.checkins),
         missed_run=len(f.missed_run),
