@@ -7,10 +7,12 @@ Healthie signs each webhook (docs.gethealthie.com/guides/webhooks, "Signed paylo
     data = "{method lowercased} {path} {query} {content-digest value} application/json {length}"
 
 where `path` is the path Healthie called — the externally visible one, so a proxy prefix
-(HEALTHIE_WEBHOOK_PATH_PREFIX) is put back in front of ours. Healthie's own code sample
-takes the digest value as the text between the first and second ``=``; a real endpoint has
-been seen needing everything after the first ``=``. Both readings are accepted (each still
-needs the secret). The body's digest is checked separately against the bytes received.
+(HEALTHIE_WEBHOOK_PATH_PREFIX) is put back in front of ours. The docs do not pin down the
+"content-digest value": Healthie's code sample takes the text between the first and second
+``=`` (which drops base64 padding), other public integrations take everything after the
+first ``=``. Each reading is tried (each still needs the secret). The body's digest is
+checked separately against the bytes received. Healthie sends no timestamp, so there is no
+replay window: idempotent event ids are the defence.
 
 The payload only names a record (`resource_id`, `event_type`, `changed_fields`); the record is
 fetched over GraphQL. Answers:
