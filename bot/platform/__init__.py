@@ -1,0 +1,1 @@
+"""Listening to the clinical platform: signed webhooks in, the Healthie API out."""
