@@ -206,3 +206,92 @@ def read_caseload(path: Path, *, practice_timezone: str) -> list[CaseloadRow]:
     except UnicodeDecodeError as exc:
         raise CaseloadError([Problem(1, None, f"the file is not UTF-8 ({exc.reason})")]) from exc
     return parse_caseload(content, practice_timezone=practice_timezone)
+
+
+SESSION_COLUMNS = ("client_id", "occurred_at", "outcome")
+OUTCOMES = {
+    "attended": "session_attended",
+    "cancelled": "session_cancelled",
+    "canceled": "session_cancelled",
+    "late_cancellation": "session_cancelled",
+    "no_show": "session_no_show",
+    "noshow": "session_no_show",
+    "no-show": "session_no_show",
+}
+
+
+@dataclass(frozen=True)
+class SessionRow:
+    line: int
+    client_id: str
+    occurred_at: datetime
+    outcome: str  # an EventKind value
+
+    @property
+    def delivery_id(self) -> str:
+        """Stable per fact, so importing the same file again changes nothing."""
+        return f"csv:{self.client_id}:{self.occurred_at.isoformat()}:{self.outcome}"
+
+
+def parse_sessions(content: str, *, practice_timezone: str) -> list[SessionRow]:
+    """Session outcomes for a backfill: every row checked, problems reported together."""
+    if content.startswith("\ufeff"):
+        content = content[1:]
+    reader = csv.DictReader(io.StringIO(content))
+    header = [h.strip() for h in (reader.fieldnames or [])]
+    if not header:
+        raise CaseloadError([Problem(1, None, "the file is empty; a header row is needed")])
+    missing = [c for c in SESSION_COLUMNS if c not in header]
+    if missing:
+        raise CaseloadError(
+            [
+                Problem(1, c, f"missing column {c!r} (expected: {','.join(SESSION_COLUMNS)})")
+                for c in missing
+            ]
+        )
+    zone = ZoneInfo(practice_timezone)
+    problems: list[Problem] = []
+    rows: list[SessionRow] = []
+    seen: dict[tuple[str, str, str], int] = {}
+    for raw in reader:
+        line = reader.line_num
+        if None in raw:
+            problems.append(Problem(line, None, "more fields than the header has columns"))
+            continue
+        values = {(k or "").strip(): (v or "").strip() for k, v in raw.items()}
+        row_problems = [
+            Problem(line, c, f"{c} is required") for c in SESSION_COLUMNS if not values.get(c)
+        ]
+        outcome = OUTCOMES.get(values.get("outcome", "").lower())
+        if values.get("outcome") and outcome is None:
+            row_problems.append(
+                Problem(
+                    line,
+                    "outcome",
+                    f"{values['outcome']!r} is not one of attended, cancelled, no_show",
+                )
+            )
+        occurred: datetime | None = None
+        if values.get("occurred_at"):
+            try:
+                occurred = parse_instant(values["occurred_at"], zone)
+            except ValueError:
+                row_problems.append(
+                    Problem(
+                        line, "occurred_at", f"{values['occurred_at']!r} is not an ISO 8601 date"
+                    )
+                )
+        problems.extend(row_problems)
+        if row_problems or occurred is None or outcome is None:
+            continue
+        key = (values["client_id"], occurred.isoformat(), outcome)
+        if key in seen:
+            problems.append(Problem(line, None, f"the same session outcome is on line {seen[key]}"))
+            continue
+        seen[key] = line
+        rows.append(SessionRow(line, values["client_id"], occurred, outcome))
+    if problems:
+        raise CaseloadError(problems)
+    if not rows:
+        raise CaseloadError([Problem(2, None, "the file has a header but no sessions")])
+    return sorted(rows, key=lambda r: (r.occurred_at, r.line))

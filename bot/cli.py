@@ -14,11 +14,13 @@ from pydantic import ValidationError
 
 from bot import __version__
 from bot.bootstrap import Runtime, build_runtime
-from bot.caseload import CaseloadError, read_caseload
+from bot.caseload import CaseloadError, parse_sessions, read_caseload
 from bot.clock import FixedClock, ensure_utc
 from bot.domain.errors import DomainError
+from bot.domain.model import EventKind
 from bot.services import Actor, Source, Timeline
 from bot.settings import Settings, load_settings
+from smart_phrases import PhraseLibrary, PhraseSetError, lint, sample_context
 from storage.db import NotMigrated, current_revision, head_revision, make_engine, migrate
 
 log = logging.getLogger("discharge-bot")
@@ -105,6 +107,99 @@ def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
     finally:
         runtime.close()
     print(f"{path}: {report}")
+    return 0
+
+
+def cmd_import_sessions(args: argparse.Namespace, settings: Settings) -> int:
+    path = Path(args.file)
+    if not path.is_file():
+        raise UsageError(f"{path}: no such file")
+    try:
+        rows = parse_sessions(
+            path.read_text(encoding="utf-8"), practice_timezone=settings.practice_timezone
+        )
+    except (CaseloadError, UnicodeDecodeError) as exc:
+        problems = (
+            exc.problems
+            if isinstance(exc, CaseloadError)
+            else [f"line 1: not UTF-8 ({exc.reason})"]
+        )
+        print(f"{path}: refused, nothing was imported:", file=sys.stderr)
+        for problem in problems:
+            print(f"  {path}:{problem}", file=sys.stderr)
+        return 1
+    runtime = _runtime(settings)
+    try:
+        service = runtime.service
+        now = runtime.clock.now()
+        known = {row.chart_id for row in service.caseload()}
+        problems = [
+            f"line {r.line}, column client_id: no client {r.client_id} on the caseload"
+            for r in rows
+            if r.client_id not in known
+        ]
+        problems += [
+            f"line {r.line}, column occurred_at: {r.occurred_at.isoformat()} is in the future"
+            for r in rows
+            if r.occurred_at > now
+        ]
+        if problems:
+            print(f"{path}: refused, nothing was imported:", file=sys.stderr)
+            for problem in problems:
+                print(f"  {path}:{problem}", file=sys.stderr)
+            return 1
+        applied = repeated = 0
+        actor = _admin()
+        for row in rows:
+            outcome = service.record_session(
+                row.client_id,
+                EventKind(row.outcome),
+                occurred_at=row.occurred_at,
+                actor=actor,
+                delivery_id=row.delivery_id,
+            )
+            repeated += outcome.duplicate
+            applied += not outcome.duplicate
+    finally:
+        runtime.close()
+    print(f"{path}: {applied} session outcome(s) recorded, {repeated} already known.")
+    return 0
+
+
+def cmd_phrases(args: argparse.Namespace, settings: Settings) -> int:
+    action = args.phrases_action
+    if action == "lint":
+        folder = Path(args.dir) if args.dir else settings.smart_phrases_dir
+        problems = lint(folder)
+        for problem in problems:
+            print(problem, file=sys.stderr)
+        where = f"{folder} (over the defaults)" if folder else "the default phrases"
+        if problems:
+            print(f"{len(problems)} problem(s) in {where}.", file=sys.stderr)
+            return 1
+        print(f"All phrases in {where} are fine.")
+        return 0
+    library = PhraseLibrary.load(settings.smart_phrases_dir)
+    if action == "list":
+        for name in library.names():
+            meta = library.get(name).meta
+            mark = " (overridden)" if library.get(name).overridden else ""
+            print(f"{name:<24} {meta.audience:<9} {meta.format:<12} {meta.title}{mark}")
+        return 0
+    if args.name not in library.names():
+        raise UsageError(f"no phrase named {args.name!r}; `discharge-bot phrases list` shows them")
+    meta = library.get(args.name).meta
+    if args.client:
+        runtime = _runtime(settings)
+        try:
+            context = runtime.service.phrase_context(
+                args.client, audience=meta.audience, actor=_admin()
+            )
+        finally:
+            runtime.close()
+    else:
+        context = sample_context(meta.audience)
+    print(library.render(args.name, context, channel=args.channel))
     return 0
 
 
@@ -269,6 +364,56 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--now", metavar="ISO8601", help="the instant to run at (default: the clock)")
     p.add_argument("--tz", metavar="ZONE", help="show times in this zone")
     p = command(
+        "import-sessions",
+        cmd_import_sessions,
+        "Backfill session outcomes from a CSV file (client_id, occurred_at, outcome with outcome "
+        "one of attended, cancelled, no_show) for practices without a platform webhook. The "
+        "whole file is checked first; rows already imported are skipped.",
+    )
+    p.add_argument("file", metavar="FILE.csv")
+    p = command(
+        "phrases",
+        cmd_phrases,
+        "Work with the Smart Phrase library: list the phrases, lint a folder of overrides, or "
+        "render one phrase with sample data or a real client's.",
+    )
+    phrases = p.add_subparsers(dest="phrases_action", metavar="ACTION", required=True)
+    phrases.add_parser(
+        "list",
+        help="list the phrases with their titles",
+        description="List the phrases with their audience, format and title.",
+    )
+    lint_p = phrases.add_parser(
+        "lint",
+        help="check a phrase folder",
+        description="Check every phrase: it parses, its header is complete, it uses only "
+        "declared variables, renders against sample data and fits Slack's limits. Errors name "
+        "the file and line.",
+    )
+    lint_p.add_argument(
+        "dir",
+        nargs="?",
+        metavar="DIR",
+        help="a folder of overrides (default: SMART_PHRASES_DIR, else the defaults)",
+    )
+    render_p = phrases.add_parser(
+        "render",
+        help="render one phrase",
+        description="Print one phrase rendered with sample data, or with a real client's "
+        "record (--client).",
+    )
+    render_p.add_argument("name", metavar="NAME")
+    render_p.add_argument(
+        "--client",
+        metavar="CLIENT_ID",
+        help="render for this client (chart id) instead of sample data",
+    )
+    render_p.add_argument(
+        "--channel",
+        choices=["slack", "chat", "plain"],
+        help="escape for this channel (default: the phrase's own format)",
+    )
+    p = command(
         "outbox", cmd_outbox, "List messages waiting to be delivered, or dead-lettered ones."
     )
     p.add_argument("--dead", action="store_true", help="list dead-lettered messages")
@@ -307,6 +452,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     except NotMigrated as exc:
         print(f"discharge-bot: {exc}", file=sys.stderr)
+        return 1
+    except PhraseSetError as exc:
+        print(
+            "discharge-bot: the Smart Phrase set is broken, so the bot will not start:",
+            file=sys.stderr,
+        )
+        for problem in exc.problems:
+            print(f"  {problem}", file=sys.stderr)
+        print("Fix the files named above (see `discharge-bot phrases lint`).", file=sys.stderr)
         return 1
     except DomainError as exc:
         print(f"discharge-bot {args.command}: {exc}", file=sys.stderr)

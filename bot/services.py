@@ -37,7 +37,7 @@ from bot.domain.model import (
 from bot.domain.policy import SUCCESSOR, Assessment, DueStep, assess, is_return
 from bot.settings import Settings
 from bot.wording import render_context
-from smart_phrases import PhraseLibrary
+from smart_phrases import PhraseLibrary, RenderContext
 from storage.models import AdminNote, Client, Clinician, Episode, EventRecord, OutboxMessage
 from storage.repository import Repository, UnitOfWork
 
@@ -485,6 +485,29 @@ class CareService:
                 )
             return self._apply(repo, client, event, actor, action=action)
 
+    def current_state(self, chart_id: str, *, actor: Actor) -> State:
+        with self.uow() as repo:
+            client = self._client(repo, chart_id, actor)
+            return self._assess(repo, client, self._episode(repo, client), self.clock.now()).state
+
+    def acknowledge_delivery(self, chart_id: str, *, delivery_id: str, actor: Actor) -> Outcome:
+        """Remember an inbound delivery that changes nothing, so its retries change nothing."""
+        now = self.clock.now()
+        with self.uow() as repo:
+            client = self._client(repo, chart_id, actor)
+            fresh = repo.claim_delivery(source=actor.source.value, delivery_id=delivery_id, now=now)
+            if fresh:
+                repo.audit(
+                    at=now,
+                    actor=actor.id,
+                    action="delivery_ignored",
+                    client_id=client.id,
+                    details={"delivery_id": delivery_id},
+                )
+            episode = self._episode(repo, client)
+            assessment = self._assess(repo, client, episode, now)
+            return Outcome(client.chart_id, assessment, duplicate=not fresh)
+
     # -- use cases: what the clinician does -----------------------------------------------
     def log_note(self, chart_id: str, text: str, *, actor: Actor) -> Outcome:
         """An admin note for the chart log (its text never goes to a channel)."""
@@ -826,6 +849,30 @@ class CareService:
                 clinician=client.clinician.slack_user_id,
                 timezone=client.clinician.timezone or self.settings.practice_timezone,
                 episodes=tuple(views),
+            )
+
+    def phrase_context(self, chart_id: str, *, audience: str, actor: Actor) -> RenderContext:
+        """A real client's context for `phrases render --client`.
+
+        The first name is only included for client-audience phrases.
+        """
+        now = self.clock.now()
+        with self.uow() as repo:
+            client = self._client(repo, chart_id, actor)
+            assessment = self._assess(repo, client, self._episode(repo, client), now)
+            upcoming = assessment.due[0] if assessment.due else assessment.next
+            return render_context(
+                self.settings,
+                self.policy,
+                self.hours_for(client.clinician),
+                client,
+                assessment,
+                recipient=Recipient.CCT if audience == "cct" else Recipient.CLINICIAN,
+                for_client_chat=audience == "client",
+                next_step=step_label(upcoming),
+                due_at=upcoming.due_at if upcoming else None,
+                reason=assessment.reasons[-1].split(": ", 1)[-1] if assessment.reasons else None,
+                today=now,
             )
 
     def outbox(self, *, statuses: Sequence[str] | None = None) -> list[OutboxMessage]:

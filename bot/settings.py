@@ -83,6 +83,11 @@ class Settings(BaseSettings):
         None, validation_alias="HEALTHIE_WEBHOOK_SECRET"
     )
     platform_app_url: str | None = Field(None, validation_alias="PLATFORM_APP_URL")
+    healthie_api_version: str = Field("2026-01-01", validation_alias="HEALTHIE_API_VERSION")
+    healthie_webhook_path_prefix: str = Field("", validation_alias="HEALTHIE_WEBHOOK_PATH_PREFIX")
+    healthie_timeout_seconds: float = Field(
+        10.0, gt=0, le=120, validation_alias="HEALTHIE_TIMEOUT_SECONDS"
+    )
     clock_start: datetime | None = Field(
         None, validation_alias=AliasChoices("DISCHARGE_CLOCK_START", "clock_start")
     )

@@ -160,8 +160,11 @@ def handle_generic(
         _log(path, refused.status, refused.reason, event)
         return error_response(refused)
     except Exception:
-        log.error("platform webhook source=generic path=%s status=500 failed to store", path,
-                  exc_info=True)
+        log.error(
+            "platform webhook source=generic path=%s status=500 failed to store",
+            path,
+            exc_info=True,
+        )
         return json_response(500, {"ok": False, "error": "internal error; retry later"})
 
     if result is SinkResult.UNKNOWN_CLIENT:

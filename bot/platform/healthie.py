@@ -95,9 +95,7 @@ class Ignored:
 def healthie_signed_data(
     method: str, path: str, query: str, digest_value: str, content_length: int
 ) -> str:
-    return (
-        f"{method.lower()} {path} {query} {digest_value} {SIGNED_CONTENT_TYPE} {content_length}"
-    )
+    return f"{method.lower()} {path} {query} {digest_value} {SIGNED_CONTENT_TYPE} {content_length}"
 
 
 def sign_healthie(secret: str, data: str) -> str:
@@ -351,8 +349,7 @@ def handle_healthie(
         _log(path, 200, f"ignored: unusable record ({rejected})", event_type, event)
         return json_response(200, {"ok": True, "ignored": "unusable record"})
     except Exception:
-        log.error("platform webhook source=healthie path=%s status=500 failed", path,
-                  exc_info=True)
+        log.error("platform webhook source=healthie path=%s status=500 failed", path, exc_info=True)
         return json_response(500, {"ok": False, "error": "internal error; retry later"})
 
     if result is SinkResult.UNKNOWN_CLIENT:

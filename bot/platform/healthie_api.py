@@ -377,8 +377,10 @@ class HealthieClient:
         nodes = connection.get("nodes") if isinstance(connection, dict) else connection
         for node in nodes or []:
             convo = node.get("convo") if isinstance(node, dict) else None
-            if isinstance(convo, dict) and convo.get("id") and not convo.get(
-                "includes_multiple_clients"
+            if (
+                isinstance(convo, dict)
+                and convo.get("id")
+                and not convo.get("includes_multiple_clients")
             ):
                 return str(convo["id"])
         return None
@@ -472,9 +474,7 @@ def _mutation_payload(data: Mapping[str, Any], field: str) -> dict[str, Any]:
         raise PlatformRejected(f"Healthie {field}: empty answer")
     messages = payload.get("messages") or []
     if messages:
-        fields = ", ".join(
-            str(m.get("field") or "?") for m in messages if isinstance(m, dict)
-        )
+        fields = ", ".join(str(m.get("field") or "?") for m in messages if isinstance(m, dict))
         raise PlatformRejected(f"Healthie {field} refused the change (fields: {fields})")
     return payload
 
@@ -485,9 +485,11 @@ def _describe_errors(errors: object) -> str:
     parts = []
     for error in errors[:3]:
         if isinstance(error, dict):
-            code = (error.get("extensions") or {}).get("code") if isinstance(
-                error.get("extensions"), dict
-            ) else None
+            code = (
+                (error.get("extensions") or {}).get("code")
+                if isinstance(error.get("extensions"), dict)
+                else None
+            )
             message = str(error.get("message") or "")[:120]
             parts.append(f"{code}: {message}" if code else message)
     return "GraphQL error: " + ("; ".join(parts) or "unspecified")

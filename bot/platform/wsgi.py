@@ -31,9 +31,16 @@ StartResponse = Callable[..., Any]
 WsgiApp = Callable[[dict[str, Any], StartResponse], Iterable[bytes]]
 
 _REASONS = {
-    200: "OK", 400: "Bad Request", 401: "Unauthorized", 404: "Not Found",
-    405: "Method Not Allowed", 411: "Length Required", 413: "Content Too Large",
-    422: "Unprocessable Content", 500: "Internal Server Error", 503: "Service Unavailable",
+    200: "OK",
+    400: "Bad Request",
+    401: "Unauthorized",
+    404: "Not Found",
+    405: "Method Not Allowed",
+    411: "Length Required",
+    413: "Content Too Large",
+    422: "Unprocessable Content",
+    500: "Internal Server Error",
+    503: "Service Unavailable",
 }
 
 
@@ -56,8 +63,12 @@ def platform_wsgi_app(
         try:
             body = read_body(environ)
         except WebhookError as refused:
-            log.warning("platform webhook path=%s status=%s outcome=%s", path, refused.status,
-                        refused.reason)
+            log.warning(
+                "platform webhook path=%s status=%s outcome=%s",
+                path,
+                refused.status,
+                refused.reason,
+            )
             return _send(start_response, error_response(refused))
         response = handler(
             environ.get("REQUEST_METHOD", "GET"),
