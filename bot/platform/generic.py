@@ -1,6 +1,6 @@
 """`POST /platform/events`: the generic signed webhook any clinical platform can call.
 
-The sender signs each request (see README-snippet.md for a copy-paste `curl`):
+The sender signs each request (the README has a copy-paste `curl`):
 
     X-Platform-Timestamp: <unix seconds>
     X-Platform-Signature: v1=<hex HMAC-SHA256(secret, "v1:{timestamp}:{raw body}")>

@@ -13,13 +13,14 @@ import pytest
 from bot.platform.events import PlatformEventType
 from tests.platform.conftest import GENERIC_SECRET, WebhookServer
 
-SNIPPET = Path(__file__).parents[2] / "bot" / "platform" / "README-snippet.md"
+README = Path(__file__).parents[2] / "README.md"
 
 
 def snippet_script() -> str:
-    match = re.search(r"```sh\n(.*?)```", SNIPPET.read_text(), re.DOTALL)
-    assert match, "README-snippet.md has no sh block"
-    return match.group(1)
+    blocks = re.findall(r"```sh\n(.*?)```", README.read_text(), re.DOTALL)
+    signing = [b for b in blocks if "X-Platform-Signature" in b]
+    assert len(signing) == 1, "README.md should have one sh block that signs a webhook"
+    return signing[0]
 
 
 @pytest.mark.skipif(not (shutil.which("openssl") and shutil.which("curl")),
