@@ -277,9 +277,10 @@ class ServerThread:
         self._server.task_dispatcher.shutdown(timeout=5)
         self._server.close()
         self._thread.join(timeout=2)
-        if self._thread.is_alive():  # a keep-alive connection still holds the loop open
-            wasyncore.close_all(self._server._map)
-            self._thread.join(timeout=2)
+        # Connections whose client hung up just now may still be in the loop's map:
+        # close them too, or their sockets leak (ResourceWarning) with the stopped loop.
+        wasyncore.close_all(self._server._map)
+        self._thread.join(timeout=2)
 
     def __enter__(self) -> ServerThread:
         return self.start()

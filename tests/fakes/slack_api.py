@@ -315,7 +315,7 @@ class FakeSlackAPI:
 
     def view(self, view_id: str) -> Json:
         with self._lock:
-            return json.loads(json.dumps(self._views[view_id]))
+            return dict(json.loads(json.dumps(self._views[view_id])))
 
     def views(self) -> list[Json]:
         with self._lock:
