@@ -1,0 +1,1 @@
+"""The Slack plumbing end to end over loopback HTTP: fake Web API, signed requests, front."""
