@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from sqlalchemy import Engine
 
 from bot.clock import Clock, clock_from_start
+from bot.platform.healthie_api import HealthieClient, healthie_client_from_settings
 from bot.services import CareService
 from bot.settings import Settings
 from smart_phrases import PhraseLibrary
@@ -22,6 +23,7 @@ class Runtime:
     clock: Clock
     phrases: PhraseLibrary
     service: CareService
+    healthie: HealthieClient | None = None
 
     def close(self) -> None:
         self.engine.dispose()
@@ -45,5 +47,10 @@ def build_runtime(
             raise
     uow = UnitOfWork(make_session_factory(engine))
     clock = clock or clock_from_start(settings.clock_start)
-    service = CareService(uow, clock, settings, phrases)
-    return Runtime(settings, engine, uow, clock, phrases, service)
+    healthie = healthie_client_from_settings(
+        settings,
+        api_version=settings.healthie_api_version,
+        timeout=settings.healthie_timeout_seconds,
+    )
+    service = CareService(uow, clock, settings, phrases, platform=healthie)
+    return Runtime(settings, engine, uow, clock, phrases, service, healthie)

@@ -24,7 +24,7 @@ import logging
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from http import HTTPStatus
 from typing import Any, Protocol
 from wsgiref.types import StartResponse, WSGIApplication, WSGIEnvironment
@@ -55,7 +55,7 @@ class RouteHandler(Protocol):
 
     def __call__(
         self, method: str, path: str, query: str, headers: Headers, body: bytes
-    ) -> tuple[int, Headers, bytes | str]: ...
+    ) -> tuple[int, Headers | Sequence[tuple[str, str]], bytes | str]: ...
 
 
 HealthCheck = Callable[[], tuple[bool, Mapping[str, Any]]]
@@ -102,7 +102,11 @@ class HttpFront:
             status, headers, body = _json(500, {"ok": False, "error": "internal_error", "ref": ref})
         log.info(
             "%s %s -> %d (%d bytes in, %.1f ms)",
-            method, path, status, size, (time.perf_counter() - started) * 1000,
+            method,
+            path,
+            status,
+            size,
+            (time.perf_counter() - started) * 1000,
         )
         header_list = [(k, v) for k, v in headers.items() if k.lower() != "content-length"]
         header_list.append(("Content-Length", str(len(body))))
@@ -235,8 +239,8 @@ def serve_http(
 class ServerThread:
     """Waitress on 127.0.0.1 (port 0: the OS picks one) in a background thread, for tests.
 
-        with ServerThread(create_wsgi_app(slack_app=app)) as server:
-            post(server.url, ...)
+    with ServerThread(create_wsgi_app(slack_app=app)) as server:
+        post(server.url, ...)
     """
 
     def __init__(

@@ -11,9 +11,9 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from enum import StrEnum
-from typing import Any
+from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
 from bot.caseload import CaseloadRow as CaseloadInput
@@ -37,13 +37,32 @@ from bot.domain.model import (
 from bot.domain.policy import SUCCESSOR, Assessment, DueStep, assess, is_return
 from bot.settings import Settings
 from bot.wording import render_context
-from smart_phrases import PhraseLibrary, RenderContext
+from smart_phrases import PhraseLibrary, RenderContext, SummaryContext
 from storage.models import AdminNote, Client, Clinician, Episode, EventRecord, OutboxMessage
 from storage.repository import Repository, UnitOfWork
 
 log = logging.getLogger(__name__)
 
 TICK_BATCH = 200
+
+
+class PlatformPort(Protocol):
+    """What the bot asks of a clinical platform that can act (Healthie's client fits it).
+
+    Every call is made only after the clinician pressed the button that asks for it.
+    """
+
+    def send_chat_message(
+        self, client_id: str, clinician_platform_id: str | None, text: str
+    ) -> str: ...
+
+    def move_to_group(self, client_id: str, group_name: str) -> str: ...
+
+    def other_providers(self, client_id: str, clinician_platform_id: str) -> list[str]: ...
+
+
+RISK_LEVELS = ("none", "low", "moderate", "high")
+SUMMARY_REASON = "Unplanned Discontinuation / Client Inactivity"
 
 
 class Source(StrEnum):
@@ -95,6 +114,31 @@ class Outcome:
     duplicate: bool = False
     reopened: bool = False
     note_id: int | None = None
+    text: str | None = None  # a rendered note handed back to the clinician (never to a channel)
+
+
+class SummaryInvalid(DomainError):
+    """The summary form has problems; `problems` maps each field to what to fix."""
+
+    def __init__(self, problems: dict[str, str]) -> None:
+        self.problems = problems
+        super().__init__(" ".join(problems.values()))
+
+
+@dataclass(frozen=True)
+class SummaryPrefill:
+    chart_id: str
+    reason: str
+    last_session_date: date | None
+    efforts: tuple[tuple[date, str], ...]
+    state: State
+
+
+def checkin_phrase(number: int, total: int) -> str:
+    """checkin_1 opens, checkin_3 is always the last one; any in between use checkin_2."""
+    if number <= 1:
+        return "checkin_1"
+    return "checkin_3" if number >= total else "checkin_2"
 
 
 @dataclass(frozen=True)
@@ -187,12 +231,19 @@ class CareService:
     """The application's use cases over a unit of work, a clock and the settings."""
 
     def __init__(
-        self, uow: UnitOfWork, clock: Clock, settings: Settings, phrases: PhraseLibrary
+        self,
+        uow: UnitOfWork,
+        clock: Clock,
+        settings: Settings,
+        phrases: PhraseLibrary,
+        *,
+        platform: PlatformPort | None = None,
     ) -> None:
         self.uow = uow
         self.clock = clock
         self.settings = settings
         self.phrases = phrases
+        self.platform = platform
         self.policy = policy_from(settings)
 
     # -- helpers ---------------------------------------------------------------------------
@@ -663,6 +714,210 @@ class CareService:
                 action="step_completed",
                 details={"step": step.value, "answer": answer},
             )
+
+    # -- the discharge summary ----------------------------------------------------------------
+    def summary_prefill(self, chart_id: str, *, actor: Actor) -> SummaryPrefill:
+        """What the summary modal starts with: the reason, last session, efforts with dates."""
+        now = self.clock.now()
+        with self.uow() as repo:
+            client = self._client(repo, chart_id, actor)
+            a = self._assess(repo, client, self._episode(repo, client), now)
+            hours = self.hours_for(client.clinician)
+            last_session = a.last_session_at or a.last_contact_at
+            return SummaryPrefill(
+                chart_id=client.chart_id,
+                reason=SUMMARY_REASON,
+                last_session_date=hours.local_date(last_session) if last_session else None,
+                efforts=tuple(
+                    (hours.local_date(at), f"Outreach check-in {n} of {self.policy.checkins} sent")
+                    for n, at in enumerate(a.checkin_dates, start=1)
+                ),
+                state=a.state,
+            )
+
+    def save_discharge_summary(
+        self,
+        chart_id: str,
+        *,
+        treatment_focus: str,
+        goals_progress: str,
+        risk_level: str,
+        considerations: str = "",
+        actor: Actor,
+    ) -> Outcome:
+        """Store the summary note, tick its checklist step and hand the rendered note back.
+
+        Raises SummaryInvalid (with one message per field) before anything is written.
+        """
+        problems: dict[str, str] = {}
+        if not treatment_focus.strip():
+            problems["treatment_focus"] = "Describe the treatment focus."
+        if not goals_progress.strip():
+            problems["goals_progress"] = "Describe the goals and progress to last contact."
+        if risk_level not in RISK_LEVELS:
+            problems["risk_level"] = "Choose the risk level at last contact."
+        for name, value in (
+            ("treatment_focus", treatment_focus),
+            ("goals_progress", goals_progress),
+            ("considerations", considerations),
+        ):
+            if len(value) > 3000:
+                problems[name] = "Keep this under 3,000 characters."
+        if problems:
+            raise SummaryInvalid(problems)
+        fields = {
+            "treatment_focus": treatment_focus.strip(),
+            "goals_progress": goals_progress.strip(),
+            "risk_level": risk_level,
+            "considerations": considerations.strip(),
+        }
+        with self.uow() as repo:
+            client = self._client(repo, chart_id, actor)
+            now = self.clock.now()
+            episode = self._episode(repo, client)
+            current = self._assess(repo, client, episode, now)
+            if current.state is not State.INACTIVE:
+                raise DomainError("The discharge checklist isn't open for this client.")
+            check_can_complete(current.checklist, ChecklistStep.SUMMARY_NOTE, by_platform=False)
+            hours = self.hours_for(client.clinician)
+            context = replace(
+                render_context(
+                    self.settings,
+                    self.policy,
+                    hours,
+                    client,
+                    current,
+                    recipient=Recipient.CLINICIAN,
+                    reason=SUMMARY_REASON,
+                    today=now,
+                ),
+                summary=SummaryContext(
+                    treatment_focus=fields["treatment_focus"],
+                    goals_progress=fields["goals_progress"],
+                    risk_level=risk_level.capitalize(),
+                    considerations=fields["considerations"],
+                ),
+            )
+            body = self.phrases.render("discharge_summary", context, channel="plain")
+            note = AdminNote(
+                client_id=client.id,
+                episode_id=episode.id,
+                kind="discharge_summary",
+                author=actor.id,
+                body=body,
+                fields=fields,
+                created_at=now,
+            )
+            repo.add(note)
+            repo.flush()
+            outcome = self._apply(
+                repo,
+                client,
+                Event(EventKind.STEP_COMPLETED, now, step=ChecklistStep.SUMMARY_NOTE),
+                actor,
+                action="step_completed",
+                details={"step": ChecklistStep.SUMMARY_NOTE.value, "note_id": note.id},
+            )
+            return replace(outcome, note_id=note.id, text=body)
+
+    # -- the platform, on the clinician's word ---------------------------------------------------
+    def _require_platform(self) -> PlatformPort:
+        if self.platform is None:
+            raise DomainError("No clinical platform that can do this is connected.")
+        return self.platform
+
+    def checkin_text_for_chat(self, chart_id: str, *, actor: Actor) -> tuple[int, str]:
+        """The due check-in rendered for the client's chat (with their first name)."""
+        now = self.clock.now()
+        with self.uow() as repo:
+            client = self._client(repo, chart_id, actor)
+            a = self._assess(repo, client, self._episode(repo, client), now)
+            if a.state not in (State.OUTREACH, State.PAUSED):
+                raise DomainError("No check-in is due for this client.")
+            number = a.checkins_sent + 1
+            context = render_context(
+                self.settings,
+                self.policy,
+                self.hours_for(client.clinician),
+                client,
+                a,
+                recipient=Recipient.CLINICIAN,
+                for_client_chat=True,
+                number=number,
+                today=now,
+            )
+            name = checkin_phrase(number, self.policy.checkins)
+            return number, self.phrases.render(name, context, channel="chat")
+
+    def send_checkin_via_platform(self, chart_id: str, *, actor: Actor) -> Outcome:
+        """*Send for me*: post the due check-in into the client's chat, then document it.
+
+        The send is claimed first (one key per episode and check-in), so a double click or a
+        retried request cannot post twice; a refused send releases the claim and says why.
+        """
+        platform = self._require_platform()
+        number, text = self.checkin_text_for_chat(chart_id, actor=actor)
+        now = self.clock.now()
+        with self.uow() as repo:
+            client = self._client(repo, chart_id, actor)
+            episode = self._episode(repo, client)
+            key = f"ep{episode.id}:checkin-{number}"
+            if not repo.claim_delivery(source="platform-send", delivery_id=key, now=now):
+                raise DomainError(f"Check-in {number} is already being sent.")
+            platform_id = client.platform_user_id or client.chart_id
+            clinician_platform_id = client.clinician.platform_user_id
+        try:
+            platform.send_chat_message(platform_id, clinician_platform_id, text)
+        except Exception as exc:
+            with self.uow() as repo:
+                repo.release_delivery(source="platform-send", delivery_id=key)
+            log.warning(
+                "platform refused check-in %s for %s: %s", number, chart_id, exc.__class__.__name__
+            )
+            raise DomainError(
+                "The platform didn't take the message, so nothing was sent. Try again, or send "
+                "it yourself and press Mark as sent."
+            ) from exc
+        return self.mark_checkin_sent(chart_id, actor=actor, via="platform")
+
+    def move_to_discharged_group(self, chart_id: str, *, actor: Actor) -> Outcome:
+        """Checklist step 5 through the platform: move the client, then tick the step."""
+        platform = self._require_platform()
+        now = self.clock.now()
+        with self.uow() as repo:
+            client = self._client(repo, chart_id, actor)
+            current = self._assess(repo, client, self._episode(repo, client), now)
+            if current.state is not State.INACTIVE:
+                raise DomainError("The discharge checklist isn't open for this client.")
+            check_can_complete(current.checklist, ChecklistStep.MOVED_TO_GROUP, by_platform=False)
+            platform_id = client.platform_user_id or client.chart_id
+        try:
+            platform.move_to_group(platform_id, self.settings.discharged_group_name)
+        except Exception as exc:
+            log.warning(
+                "platform refused the group move for %s: %s", chart_id, exc.__class__.__name__
+            )
+            raise DomainError(
+                f"The platform didn't move the client to {self.settings.discharged_group_name}: "
+                f"{exc}. Move them there yourself, then confirm the step."
+            ) from exc
+        return self.complete_step(chart_id, ChecklistStep.MOVED_TO_GROUP, actor=actor)
+
+    def other_providers(self, chart_id: str, *, actor: Actor) -> list[str] | None:
+        """The client's other providers per the platform, or None when no platform can tell."""
+        if self.platform is None:
+            return None
+        with self.uow() as repo:
+            client = self._client(repo, chart_id, actor)
+            platform_id = client.platform_user_id or client.chart_id
+            clinician_platform_id = client.clinician.platform_user_id or ""
+        try:
+            return self.platform.other_providers(platform_id, clinician_platform_id)
+        except Exception as exc:
+            log.warning(
+                "platform could not list the care team for %s: %s", chart_id, exc.__class__.__name__
+            )
+            return None
 
     # -- the caseload --------------------------------------------------------------------------
     def import_caseload(self, rows: Sequence[CaseloadInput], *, actor: Actor) -> ImportReport:

@@ -98,8 +98,10 @@ def make_web_client(settings: Settings, *, timeout: int = 30) -> WebClient:
     `Retry-After`, so the outbox can pace the channel instead of a thread sleeping blind.
     """
     token = settings.slack_bot_token.get_secret_value() if settings.slack_bot_token else None
-    base_url = settings.slack_api_url if settings.slack_api_url.endswith("/") else (
-        settings.slack_api_url + "/"
+    base_url = (
+        settings.slack_api_url
+        if settings.slack_api_url.endswith("/")
+        else (settings.slack_api_url + "/")
     )
     return WebClient(
         token=token,

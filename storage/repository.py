@@ -156,6 +156,16 @@ class Repository:
             return False
         return True
 
+    def release_delivery(self, *, source: str, delivery_id: str) -> None:
+        """Forget a claimed delivery whose side effect failed, so it can be tried again."""
+        row = self.session.scalar(
+            select(ProcessedDelivery).where(
+                ProcessedDelivery.source == source, ProcessedDelivery.delivery_id == delivery_id
+            )
+        )
+        if row is not None:
+            self.session.delete(row)
+
     # -- audit and marks ------------------------------------------------------------------------
     def audit(
         self,

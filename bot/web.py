@@ -1,0 +1,80 @@
+"""The HTTP front's own routes: the platform webhooks and the health check."""
+
+from __future__ import annotations
+
+import functools
+import time
+from collections.abc import Mapping
+from typing import Any
+
+from sqlalchemy import text
+
+from bot.bootstrap import Runtime
+from bot.clock import SystemClock
+from bot.http import RouteHandler
+from bot.platform.generic import handle_generic
+from bot.platform.healthie import handle_healthie
+from bot.platform.healthie_api import HealthieClient
+from bot.platform_sink import ServiceSink
+
+#: A tick older than this many scheduler periods (and at least 5 minutes) is stale.
+STALE_TICKS = 5
+
+
+def platform_routes(runtime: Runtime, healthie: HealthieClient | None) -> dict[str, RouteHandler]:
+    """The webhook routes that are configured; an unconfigured one is simply not served (404)."""
+    settings = runtime.settings
+    sink = ServiceSink(runtime.service)
+    routes: dict[str, RouteHandler] = {}
+    if settings.platform_webhook_secret is not None:
+        routes["/platform/events"] = functools.partial(
+            handle_generic,
+            secret=settings.platform_webhook_secret.get_secret_value(),
+            wall_clock=SystemClock(),  # signature windows use the real clock, always
+            sink=sink,
+        )
+    if healthie is not None and settings.healthie_webhook_secret is not None:
+        routes["/platform/healthie"] = functools.partial(
+            handle_healthie,
+            secret=settings.healthie_webhook_secret.get_secret_value(),
+            client=healthie,
+            sink=sink,
+            clock=runtime.clock,
+            discharged_group_name=settings.discharged_group_name,
+            path_prefix=settings.healthie_webhook_path_prefix,
+        )
+    return routes
+
+
+class HealthCheck:
+    """Healthy when the database answers and the scheduler has ticked recently.
+
+    A process that has just started is given the same grace a tick has before it counts
+    as stale, so a fresh deploy is not reported down before its first tick.
+    """
+
+    def __init__(self, runtime: Runtime, *, wall: SystemClock | None = None) -> None:
+        self.runtime = runtime
+        self.wall = wall or SystemClock()
+        self.started = time.monotonic()
+        self.stale_after = max(STALE_TICKS * runtime.settings.tick_seconds, 300)
+
+    def __call__(self) -> tuple[bool, Mapping[str, Any]]:
+        details: dict[str, Any] = {}
+        try:
+            with self.runtime.engine.connect() as connection:
+                connection.execute(text("SELECT 1"))
+            details["database"] = "ok"
+        except Exception as exc:
+            details["database"] = f"unreachable ({exc.__class__.__name__})"
+            return False, details
+        with self.runtime.uow() as repo:
+            mark = repo.get_mark("last_tick")
+        up_for = time.monotonic() - self.started
+        if mark is None:
+            details["last_tick"] = "never"
+            return up_for < self.stale_after, details
+        age = (self.runtime.clock.now() - mark.at).total_seconds()
+        details["last_tick_age_seconds"] = round(age, 1)
+        details["stale_after_seconds"] = self.stale_after
+        return age <= self.stale_after, details
