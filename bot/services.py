@@ -134,6 +134,14 @@ class SummaryPrefill:
     state: State
 
 
+def _check_number(asked: int | None, next_number: int) -> None:
+    if asked is None or asked == next_number:
+        return
+    if asked < next_number:
+        raise DomainError(f"Check-in {asked} is already documented.")
+    raise DomainError(f"Check-in {asked} isn't due yet; check-in {next_number} comes first.")
+
+
 def checkin_phrase(number: int, total: int) -> str:
     """checkin_1 opens, checkin_3 is always the last one; any in between use checkin_2."""
     if number <= 1:
@@ -628,13 +636,21 @@ class CareService:
                 details={"days": days},
             )
 
-    def mark_checkin_sent(self, chart_id: str, *, actor: Actor, via: str = "clinician") -> Outcome:
-        """Document the next check-in as sent; the admin note is written automatically."""
+    def mark_checkin_sent(
+        self, chart_id: str, *, actor: Actor, via: str = "clinician", number: int | None = None
+    ) -> Outcome:
+        """Document the next check-in as sent; the admin note is written automatically.
+
+        `number` is the check-in the clinician's button was about: pressing it twice (or
+        after someone else documented it) is refused instead of documenting the next one.
+        """
         with self.uow() as repo:
             client = self._client(repo, chart_id, actor)
             now = self.clock.now()
             episode = self._episode(repo, client)
-            number = self._assess(repo, client, episode, now).checkins_sent + 1
+            next_number = self._assess(repo, client, episode, now).checkins_sent + 1
+            _check_number(number, next_number)
+            number = next_number
             outcome = self._apply(
                 repo,
                 client,
@@ -826,7 +842,9 @@ class CareService:
             raise DomainError("No clinical platform that can do this is connected.")
         return self.platform
 
-    def checkin_text_for_chat(self, chart_id: str, *, actor: Actor) -> tuple[int, str]:
+    def checkin_text_for_chat(
+        self, chart_id: str, *, actor: Actor, number: int | None = None
+    ) -> tuple[int, str]:
         """The due check-in rendered for the client's chat (with their first name)."""
         now = self.clock.now()
         with self.uow() as repo:
@@ -834,6 +852,7 @@ class CareService:
             a = self._assess(repo, client, self._episode(repo, client), now)
             if a.state not in (State.OUTREACH, State.PAUSED):
                 raise DomainError("No check-in is due for this client.")
+            _check_number(number, a.checkins_sent + 1)
             number = a.checkins_sent + 1
             context = render_context(
                 self.settings,
@@ -849,14 +868,16 @@ class CareService:
             name = checkin_phrase(number, self.policy.checkins)
             return number, self.phrases.render(name, context, channel="chat")
 
-    def send_checkin_via_platform(self, chart_id: str, *, actor: Actor) -> Outcome:
+    def send_checkin_via_platform(
+        self, chart_id: str, *, actor: Actor, number: int | None = None
+    ) -> Outcome:
         """*Send for me*: post the due check-in into the client's chat, then document it.
 
         The send is claimed first (one key per episode and check-in), so a double click or a
         retried request cannot post twice; a refused send releases the claim and says why.
         """
         platform = self._require_platform()
-        number, text = self.checkin_text_for_chat(chart_id, actor=actor)
+        number, text = self.checkin_text_for_chat(chart_id, actor=actor, number=number)
         now = self.clock.now()
         with self.uow() as repo:
             client = self._client(repo, chart_id, actor)
@@ -878,7 +899,7 @@ class CareService:
                 "The platform didn't take the message, so nothing was sent. Try again, or send "
                 "it yourself and press Mark as sent."
             ) from exc
-        return self.mark_checkin_sent(chart_id, actor=actor, via="platform")
+        return self.mark_checkin_sent(chart_id, actor=actor, via="platform", number=number)
 
     def move_to_discharged_group(self, chart_id: str, *, actor: Actor) -> Outcome:
         """Checklist step 5 through the platform: move the client, then tick the step."""
