@@ -1,0 +1,112 @@
+"""How a scheduler pass scales: with the work due, not with the caseload.
+
+For caseloads of growing size with the same 100 clients due, it times one `tick` (the
+indexed `next_due_at` query) side by side with the baseline a naive design would run: assess
+every client on every pass. Prints one row per size and the ratio.
+
+    .venv/bin/python benchmarks/tick_scaling.py [--sizes 1000,10000,30000] [--due 100]
+                                                [--database-url URL]
+"""
+
+from __future__ import annotations
+
+import argparse
+import tempfile
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from sqlalchemy import insert, text
+
+from bot.clock import FixedClock
+from bot.services import CareService
+from bot.settings import Settings
+from smart_phrases import PhraseLibrary
+from storage.db import make_engine, make_session_factory, migrate
+from storage.models import Base, Client, Clinician, Episode, EventRecord
+from storage.repository import UnitOfWork
+
+NOW = datetime(2026, 3, 16, 15, 0, tzinfo=UTC)  # a Monday, 11:00 in Toronto
+
+
+def seed(uow: UnitOfWork, size: int, due: int) -> None:
+    """`size` clients; the first `due` went quiet 20 days ago, the rest were seen yesterday."""
+    with uow() as repo:
+        s = repo.session
+        s.execute(insert(Clinician), [
+            {"id": c + 1, "slack_user_id": f"U{c:08d}", "timezone": "America/Toronto",
+             "timezone_source": "caseload", "created_at": NOW} for c in range(50)
+        ])
+        s.execute(insert(Client), [
+            {"id": i + 1, "chart_id": f"R-{i}", "clinician_id": i % 50 + 1, "first_name": None,
+             "platform_user_id": f"R-{i}", "created_at": NOW, "updated_at": NOW} for i in range(size)
+        ])
+        episodes = []
+        for i in range(size):
+            quiet = i < due
+            last = NOW - timedelta(days=20 if quiet else 1)
+            episodes.append({
+                "id": i + 1, "client_id": i + 1, "opened_at": last, "opened_reason": "imported",
+                "baseline_contact_at": last, "booked_sessions": [], "state": "active",
+                "checkins_sent": 0, "next_step": "checkin 1",
+                "next_due_at": last + timedelta(days=14), "updated_at": NOW,
+            })
+        s.execute(insert(Episode), episodes)
+        s.execute(insert(EventRecord), [
+            {"client_id": i + 1, "episode_id": i + 1, "kind": "episode_opened", "occurred_at": NOW,
+             "recorded_at": NOW - timedelta(days=30), "actor": "system", "source": "system",
+             "data": {}} for i in range(size)
+        ])
+
+
+def full_scan(service: CareService) -> int:
+    """The baseline: look at every client's whole history on every pass."""
+    due = 0
+    with service.uow() as repo:
+        for client in repo.clients():
+            episode = repo.current_episode(client.id)
+            assert episode is not None
+            due += bool(service._assess(repo, client, episode, NOW).due)
+    return due
+
+
+def run(url: str, size: int, due: int, phrases: PhraseLibrary) -> tuple[float, float, int]:
+    engine = make_engine(url)
+    if engine.dialect.name == "postgresql":
+        with engine.begin() as connection:
+            Base.metadata.drop_all(connection)
+            connection.execute(text("DROP TABLE IF EXISTS alembic_version"))
+    migrate(engine)
+    uow = UnitOfWork(make_session_factory(engine))
+    settings = Settings(_env_file=None, database_url=url, cct_channel_id="C0CCT")
+    service = CareService(uow, FixedClock(NOW), settings, phrases)
+    seed(uow, size, due)
+    started = time.perf_counter()
+    baseline_due = full_scan(service)
+    baseline = time.perf_counter() - started
+    started = time.perf_counter()
+    result = service.tick(NOW)
+    indexed = time.perf_counter() - started
+    assert baseline_due == due == len(result.queued), (baseline_due, due, len(result.queued))
+    engine.dispose()
+    return indexed, baseline, len(result.queued)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--sizes", default="1000,10000,30000")
+    parser.add_argument("--due", type=int, default=100)
+    parser.add_argument("--database-url", help="default: a fresh SQLite file per size")
+    args = parser.parse_args()
+    phrases = PhraseLibrary.load()
+    print(f"{'caseload':>9} {'due':>5} {'tick (indexed)':>15} {'baseline (scan all)':>20} {'ratio':>7}")
+    with tempfile.TemporaryDirectory() as folder:
+        for size in (int(s) for s in args.sizes.split(",")):
+            url = args.database_url or f"sqlite:///{Path(folder) / f'bench-{size}.db'}"
+            indexed, baseline, queued = run(url, size, args.due, phrases)
+            print(f"{size:>9} {queued:>5} {indexed * 1000:>12.0f} ms {baseline * 1000:>17.0f} ms "
+                  f"{baseline / indexed:>6.1f}x")
+
+
+if __name__ == "__main__":
+    main()
