@@ -33,30 +33,70 @@ def seed(uow: UnitOfWork, size: int, due: int) -> None:
     """`size` clients; the first `due` went quiet 20 days ago, the rest were seen yesterday."""
     with uow() as repo:
         s = repo.session
-        s.execute(insert(Clinician), [
-            {"id": c + 1, "slack_user_id": f"U{c:08d}", "timezone": "America/Toronto",
-             "timezone_source": "caseload", "created_at": NOW} for c in range(50)
-        ])
-        s.execute(insert(Client), [
-            {"id": i + 1, "chart_id": f"R-{i}", "clinician_id": i % 50 + 1, "first_name": None,
-             "platform_user_id": f"R-{i}", "created_at": NOW, "updated_at": NOW} for i in range(size)
-        ])
+        s.execute(
+            insert(Clinician),
+            [
+                {
+                    "id": c + 1,
+                    "slack_user_id": f"U{c:08d}",
+                    "timezone": "America/Toronto",
+                    "timezone_source": "caseload",
+                    "created_at": NOW,
+                }
+                for c in range(50)
+            ],
+        )
+        s.execute(
+            insert(Client),
+            [
+                {
+                    "id": i + 1,
+                    "chart_id": f"R-{i}",
+                    "clinician_id": i % 50 + 1,
+                    "first_name": None,
+                    "platform_user_id": f"R-{i}",
+                    "created_at": NOW,
+                    "updated_at": NOW,
+                }
+                for i in range(size)
+            ],
+        )
         episodes = []
         for i in range(size):
             quiet = i < due
             last = NOW - timedelta(days=20 if quiet else 1)
-            episodes.append({
-                "id": i + 1, "client_id": i + 1, "opened_at": last, "opened_reason": "imported",
-                "baseline_contact_at": last, "booked_sessions": [], "state": "active",
-                "checkins_sent": 0, "next_step": "checkin 1",
-                "next_due_at": last + timedelta(days=14), "updated_at": NOW,
-            })
+            episodes.append(
+                {
+                    "id": i + 1,
+                    "client_id": i + 1,
+                    "opened_at": last,
+                    "opened_reason": "imported",
+                    "baseline_contact_at": last,
+                    "booked_sessions": [],
+                    "state": "active",
+                    "checkins_sent": 0,
+                    "next_step": "checkin 1",
+                    "next_due_at": last + timedelta(days=14),
+                    "updated_at": NOW,
+                }
+            )
         s.execute(insert(Episode), episodes)
-        s.execute(insert(EventRecord), [
-            {"client_id": i + 1, "episode_id": i + 1, "kind": "episode_opened", "occurred_at": NOW,
-             "recorded_at": NOW - timedelta(days=30), "actor": "system", "source": "system",
-             "data": {}} for i in range(size)
-        ])
+        s.execute(
+            insert(EventRecord),
+            [
+                {
+                    "client_id": i + 1,
+                    "episode_id": i + 1,
+                    "kind": "episode_opened",
+                    "occurred_at": NOW,
+                    "recorded_at": NOW - timedelta(days=30),
+                    "actor": "system",
+                    "source": "system",
+                    "data": {},
+                }
+                for i in range(size)
+            ],
+        )
 
 
 def full_scan(service: CareService) -> int:
@@ -93,19 +133,26 @@ def run(url: str, size: int, due: int, phrases: PhraseLibrary) -> tuple[float, f
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--sizes", default="1000,10000,30000")
     parser.add_argument("--due", type=int, default=100)
     parser.add_argument("--database-url", help="default: a fresh SQLite file per size")
     args = parser.parse_args()
     phrases = PhraseLibrary.load()
-    print(f"{'caseload':>9} {'due':>5} {'tick (indexed)':>15} {'baseline (scan all)':>20} {'ratio':>7}")
+    print(
+        f"{'caseload':>9} {'due':>5} {'tick (indexed)':>15} "
+        f"{'baseline (scan all)':>20} {'ratio':>7}"
+    )
     with tempfile.TemporaryDirectory() as folder:
         for size in (int(s) for s in args.sizes.split(",")):
             url = args.database_url or f"sqlite:///{Path(folder) / f'bench-{size}.db'}"
             indexed, baseline, queued = run(url, size, args.due, phrases)
-            print(f"{size:>9} {queued:>5} {indexed * 1000:>12.0f} ms {baseline * 1000:>17.0f} ms "
-                  f"{baseline / indexed:>6.1f}x")
+            print(
+                f"{size:>9} {queued:>5} {indexed * 1000:>12.0f} ms {baseline * 1000:>17.0f} ms "
+                f"{baseline / indexed:>6.1f}x"
+            )
 
 
 if __name__ == "__main__":
