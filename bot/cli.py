@@ -21,6 +21,7 @@ from bot.domain.model import EventKind
 from bot.services import Actor, Source, Timeline
 from bot.settings import Settings, load_settings
 from smart_phrases import PhraseLibrary, PhraseSetError, lint, sample_context
+from storage import outbox as outbox_store
 from storage.db import NotMigrated, current_revision, head_revision, make_engine, migrate
 
 log = logging.getLogger("discharge-bot")
@@ -294,6 +295,26 @@ def cmd_outbox(args: argparse.Namespace, settings: Settings) -> int:
     zone = _reader_zone(args, settings)
     runtime = _runtime(settings)
     try:
+        if args.outbox_action == "retry":
+            with runtime.uow() as repo:
+                try:
+                    row = outbox_store.requeue(
+                        repo.session, row_id=args.id, now=runtime.clock.now()
+                    )
+                except ValueError as exc:
+                    raise UsageError(str(exc)) from None
+                if row is None:
+                    raise UsageError(f"there is no outbox message {args.id}")
+                repo.audit(
+                    at=runtime.clock.now(),
+                    actor=_admin().id,
+                    action="outbox_retry",
+                    episode_id=row.episode_id,
+                    details={"outbox_id": row.id},
+                )
+                key = row.idempotency_key
+            print(f"Message {args.id} ({key}) is queued again; the next delivery pass sends it.")
+            return 0
         statuses = ["dead"] if args.dead else ["pending", "in_flight"]
         rows = runtime.service.outbox(statuses=statuses)
     finally:
@@ -301,12 +322,15 @@ def cmd_outbox(args: argparse.Namespace, settings: Settings) -> int:
     if not rows:
         print("No dead-lettered messages." if args.dead else "Nothing waiting in the outbox.")
         return 0
+    print(f"{'ID':>6}  {'STATUS':<9} {'KIND':<22} {'KEY':<32} {'TRIES':>5}  TO / WHEN / LAST ERROR")
     for row in rows:
         print(
-            f"{row.id:>6}  {row.status:<9} {row.kind:<22} {row.idempotency_key:<32} "
-            f"to {row.recipient or '-'} after {_fmt(row.deliver_after, zone)}"
+            f"{row.id:>6}  {row.status:<9} {row.kind:<22} {row.idempotency_key:<32} {row.attempts:>5}  "
+            f"{row.recipient or '-'} after {_fmt(row.deliver_after, zone)}"
             + (f"  error: {row.last_error}" if row.last_error else "")
         )
+    if args.dead:
+        print("\nRe-queue one with `discharge-bot outbox retry ID` once its cause is fixed.")
     return 0
 
 
@@ -414,10 +438,22 @@ def build_parser() -> argparse.ArgumentParser:
         help="escape for this channel (default: the phrase's own format)",
     )
     p = command(
-        "outbox", cmd_outbox, "List messages waiting to be delivered, or dead-lettered ones."
+        "outbox",
+        cmd_outbox,
+        "List messages waiting to be delivered (or, with --dead, the dead-lettered ones), or "
+        "re-queue a dead-lettered message with `outbox retry ID`.",
     )
     p.add_argument("--dead", action="store_true", help="list dead-lettered messages")
     p.add_argument("--tz", metavar="ZONE", help="show times in this zone")
+    p.set_defaults(outbox_action="list")
+    outbox_sub = p.add_subparsers(dest="outbox_action", metavar="ACTION")
+    retry_p = outbox_sub.add_parser(
+        "retry",
+        help="re-queue one dead-lettered message",
+        description="Re-queue one dead-lettered (or skipped) message so the next delivery pass "
+        "sends it. It is looked for in Slack first, so it is never posted twice.",
+    )
+    retry_p.add_argument("id", type=int, metavar="ID", help="the message id from `outbox --dead`")
     return parser
 
 

@@ -149,3 +149,27 @@ def test_rows_not_yet_due_wait_for_their_time(fake: FakeSlackAPI, uow: UnitOfWor
     assert report.claimed == 0
     report = Dispatcher(uow, client_for(fake), text_of, clock=FixedClock(later)).run_once()
     assert report.sent == 1
+
+
+def test_outbox_command_lists_dead_letters_and_requeues_one(
+    fake: FakeSlackAPI, uow: UnitOfWork, settings: Settings, monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from bot.cli import main
+
+    seed(uow, 1, 1, now=datetime.now(UTC))
+    fake.script("chat.postMessage", NotOk("channel_not_found"))
+    Dispatcher(uow, client_for(fake), text_of, clock=SystemClock(), policy=FAST).drain(timeout=5)
+    monkeypatch.setenv("DATABASE_URL", settings.database_url)
+    assert main(["outbox", "--dead"]) == 0
+    listing = capsys.readouterr().out
+    assert "channel_not_found" in listing
+    assert "ep0:checkin-1:0" in listing
+    with uow() as repo:
+        row_id = repo.session.scalar(select(OutboxMessage.id))
+    assert main(["outbox", "retry", str(row_id)]) == 0
+    assert main(["outbox", "retry", str(row_id)]) == 2  # it is pending now, not dead
+    assert "only dead or skipped ones" in capsys.readouterr().err
+    report = Dispatcher(uow, client_for(fake), text_of, clock=SystemClock(), policy=FAST).drain(timeout=5)
+    assert report.sent == 1
+    assert sum(delivered_keys(fake).values()) == 1
