@@ -50,27 +50,43 @@ def main() -> None:
         now = datetime.now(UTC)
         with uow() as repo:
             for i in range(args.prompts):
-                repo.add(OutboxMessage(
-                    idempotency_key=f"bench:{now.timestamp()}:{i}", kind="checkin",
-                    recipient_kind="clinician", recipient=f"U{i % args.channels:06d}",
-                    payload={}, status="pending", deliver_after=now, attempts=0, created_at=now,
-                ))
+                repo.add(
+                    OutboxMessage(
+                        idempotency_key=f"bench:{now.timestamp()}:{i}",
+                        kind="checkin",
+                        recipient_kind="clinician",
+                        recipient=f"U{i % args.channels:06d}",
+                        payload={},
+                        status="pending",
+                        deliver_after=now,
+                        attempts=0,
+                        created_at=now,
+                    )
+                )
         if args.fault_rate:
-            fake.faults("chat.postMessage", rate=args.fault_rate, seed=1,
-                        kinds=[Rate(retry_after=1), ServerError(500), ResetBefore(), ResetAfter()])
+            fake.faults(
+                "chat.postMessage",
+                rate=args.fault_rate,
+                seed=1,
+                kinds=[Rate(retry_after=1), ServerError(500), ResetBefore(), ResetAfter()],
+            )
         settings = Settings(_env_file=None, slack_api_url=fake.url, slack_bot_token="xoxb-bench")
         dispatcher = Dispatcher(
-            uow, make_web_client(settings, timeout=5),
+            uow,
+            make_web_client(settings, timeout=5),
             lambda row: SlackCall("chat.postMessage", row.recipient or "", f"prompt {row.id}"),
             clock=SystemClock(),
-            policy=DeliveryPolicy(pace_seconds=1.0, backoff_base_seconds=0.5, backoff_cap_seconds=5),
+            policy=DeliveryPolicy(
+                pace_seconds=1.0, backoff_base_seconds=0.5, backoff_cap_seconds=5
+            ),
         )
         started = time.perf_counter()
         report = dispatcher.drain(timeout=600)
         elapsed = time.perf_counter() - started
         delivered = Counter(
             m["metadata"]["event_payload"]["idempotency_key"]
-            for c in fake.channels() for m in fake.messages(c)
+            for c in fake.channels()
+            for m in fake.messages(c)
             if (m.get("metadata") or {}).get("event_type") == METADATA_EVENT
         )
         engine.dispose()
@@ -81,7 +97,9 @@ def main() -> None:
     print(f"{'drain time':>12} {'floor (1/s/channel)':>20} {'ratio':>7} {'exactly once':>13}")
     ratio = f"{elapsed / floor:6.2f}x" if floor else "   n/a"
     print(f"{elapsed:>10.2f} s {floor:>18.2f} s {ratio:>7} {exactly_once!s:>13}")
-    print(f"sent={report.sent} reconciled={report.reconciled} retried={report.retried} dead={report.dead}")
+    print(
+        f"sent={report.sent} reconciled={report.reconciled} retried={report.retried} dead={report.dead}"
+    )
 
 
 if __name__ == "__main__":

@@ -13,90 +13,21 @@ from __future__ import annotations
 import argparse
 import tempfile
 import time
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 
-from sqlalchemy import insert, text
+from sqlalchemy import text
 
 from bot.clock import FixedClock
 from bot.services import CareService
 from bot.settings import Settings
 from smart_phrases import PhraseLibrary
 from storage.db import make_engine, make_session_factory, migrate
-from storage.models import Base, Client, Clinician, Episode, EventRecord
+from storage.models import Base
 from storage.repository import UnitOfWork
+from tests.seeding import seed_caseload
 
 NOW = datetime(2026, 3, 16, 15, 0, tzinfo=UTC)  # a Monday, 11:00 in Toronto
-
-
-def seed(uow: UnitOfWork, size: int, due: int) -> None:
-    """`size` clients; the first `due` went quiet 20 days ago, the rest were seen yesterday."""
-    with uow() as repo:
-        s = repo.session
-        s.execute(
-            insert(Clinician),
-            [
-                {
-                    "id": c + 1,
-                    "slack_user_id": f"U{c:08d}",
-                    "timezone": "America/Toronto",
-                    "timezone_source": "caseload",
-                    "created_at": NOW,
-                }
-                for c in range(50)
-            ],
-        )
-        s.execute(
-            insert(Client),
-            [
-                {
-                    "id": i + 1,
-                    "chart_id": f"R-{i}",
-                    "clinician_id": i % 50 + 1,
-                    "first_name": None,
-                    "platform_user_id": f"R-{i}",
-                    "created_at": NOW,
-                    "updated_at": NOW,
-                }
-                for i in range(size)
-            ],
-        )
-        episodes = []
-        for i in range(size):
-            quiet = i < due
-            last = NOW - timedelta(days=20 if quiet else 1)
-            episodes.append(
-                {
-                    "id": i + 1,
-                    "client_id": i + 1,
-                    "opened_at": last,
-                    "opened_reason": "imported",
-                    "baseline_contact_at": last,
-                    "booked_sessions": [],
-                    "state": "active",
-                    "checkins_sent": 0,
-                    "next_step": "checkin 1",
-                    "next_due_at": last + timedelta(days=14),
-                    "updated_at": NOW,
-                }
-            )
-        s.execute(insert(Episode), episodes)
-        s.execute(
-            insert(EventRecord),
-            [
-                {
-                    "client_id": i + 1,
-                    "episode_id": i + 1,
-                    "kind": "episode_opened",
-                    "occurred_at": NOW,
-                    "recorded_at": NOW - timedelta(days=30),
-                    "actor": "system",
-                    "source": "system",
-                    "data": {},
-                }
-                for i in range(size)
-            ],
-        )
 
 
 def full_scan(service: CareService) -> int:
@@ -120,7 +51,7 @@ def run(url: str, size: int, due: int, phrases: PhraseLibrary) -> tuple[float, f
     uow = UnitOfWork(make_session_factory(engine))
     settings = Settings(_env_file=None, database_url=url, cct_channel_id="C0CCT")
     service = CareService(uow, FixedClock(NOW), settings, phrases)
-    seed(uow, size, due)
+    seed_caseload(uow, size=size, due=due, clinicians=50, now=NOW)
     started = time.perf_counter()
     baseline_due = full_scan(service)
     baseline = time.perf_counter() - started
