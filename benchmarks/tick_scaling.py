@@ -11,10 +11,13 @@ every client on every pass. Prints one row per size and the ratio.
 from __future__ import annotations
 
 import argparse
+import sys
 import tempfile
 import time
 from datetime import UTC, datetime
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from sqlalchemy import text
 
