@@ -1333,7 +1333,6 @@ class CareService:
         to_cct = row.recipient_kind == Recipient.CCT.value
         number = payload.get("number")
         attempt = base["attempt"]
-        reason = _reason(a)
         open_episode = episode.closed_at is None and a.state is not State.CLOSED
 
         def render(name: str, **kw: Any) -> str:
@@ -1369,7 +1368,8 @@ class CareService:
                 label = f"Check-in {n} of {self.policy.checkins}"
                 text = render("step_overdue", next_step=label, due_at=first_due())
             else:
-                text = render("checkin_due", number=n, reason=reason)
+                why = _reason(a, "outreach start", "attendance")
+                text = render("checkin_due", number=n, reason=why)
         elif kind is StepKind.CLASSIFY_REPLY:
             extra["current"] = open_episode and a.state is State.REPLY_REVIEW
             if attempt:
@@ -1389,7 +1389,7 @@ class CareService:
                 title = CHECKLIST_TITLES[nxt] if nxt else "The discharge checklist"
                 text = render("step_overdue", next_step=title, due_at=first_due())
             else:
-                text = render("discharge_checklist", reason=reason)
+                text = render("discharge_checklist", reason=_reason(a, "discharge checklist"))
         elif kind is StepKind.REENGAGED_NOTICE:
             extra["current"] = False
             text = render("client_reengaged")
@@ -1818,10 +1818,12 @@ _CLOSURE_WORDS: dict[Closure, str] = {
 }
 
 
-def _reason(a: Assessment) -> str | None:
-    if not a.reasons:
+def _reason(a: Assessment, *about: str) -> str | None:
+    """The latest reason (mentioning one of `about`, when given), capitalised, for a phrase."""
+    found = [r for r in a.reasons if not about or any(word in r for word in about)]
+    if not found:
         return None
-    words = a.reasons[-1].split(": ", 1)[-1]
+    words = found[-1].split(": ", 1)[-1]
     return words[:1].upper() + words[1:]
 
 

@@ -149,7 +149,7 @@ def buttons(message: dict[str, Any]) -> list[str]:
 
 
 def text_of(message: dict[str, Any]) -> str:
-    return json.dumps({k: message.get(k) for k in ("text", "blocks")})
+    return json.dumps({k: message.get(k) for k in ("text", "blocks")}, ensure_ascii=False)
 
 
 @pytest.fixture
@@ -201,3 +201,23 @@ def bot(
 
 def caseload(bot: Bot, *lines: str) -> None:
     import_rows(bot.service, *lines)
+
+
+SUMMARY_VALUES = {
+    "summary_focus": {"summary_focus_input": {"type": "plain_text_input", "value": "Low mood after a job loss"}},
+    "summary_goals": {"summary_goals_input": {"type": "plain_text_input", "value": "Sleep routine restored"}},
+    "summary_risk": {"summary_risk_select": {"type": "static_select", "selected_option": {"value": "low"}}},
+    "summary_considerations": {"summary_considerations_input": {"type": "plain_text_input", "value": None}},
+}
+
+
+def submit_summary(bot: Bot, checklist: dict[str, Any], *, user: str = CLINICIAN) -> Answer:
+    """Press *Write the summary*, then submit the modal Slack opened, filled in."""
+    bot.click(checklist, "checklist_open_summary", user=user)
+    modal = bot.fake.calls("views.open")[-1].body["view"]
+    return bot.send(
+        bot.slack.view_submission(
+            modal["callback_id"], private_metadata=modal["private_metadata"],
+            values=SUMMARY_VALUES, user_id=user,
+        )
+    )

@@ -17,6 +17,7 @@ from tests.slack.conftest import (
     Bot,
     buttons,
     caseload,
+    submit_summary,
     text_of,
 )
 
@@ -124,4 +125,90 @@ def test_silent_client_goes_through_the_whole_guide(bot: Bot) -> None:
     assert buttons(done) == []
     assert f"Done by <@{CCT_MEMBER}>" in text_of(done)
     assert state(bot, "R-1042") is State.CLOSED
+    assert_no_first_names_in_cct_channel(bot)
+
+
+def _to_checklist(bot: Bot, chart: str, name: str) -> dict:
+    """Import a silent client and run outreach to the open checklist; the checklist message."""
+    bot.clock.set(local(2026, 3, 3, 12))
+    caseload(bot, f"{chart},{CLINICIAN},{name},2026-03-02T10:00,,")
+    for when in [local(2026, 3, 16, 10), local(2026, 3, 30, 10), local(2026, 4, 13, 10)]:
+        bot.tick(when)
+        bot.click(bot.dm()[-1], Id.MARK_SENT)
+    bot.tick(local(2026, 4, 27, 10))
+    checklist = bot.dm()[-1]
+    bot.click(checklist, Id.STEP_CONFIRM)
+    return bot.fresh(checklist)
+
+
+def test_client_replied_then_classified_as_continuing_returns_to_active(bot: Bot) -> None:
+    bot.clock.set(local(2026, 3, 3, 12))
+    caseload(bot, f"R-2001,{CLINICIAN},Balthazar,2026-03-02T10:00,,")
+    bot.tick(local(2026, 3, 16, 10))
+    prompt = bot.dm()[-1]
+
+    assert bot.click(prompt, Id.CLIENT_REPLIED).status == 200
+
+    assert state(bot, "R-2001") is State.REPLY_REVIEW
+    assert "Client replied" in text_of(bot.fresh(prompt))
+    assert buttons(bot.fresh(prompt)) == []
+    question = bot.dm()[-1]
+    assert "replied" in text_of(question) and "Discharge – Completed" in text_of(question)
+    assert buttons(question) == [Id.CLASSIFY] * 4
+    assert bot.click(question, Id.CLASSIFY, label="Continuing care").status == 200
+    assert state(bot, "R-2001") is State.ACTIVE
+    assert "Classified (continuing care)" in text_of(bot.fresh(question))
+    assert bot.cct() == []
+
+
+def test_fit_concern_asks_cct_for_a_rematch_without_the_clients_name(bot: Bot) -> None:
+    bot.clock.set(local(2026, 3, 3, 12))
+    caseload(bot, f"R-3001,{CLINICIAN},Ottoline,2026-03-02T10:00,,")
+    bot.tick(local(2026, 3, 16, 10))
+    bot.click(bot.dm()[-1], Id.CLIENT_REPLIED)
+
+    assert bot.click(bot.dm()[-1], Id.CLASSIFY, label="Fit concern").status == 200
+
+    assert state(bot, "R-3001") is State.REMATCH
+    [request] = bot.cct()
+    assert "Rematch request" in text_of(request) and "R-3001" in text_of(request)
+    assert bot.click(request, Id.CCT_DONE, user=CCT_MEMBER).status == 200
+    assert state(bot, "R-3001") is State.CLOSED
+    assert_no_first_names_in_cct_channel(bot)
+
+
+def test_still_seeing_other_providers_only_asks_cct_to_remove_the_clinician(bot: Bot) -> None:
+    checklist = _to_checklist(bot, "R-4001", "Cassiopeia")
+
+    assert bot.click(checklist, Id.OTHER_PROVIDERS, label="Yes, still seeing others").status == 200
+
+    assert state(bot, "R-4001") is State.CARE_TEAM_REMOVAL
+    [request] = bot.cct()
+    assert "Care-team removal" in text_of(request)
+    assert "archive" not in text_of(request).lower()
+    ended = bot.fresh(checklist)
+    assert buttons(ended) == []
+    assert "still seen by other providers" in text_of(ended)
+    bot.click(request, Id.CCT_DONE, user=CCT_MEMBER)
+    assert state(bot, "R-4001") is State.CLOSED
+    assert len(bot.cct()) == 1  # no chart check / archive request ever
+    assert_no_first_names_in_cct_channel(bot)
+
+
+def test_discharged_client_who_returns_is_reopened_and_the_clinician_told(bot: Bot) -> None:
+    checklist = _to_checklist(bot, "R-5001", "Peregrine")
+    bot.click(checklist, Id.OTHER_PROVIDERS, label="No, nobody else")
+    submit_summary(bot, bot.fresh(checklist))
+    bot.click(bot.fresh(checklist), Id.MOVED_CONFIRM)
+    bot.click(bot.cct()[-1], Id.CCT_DONE, user=CCT_MEMBER)
+    assert state(bot, "R-5001") is State.CLOSED
+
+    bot.clock.set(local(2026, 6, 4, 11))
+    answer = bot.send(bot.slack.slash_command("session R-5001 attended", user_id=CLINICIAN))
+
+    assert answer.status == 200
+    assert "now active" in answer.json()["text"]
+    assert state(bot, "R-5001") is State.ACTIVE
+    notice = bot.dm()[-1]
+    assert "is back" in text_of(notice) and "R-5001" in text_of(notice)
     assert_no_first_names_in_cct_channel(bot)
