@@ -102,7 +102,8 @@ def test_silent_client_goes_through_the_whole_guide(bot: Bot) -> None:
             user_id=CLINICIAN,
         )
     )
-    assert answer.status == 200 and answer.body in (b"", b"{}") or answer.json() == {}
+    assert answer.status == 200
+    assert answer.body == b""  # the modal closes
     note = bot.dm()[-1]
     assert "Low mood after a job loss" in text_of(note)
     checklist = bot.fresh(checklist)
@@ -153,7 +154,8 @@ def test_client_replied_then_classified_as_continuing_returns_to_active(bot: Bot
     assert "Client replied" in text_of(bot.fresh(prompt))
     assert buttons(bot.fresh(prompt)) == []
     question = bot.dm()[-1]
-    assert "replied" in text_of(question) and "Discharge – Completed" in text_of(question)
+    assert "replied" in text_of(question)
+    assert "Discharge \u2013 Completed" in text_of(question)
     assert buttons(question) == [Id.CLASSIFY] * 4
     assert bot.click(question, Id.CLASSIFY, label="Continuing care").status == 200
     assert state(bot, "R-2001") is State.ACTIVE
@@ -171,7 +173,8 @@ def test_fit_concern_asks_cct_for_a_rematch_without_the_clients_name(bot: Bot) -
 
     assert state(bot, "R-3001") is State.REMATCH
     [request] = bot.cct()
-    assert "Rematch request" in text_of(request) and "R-3001" in text_of(request)
+    assert "Rematch request" in text_of(request)
+    assert "R-3001" in text_of(request)
     assert bot.click(request, Id.CCT_DONE, user=CCT_MEMBER).status == 200
     assert state(bot, "R-3001") is State.CLOSED
     assert_no_first_names_in_cct_channel(bot)
@@ -210,5 +213,6 @@ def test_discharged_client_who_returns_is_reopened_and_the_clinician_told(bot: B
     assert "now active" in answer.json()["text"]
     assert state(bot, "R-5001") is State.ACTIVE
     notice = bot.dm()[-1]
-    assert "is back" in text_of(notice) and "R-5001" in text_of(notice)
+    assert "is back" in text_of(notice)
+    assert "R-5001" in text_of(notice)
     assert_no_first_names_in_cct_channel(bot)
