@@ -1358,9 +1358,7 @@ class CareService:
             n = int(number or a.checkins_sent + 1)
             extra["number"] = n
             extra["current"] = (
-                open_episode
-                and a.state in (State.OUTREACH, State.PAUSED)
-                and a.checkins_sent + 1 == n
+                open_episode and a.state is State.OUTREACH and a.checkins_sent + 1 == n
             )
             extra["preview"] = render(checkin_phrase(n, self.policy.checkins), number=n)
             extra["can_send_for_me"] = self.platform is not None
@@ -1494,7 +1492,10 @@ class CareService:
                         and row.ts
                         and row.kind in _LIVE_KINDS
                         and not (row.payload or {}).get("retired")
-                        and int((row.payload or {}).get("attempt") or 0) == 0
+                        and not (
+                            row.kind == StepKind.CHECKLIST.value
+                            and int((row.payload or {}).get("attempt") or 0) > 0
+                        )
                     ):
                         keys.append(self._queue_update(repo, row, now))
                         touched.add(row.id)

@@ -14,8 +14,8 @@ from typing import Any
 
 import pytest
 from pydantic import SecretStr
-from slack_sdk import WebClient
 from sqlalchemy import Engine, func, select
+from sqlalchemy.orm import Session
 
 from bot.clock import FixedClock
 from bot.http import ServerThread, create_wsgi_app
@@ -23,6 +23,7 @@ from bot.services import CareService
 from bot.settings import Settings
 from bot.slack.app import Surface, build_surface, create_app
 from bot.slack.dispatch import DispatchReport
+from bot.slack_client import make_web_client
 from smart_phrases import PhraseLibrary
 from storage.db import make_session_factory
 from storage.models import AdminNote, AuditEntry, EventRecord, OutboxMessage
@@ -117,6 +118,9 @@ class Bot:
         channel = self.channel_of(message)
         return next(m for m in self.fake.messages(channel) if m["ts"] == message["ts"])
 
+    def uow_session(self) -> Session:
+        return Session(self.engine)
+
     def counts(self) -> dict[str, int]:
         with self.engine.connect() as conn:
             return {
@@ -186,7 +190,7 @@ def bot(
     fake_slack.add_user(CCT_GROUP_MEMBER, real_name="Alex Coord", tz="America/Toronto")
     fake_slack.add_user(STRANGER, real_name="Pat Elsewhere", tz="Europe/London")
     fake_slack.add_usergroup(CCT_GROUP, [CCT_GROUP_MEMBER])
-    client = WebClient(base_url=fake_slack.url, token="xoxb-test")
+    client = make_web_client(slack_settings)  # the bot's own client: safe retries only
     surface = build_surface(
         slack_settings, client=client, session_factory=make_session_factory(engine),
         clock=clock, phrases=phrases,

@@ -58,7 +58,7 @@ def outbox_message(data: OutboxMessageData) -> SlackMessage:
     if data.kind == OutboxKind.CCT_DIGEST:
         return SlackMessage(first_line(data.text), [_section(data.text)])
     kind = StepKind(data.kind)
-    if data.attempt and kind in (StepKind.CHECKIN, StepKind.CLASSIFY_REPLY, StepKind.CHECKLIST):
+    if data.attempt and kind is StepKind.CHECKLIST:  # the checklist message above is live
         return SlackMessage(first_line(data.text), [_section(data.text)])
     if kind is StepKind.CHECKIN:
         return checkin_message(data)
@@ -122,8 +122,12 @@ def _footer(data: OutboxMessageData) -> list[Block]:
 
 
 def is_final(data: OutboxMessageData) -> bool:
-    """The message shows no buttons any more: later refreshes can leave it alone."""
-    return _answered(data)
+    """The message will never offer buttons again: later refreshes can leave it alone.
+
+    An unanswered prompt that is merely not current (outreach paused) may come back.
+    """
+    final = {r.action for r in data.resolutions} - {Resolved.TAKEN}
+    return bool(final) or data.state is State.CLOSED
 
 
 def _answered(data: OutboxMessageData) -> bool:
