@@ -37,7 +37,7 @@ SECTIONS: dict[str, tuple[str, str]] = {
 def _line(row: HomeRow, zone: str) -> str:
     text = f"• *{row.chart_id}*: {row.detail}"
     if row.due_at is not None:
-        prefix = "on" if row.state.value == "closed" else "due"
+        prefix = "on" if row.state.value == "closed" else "since" if row.clinician else "due"
         text += f" ({prefix} {when(row.due_at, zone)})"
     if row.clinician:
         text += f" · <@{row.clinician}>"
