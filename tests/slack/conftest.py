@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from bot.clock import FixedClock
 from bot.http import ServerThread, create_wsgi_app
-from bot.services import CareService
+from bot.services import CareService, PlatformPort
 from bot.settings import Settings
 from bot.slack.app import Surface, build_surface, create_app
 from bot.slack.dispatch import DispatchReport
@@ -176,7 +176,14 @@ def slack_settings(settings: Settings, fake_slack: FakeSlackAPI) -> Settings:  #
 
 
 @pytest.fixture
+def platform() -> PlatformPort | None:
+    """No clinical platform unless a test module overrides this fixture."""
+    return None
+
+
+@pytest.fixture
 def bot(
+    platform: PlatformPort | None,
     slack_settings: Settings,
     fake_slack: FakeSlackAPI,  # noqa: F811
     engine: Engine,
@@ -193,7 +200,7 @@ def bot(
     client = make_web_client(slack_settings)  # the bot's own client: safe retries only
     surface = build_surface(
         slack_settings, client=client, session_factory=make_session_factory(engine),
-        clock=clock, phrases=phrases,
+        clock=clock, phrases=phrases, platform=platform,
     )
     app = create_app(
         slack_settings, client=client, session_factory=make_session_factory(engine),
