@@ -1484,10 +1484,9 @@ class CareService:
                     keys.append(self._queue_update(repo, row, now))
                     touched.add(row.id)
             for episode in repo.episodes_of(client.id)[-2:]:
-                for row in repo.outbox(limit=1000):
+                for row in repo.outbox_of_episode(episode.id):
                     if (
-                        row.episode_id == episode.id
-                        and row.id not in touched
+                        row.id not in touched
                         and row.status == "sent"
                         and row.ts
                         and row.kind in _LIVE_KINDS

@@ -156,6 +156,13 @@ class Repository:
             query = query.where(OutboxMessage.idempotency_key.in_(list(keys)))
         return self.session.scalars(query).all()
 
+    def outbox_of_episode(self, episode_id: int) -> Sequence[OutboxMessage]:
+        return self.session.scalars(
+            select(OutboxMessage)
+            .where(OutboxMessage.episode_id == episode_id)
+            .order_by(OutboxMessage.id)
+        ).all()
+
     def count_outbox(self, *, key_prefix: str) -> int:
         return int(
             self.session.scalar(
