@@ -278,16 +278,71 @@ def cmd_tick(args: argparse.Namespace, settings: Settings) -> int:
     zone = _reader_zone(args, settings)
     try:
         result = runtime.service.tick(now)
+        print(
+            f"Tick at {_fmt(result.now, zone)}: {result.episodes} episode(s) due, {len(result.queued)} message(s) queued."
+        )
+        for q in result.queued:
+            to = q.recipient or "(CCT_CHANNEL_ID not set)"
+            print(
+                f"  {q.key:<32} {q.kind:<22} {q.chart_id or '-':<10} to {q.recipient_kind} {to}, deliver after {_fmt(q.deliver_after, zone)}"
+            )
+        _deliver(runtime)
     finally:
         runtime.close()
-    print(
-        f"Tick at {_fmt(result.now, zone)}: {result.episodes} episode(s) due, {len(result.queued)} message(s) queued."
-    )
-    for q in result.queued:
-        to = q.recipient or "(CCT_CHANNEL_ID not set)"
-        print(
-            f"  {q.key:<32} {q.kind:<22} {q.chart_id or '-':<10} to {q.recipient_kind} {to}, deliver after {_fmt(q.deliver_after, zone)}"
-        )
+    return 0
+
+
+def _deliver(runtime: Runtime) -> None:
+    """Send what is due to Slack when a bot token is configured; otherwise say it waits."""
+    if runtime.settings.slack_bot_token is None:
+        print("SLACK_BOT_TOKEN is not set: messages stay queued in the outbox, not delivered.")
+        return
+    from bot.slack.directory import SlackDirectory
+    from bot.slack.dispatch import Dispatcher
+    from bot.slack_client import make_web_client
+
+    client = make_web_client(runtime.settings)
+    report = Dispatcher(
+        runtime.service, client, SlackDirectory(client, runtime.settings)
+    ).deliver_due()
+    print(f"Slack: {report}.")
+    for key, error in report.failed:
+        print(f"  {key}: {error}")
+
+
+def cmd_digest(args: argparse.Namespace, settings: Settings) -> int:
+    now = _parse_now(args.now)
+    runtime = _runtime(settings, now=now)
+    try:
+        key = runtime.service.queue_weekly_digest(now)
+        if key is None:
+            print("Nothing to report (or this week's digest was already queued); nothing posted.")
+        else:
+            print(f"Queued the CCT digest {key}.")
+        _deliver(runtime)
+    finally:
+        runtime.close()
+    return 0
+
+
+def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.serve import MissingSlackConfig, serve
+
+    try:
+        serve(settings)
+    except MissingSlackConfig as exc:
+        print(f"discharge-bot serve: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
+def cmd_manifest(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.manifest import manifest_yaml
+
+    try:
+        print(manifest_yaml(settings, request_url=args.url, socket_mode=args.socket_mode), end="")
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
     return 0
 
 
@@ -382,8 +437,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = command(
         "tick",
         cmd_tick,
-        "Run one scheduler pass at an instant: decide what is due and queue it in the outbox "
-        "(each message once, however often this runs), then exit.",
+        "Run one scheduler pass at an instant: decide what is due, queue it in the outbox "
+        "(each message once, however often this runs), deliver what is due to Slack when "
+        "SLACK_BOT_TOKEN is set, then exit.",
     )
     p.add_argument("--now", metavar="ISO8601", help="the instant to run at (default: the clock)")
     p.add_argument("--tz", metavar="ZONE", help="show times in this zone")
@@ -437,6 +493,32 @@ def build_parser() -> argparse.ArgumentParser:
         choices=["slack", "chat", "plain"],
         help="escape for this channel (default: the phrase's own format)",
     )
+    p = command(
+        "serve",
+        cmd_serve,
+        "Run the bot: Slack over Socket Mode when SLACK_APP_TOKEN is set, else HTTP on PORT "
+        "(POST /slack/events, /platform/*, GET /healthz); the scheduler ticks and delivers "
+        "every DISCHARGE_TICK_SECONDS. Needs SLACK_BOT_TOKEN (and SLACK_SIGNING_SECRET for HTTP).",
+    )
+    p = command(
+        "manifest",
+        cmd_manifest,
+        "Print the Slack app manifest (YAML) to paste into api.slack.com: the /care command, "
+        "scopes, events and interactivity.",
+    )
+    p.add_argument(
+        "--url", metavar="URL", help="the bot's public https:// base URL (HTTP mode)"
+    )
+    p.add_argument(
+        "--socket-mode", action="store_true", help="a Socket Mode app (no request URLs)"
+    )
+    p = command(
+        "digest",
+        cmd_digest,
+        "Post the weekly CCT digest now (for the week that ended yesterday); skipped when "
+        "there is nothing to report, and posted once per week however often it runs.",
+    )
+    p.add_argument("--now", metavar="ISO8601", help="the instant to run at (default: the clock)")
     p = command(
         "outbox",
         cmd_outbox,

@@ -137,6 +137,58 @@ class Repository:
     def outbox_by_id(self, message_id: int) -> OutboxMessage | None:
         return self.session.get(OutboxMessage, message_id)
 
+    def outbox_by_key(self, key: str) -> OutboxMessage | None:
+        return self.session.scalar(
+            select(OutboxMessage).where(OutboxMessage.idempotency_key == key)
+        )
+
+    def due_outbox(
+        self, *, now: datetime, limit: int, keys: Sequence[str] | None = None
+    ) -> Sequence[OutboxMessage]:
+        """Pending rows whose time has come, oldest first (optionally only these keys)."""
+        query = (
+            select(OutboxMessage)
+            .where(OutboxMessage.status == "pending", OutboxMessage.deliver_after <= now)
+            .order_by(OutboxMessage.deliver_after, OutboxMessage.id)
+            .limit(limit)
+        )
+        if keys is not None:
+            query = query.where(OutboxMessage.idempotency_key.in_(list(keys)))
+        return self.session.scalars(query).all()
+
+    def outbox_of_episode(self, episode_id: int) -> Sequence[OutboxMessage]:
+        return self.session.scalars(
+            select(OutboxMessage)
+            .where(OutboxMessage.episode_id == episode_id)
+            .order_by(OutboxMessage.id)
+        ).all()
+
+    def count_outbox(self, *, key_prefix: str) -> int:
+        return int(
+            self.session.scalar(
+                select(func.count())
+                .select_from(OutboxMessage)
+                .where(OutboxMessage.idempotency_key.startswith(key_prefix))
+            )
+            or 0
+        )
+
+    def open_episodes(self, *, states: Sequence[str] | None = None) -> Sequence[Episode]:
+        query = select(Episode).where(Episode.closed_at.is_(None)).order_by(Episode.id)
+        if states is not None:
+            query = query.where(Episode.state.in_(list(states)))
+        return self.session.scalars(query).all()
+
+    def episodes_closed_between(self, *, start: datetime, end: datetime) -> Sequence[Episode]:
+        return self.session.scalars(
+            select(Episode)
+            .where(Episode.closed_at >= start, Episode.closed_at < end)
+            .order_by(Episode.closed_at)
+        ).all()
+
+    def note_by_id(self, note_id: int) -> AdminNote | None:
+        return self.session.get(AdminNote, note_id)
+
     # -- inbound de-duplication ----------------------------------------------------------------
     def claim_delivery(self, *, source: str, delivery_id: str, now: datetime) -> bool:
         """Record an inbound delivery id; False when it was seen before (do nothing then)."""

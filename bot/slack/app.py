@@ -1,0 +1,189 @@
+"""The one place the Slack app is built: services, dispatcher, directory, listeners, errors."""
+
+from __future__ import annotations
+
+import json
+import logging
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from slack_bolt import App, BoltContext, BoltResponse
+from slack_sdk import WebClient
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot.clock import Clock
+from bot.domain.errors import DomainError
+from bot.services import Actor, CareService, PlatformPort, Source
+from bot.settings import Settings
+from bot.slack.directory import SlackDirectory
+from bot.slack.dispatch import Dispatcher
+from bot.slack.listeners import actions, commands, events, home, views
+from smart_phrases import PhraseLibrary
+from storage.repository import UnitOfWork
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Surface:
+    """What every listener needs, handed to it through the Bolt context as `surface`."""
+
+    settings: Settings
+    service: CareService
+    dispatcher: Dispatcher
+    directory: SlackDirectory
+
+    def actor(self, user_id: str) -> Actor:
+        return Actor(user_id, Source.SLACK, is_cct=self.directory.is_cct(user_id))
+
+    def learn(self, user_id: str) -> None:
+        """Store a clinician's Slack zone and name (a caseload zone wins); cached lookups."""
+        zone, source, name = self.service.clinician_profile(user_id)
+        if (
+            source is None
+            and zone is None
+            and name is None
+            and not self.service.is_clinician(user_id)
+        ):
+            return
+        profile = self.directory.profile(user_id)
+        if profile is not None:
+            self.service.learn_clinician(
+                user_id, timezone=profile.timezone, display_name=profile.real_name
+            )
+
+    def zone_for(self, user_id: str) -> str:
+        """The zone to show a user times in: the clinician's on record, else Slack's."""
+        zone, _, _ = self.service.clinician_profile(user_id)
+        if zone:
+            return zone
+        profile = self.directory.profile(user_id)
+        if profile is not None and profile.timezone:
+            return profile.timezone
+        return self.settings.practice_timezone
+
+
+def build_surface(
+    settings: Settings,
+    *,
+    client: WebClient,
+    session_factory: sessionmaker[Session],
+    clock: Clock,
+    phrases: PhraseLibrary | None = None,
+    platform: PlatformPort | None = None,
+) -> Surface:
+    service = CareService(
+        UnitOfWork(session_factory),
+        clock,
+        settings,
+        phrases or PhraseLibrary.load(settings.smart_phrases_dir),
+        platform=platform,
+    )
+    directory = SlackDirectory(client, settings)
+    return Surface(settings, service, Dispatcher(service, client, directory), directory)
+
+
+def create_app(
+    settings: Settings,
+    *,
+    client: WebClient,
+    session_factory: sessionmaker[Session],
+    clock: Clock,
+    phrases: PhraseLibrary | None = None,
+    platform: PlatformPort | None = None,
+    surface: Surface | None = None,
+) -> App:
+    """The Bolt app. Pass `surface` when the caller (serve, tests) also needs its
+    dispatcher and services; otherwise one is built here from the same arguments."""
+    if settings.slack_signing_secret is None:
+        raise ValueError("SLACK_SIGNING_SECRET is needed to verify Slack's requests")
+    surface = surface or build_surface(
+        settings,
+        client=client,
+        session_factory=session_factory,
+        clock=clock,
+        phrases=phrases,
+        platform=platform,
+    )
+    app = App(
+        client=client,
+        signing_secret=settings.slack_signing_secret.get_secret_value(),
+        process_before_response=True,
+        token_verification_enabled=False,
+    )
+
+    @app.middleware
+    def provide_surface(context: BoltContext, next: Callable[[], None]) -> None:
+        context["surface"] = surface
+        next()
+
+    for listeners in (commands, actions, views, events, home):
+        listeners.register(app)
+    app.error(on_error)
+    return app
+
+
+def on_error(
+    error: Exception, body: dict[str, Any], client: WebClient, context: BoltContext
+) -> BoltResponse:
+    """The one error handler: a refusal becomes an ephemeral message with a reference id;
+    anything else a polite apology with the id, the full trace in the log."""
+    ref = uuid.uuid4().hex[:8]
+    user = _user_id(body)
+    if isinstance(error, DomainError):
+        log.info("refused for %s (ref %s): %s", user, ref, error)
+        text = f":no_entry: {error} _(ref {ref})_"
+    else:
+        log.error("listener failed for %s (ref %s)", user, ref, exc_info=error)
+        text = (
+            ":warning: Sorry, something went wrong on our side. Please try again; if it "
+            f"keeps happening, give the practice admin this reference: *{ref}*."
+        )
+    if "command" in body:
+        return _json({"response_type": "ephemeral", "text": text})
+    kind = body.get("type")
+    if kind == "view_submission":
+        block = _first_input_block(body.get("view") or {})
+        if block:
+            return _json({"response_action": "errors", "errors": {block: text.replace("*", "")}})
+        return _json({})
+    if kind == "block_actions" and user:
+        channel = (body.get("container") or {}).get("channel_id") or (
+            body.get("channel") or {}
+        ).get("id")
+        try:
+            if channel:
+                client.chat_postEphemeral(channel=channel, user=user, text=text)
+            else:  # App Home or a modal: the user's DM with the bot
+                client.chat_postMessage(channel=user, text=text)
+        except Exception:
+            log.exception("could not tell %s about ref %s", user, ref)
+    return BoltResponse(status=200, body="")
+
+
+def _json(payload: dict[str, Any]) -> BoltResponse:
+    return BoltResponse(
+        status=200,
+        body=json.dumps(payload),
+        headers={"content-type": "application/json;charset=utf-8"},
+    )
+
+
+def _user_id(body: dict[str, Any]) -> str | None:
+    user = body.get("user")
+    if isinstance(user, dict):
+        return str(user.get("id"))
+    if "user_id" in body:
+        return str(body["user_id"])
+    event = body.get("event") or {}
+    return str(event["user"]) if isinstance(event, dict) and event.get("user") else None
+
+
+def _first_input_block(view: dict[str, Any]) -> str | None:
+    for block in view.get("blocks") or []:
+        if block.get("type") == "input" and block.get("block_id"):
+            return str(block["block_id"])
+    values = (view.get("state") or {}).get("values") or {}
+    return next(iter(values), None)

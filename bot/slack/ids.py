@@ -1,0 +1,104 @@
+"""Every action, callback and block id in one StrEnum, and the typed JSON our buttons carry.
+
+Slack hands `value` and `private_metadata` back verbatim, so they are small pydantic models
+serialised to JSON (≤ 2,000 / 3,000 characters) and parsed strictly on the way in: a value
+that does not parse is a forged or outdated button, not something to guess at.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Literal, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from bot.domain.errors import DomainError
+
+
+class Id(StrEnum):
+    # check-in prompt
+    MARK_SENT = "checkin_mark_sent"
+    SEND_FOR_ME = "checkin_send_for_me"
+    CLIENT_REPLIED = "checkin_client_replied"
+    SNOOZE = "checkin_snooze"
+    PAUSE = "checkin_pause"
+    # reply classification
+    CLASSIFY = "reply_classify"
+    # discharge checklist
+    STEP_CONFIRM = "checklist_confirm"
+    OTHER_PROVIDERS = "checklist_other_providers"
+    OPEN_SUMMARY = "checklist_open_summary"
+    MOVE_FOR_ME = "checklist_move_for_me"
+    MOVED_CONFIRM = "checklist_moved_confirm"
+    # CCT channel
+    CCT_TAKE = "cct_take"
+    CCT_DONE = "cct_done"
+    # App Home
+    HOME_MORE = "home_more"
+    HOME_PAGE = "home_page"
+    HOME_REFRESH = "home_refresh"
+    # the summary modal
+    SUMMARY_MODAL = "discharge_summary_modal"
+    CASELOAD_MODAL = "caseload_modal"
+    B_FOCUS = "summary_focus"
+    B_GOALS = "summary_goals"
+    B_RISK = "summary_risk"
+    B_CONSIDERATIONS = "summary_considerations"
+    A_FOCUS = "summary_focus_input"
+    A_GOALS = "summary_goals_input"
+    A_RISK = "summary_risk_select"
+    A_CONSIDERATIONS = "summary_considerations_input"
+    # blocks whose ids other code looks for
+    B_ACTIONS = "prompt_actions"
+    B_RESOLUTION = "prompt_resolution"
+    B_STEP = "checklist_step"
+
+
+class _Value(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    def dump(self) -> str:
+        return self.model_dump_json(exclude_none=True)
+
+
+class PromptValue(_Value):
+    """On every prompt button: the outbox row the message came from and the client."""
+
+    o: int = Field(description="outbox row id of the message")
+    c: str = Field(min_length=1, max_length=64, description="chart id")
+    v: str | None = Field(None, max_length=32, description="the choice (snooze days, yes/no…)")
+
+
+class SummaryMetadata(_Value):
+    """The summary modal's private_metadata: whose summary, and the checklist message."""
+
+    c: str = Field(min_length=1, max_length=64)
+    o: int | None = None
+
+
+class CaseloadMetadata(_Value):
+    """The "more" modal's private_metadata: which list, which page."""
+
+    section: Literal["needs_action", "outreach", "discharging", "recent", "cct_queue"]
+    page: int = 0
+
+
+class PageValue(_Value):
+    section: Literal["needs_action", "outreach", "discharging", "recent", "cct_queue"]
+    page: int = 0
+
+
+M = TypeVar("M", bound=_Value)
+
+
+class BadValue(DomainError):
+    """A button value or modal metadata that does not parse (forged, or from an old version)."""
+
+
+def parse(model: type[M], raw: str | None) -> M:
+    try:
+        return model.model_validate_json(raw or "")
+    except ValidationError:
+        raise BadValue(
+            "That button is out of date. Open the latest message, or use /care."
+        ) from None

@@ -1,0 +1,219 @@
+"""Buttons and selects on the bot's messages: check-ins, reply classification, the
+checklist and the CCT requests. Each: ack, parse the typed value, one service, follow up."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from slack_bolt import Ack, App, BoltContext
+from slack_sdk import WebClient
+
+from bot.domain.errors import DomainError
+from bot.domain.model import ChecklistStep, Classification
+from bot.readmodels import Resolved
+from bot.slack.ids import Id, PromptValue, SummaryMetadata, parse
+from bot.slack.listeners import follow, surface_of, user_of
+from bot.slack.views.format import when
+from bot.slack.views.messages import CLASSIFICATION_WORDS
+from bot.slack.views.summary import summary_modal
+
+
+def register(app: App) -> None:
+    app.action(str(Id.MARK_SENT))(mark_sent)
+    app.action(str(Id.SEND_FOR_ME))(send_for_me)
+    app.action(str(Id.CLIENT_REPLIED))(client_replied)
+    app.action(str(Id.SNOOZE))(snooze)
+    app.action(str(Id.PAUSE))(pause)
+    app.action(str(Id.CLASSIFY))(classify)
+    app.action(str(Id.STEP_CONFIRM))(confirm_step)
+    app.action(str(Id.OTHER_PROVIDERS))(other_providers)
+    app.action(str(Id.OPEN_SUMMARY))(open_summary)
+    app.action(str(Id.MOVE_FOR_ME))(move_for_me)
+    app.action(str(Id.MOVED_CONFIRM))(moved_confirm)
+    app.action(str(Id.CCT_TAKE))(cct_take)
+    app.action(str(Id.CCT_DONE))(cct_done)
+
+
+def _value(body: dict[str, Any]) -> PromptValue:
+    action = body["actions"][0]
+    raw = action.get("value")
+    if raw is None and action.get("selected_option"):
+        raw = action["selected_option"].get("value")
+    return parse(PromptValue, raw)
+
+
+def mark_sent(ack: Ack, body: dict[str, Any], context: BoltContext) -> None:
+    ack()
+    surface, value = surface_of(context), _value(body)
+    actor = surface.actor(user_of(body))
+    data = surface.service.check_prompt(value.o, value.c, actor=actor)
+    outcome = surface.service.mark_checkin_sent(value.c, actor=actor)
+    follow(
+        surface,
+        value.c,
+        actor,
+        outcome.queued,
+        outbox_id=value.o,
+        action=Resolved.MARKED_SENT,
+        detail=f"check-in {data.number} of {data.total}",
+    )
+
+
+def send_for_me(ack: Ack, body: dict[str, Any], context: BoltContext) -> None:
+    ack()
+    surface, value = surface_of(context), _value(body)
+    actor = surface.actor(user_of(body))
+    data = surface.service.check_prompt(value.o, value.c, actor=actor)
+    outcome = surface.service.send_checkin_via_platform(value.c, actor=actor)
+    follow(
+        surface,
+        value.c,
+        actor,
+        outcome.queued,
+        outbox_id=value.o,
+        action=Resolved.SENT_FOR_ME,
+        detail=f"check-in {data.number} of {data.total}",
+    )
+
+
+def client_replied(ack: Ack, body: dict[str, Any], context: BoltContext) -> None:
+    ack()
+    surface, value = surface_of(context), _value(body)
+    actor = surface.actor(user_of(body))
+    surface.service.check_prompt(value.o, value.c, actor=actor)
+    outcome = surface.service.record_client_message(
+        value.c, occurred_at=surface.service.clock.now(), actor=actor
+    )
+    follow(
+        surface, value.c, actor, outcome.queued, outbox_id=value.o, action=Resolved.CLIENT_REPLIED
+    )
+
+
+def snooze(ack: Ack, body: dict[str, Any], context: BoltContext) -> None:
+    ack()
+    surface, value = surface_of(context), _value(body)
+    actor = surface.actor(user_of(body))
+    data = surface.service.check_prompt(value.o, value.c, actor=actor)
+    try:
+        days = int(value.v or "")
+    except ValueError:
+        raise DomainError("Choose how many days to snooze for.") from None
+    outcome = surface.service.snooze_checkin(value.c, days=days, actor=actor)
+    until = surface.service.clock.now()
+    upcoming = outcome.assessment.next
+    detail = f"{days} day" + ("" if days == 1 else "s")
+    if upcoming is not None and upcoming.due_at > until:
+        detail += f", back {when(upcoming.due_at, data.zone)}"
+    follow(
+        surface,
+        value.c,
+        actor,
+        outcome.queued,
+        outbox_id=value.o,
+        action=Resolved.SNOOZED,
+        detail=detail,
+    )
+
+
+def pause(ack: Ack, body: dict[str, Any], context: BoltContext) -> None:
+    ack()
+    surface, value = surface_of(context), _value(body)
+    actor = surface.actor(user_of(body))
+    surface.service.check_prompt(value.o, value.c, actor=actor)
+    outcome = surface.service.pause_outreach(value.c, actor=actor)
+    follow(surface, value.c, actor, outcome.queued, outbox_id=value.o, action=Resolved.PAUSED)
+
+
+def classify(ack: Ack, body: dict[str, Any], context: BoltContext) -> None:
+    ack()
+    surface, value = surface_of(context), _value(body)
+    try:
+        choice = Classification(value.v or "")
+    except ValueError:
+        raise DomainError("Choose what the reply means.") from None
+    actor = surface.actor(user_of(body))
+    surface.service.check_prompt(value.o, value.c, actor=actor)
+    outcome = surface.service.classify_reply(value.c, choice, actor=actor)
+    follow(
+        surface,
+        value.c,
+        actor,
+        outcome.queued,
+        outbox_id=value.o,
+        action=Resolved.CLASSIFIED,
+        detail=CLASSIFICATION_WORDS[choice],
+    )
+
+
+def _step(value: PromptValue) -> ChecklistStep:
+    try:
+        return ChecklistStep(value.v or "")
+    except ValueError:
+        raise DomainError("That checklist button is out of date.") from None
+
+
+def confirm_step(ack: Ack, body: dict[str, Any], context: BoltContext) -> None:
+    ack()
+    surface, value = surface_of(context), _value(body)
+    step = _step(value)
+    if step in (ChecklistStep.OTHER_PROVIDERS, ChecklistStep.SUMMARY_NOTE):
+        raise DomainError("That step has its own button on the checklist.")
+    actor = surface.actor(user_of(body))
+    surface.service.check_prompt(value.o, value.c, actor=actor)
+    outcome = surface.service.complete_step(value.c, step, actor=actor)
+    follow(surface, value.c, actor, outcome.queued)
+
+
+def other_providers(ack: Ack, body: dict[str, Any], context: BoltContext) -> None:
+    ack()
+    surface, value = surface_of(context), _value(body)
+    if value.v not in ("yes", "no"):
+        raise DomainError("Answer yes or no.")
+    actor = surface.actor(user_of(body))
+    surface.service.check_prompt(value.o, value.c, actor=actor)
+    outcome = surface.service.complete_step(
+        value.c, ChecklistStep.OTHER_PROVIDERS, answer=value.v, actor=actor
+    )
+    follow(surface, value.c, actor, outcome.queued)
+
+
+def open_summary(ack: Ack, body: dict[str, Any], client: WebClient, context: BoltContext) -> None:
+    ack()
+    surface, value = surface_of(context), _value(body)
+    actor = surface.actor(user_of(body))
+    surface.service.check_prompt(value.o, value.c, actor=actor)
+    prefill = surface.service.summary_prefill(value.c, actor=actor)
+    view = summary_modal(prefill, SummaryMetadata(c=value.c, o=value.o))
+    client.views_open(trigger_id=body["trigger_id"], view=view)
+
+
+def move_for_me(ack: Ack, body: dict[str, Any], context: BoltContext) -> None:
+    ack()
+    surface, value = surface_of(context), _value(body)
+    actor = surface.actor(user_of(body))
+    surface.service.check_prompt(value.o, value.c, actor=actor)
+    outcome = surface.service.move_to_discharged_group(value.c, actor=actor)
+    follow(surface, value.c, actor, outcome.queued)
+
+
+def moved_confirm(ack: Ack, body: dict[str, Any], context: BoltContext) -> None:
+    ack()
+    surface, value = surface_of(context), _value(body)
+    actor = surface.actor(user_of(body))
+    surface.service.check_prompt(value.o, value.c, actor=actor)
+    outcome = surface.service.complete_step(value.c, ChecklistStep.MOVED_TO_GROUP, actor=actor)
+    follow(surface, value.c, actor, outcome.queued)
+
+
+def cct_take(ack: Ack, body: dict[str, Any], context: BoltContext) -> None:
+    ack()
+    surface, value = surface_of(context), _value(body)
+    keys = surface.service.cct_take(value.o, actor=surface.actor(user_of(body)))
+    surface.dispatcher.deliver(keys)
+
+
+def cct_done(ack: Ack, body: dict[str, Any], context: BoltContext) -> None:
+    ack()
+    surface, value = surface_of(context), _value(body)
+    _, keys = surface.service.cct_complete(value.o, actor=surface.actor(user_of(body)))
+    surface.dispatcher.deliver(keys)

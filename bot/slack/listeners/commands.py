@@ -1,0 +1,93 @@
+"""`/care`: parse the text, call one service, answer ephemerally in the HTTP response."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from slack_bolt import Ack, App, BoltContext
+
+from bot.slack.care import CareCommand, CareUsageError, Verb, parse_care, session_instant
+from bot.slack.listeners import follow, surface_of
+from bot.slack.views.format import SlackMessage
+from bot.slack.views.replies import (
+    caseload_reply,
+    help_reply,
+    status_reply,
+    text_reply,
+    usage_reply,
+)
+
+if TYPE_CHECKING:
+    from bot.slack.app import Surface
+
+
+def register(app: App) -> None:
+    app.command("/care")(care)
+
+
+def _ephemeral(message: SlackMessage) -> dict[str, Any]:
+    return {"response_type": "ephemeral", **message.to_dict()}
+
+
+def care(ack: Ack, command: dict[str, Any], context: BoltContext) -> None:
+    surface = surface_of(context)
+    user = str(command["user_id"])
+    try:
+        parsed = parse_care(str(command.get("text") or ""))
+    except CareUsageError as problem:
+        ack(**_ephemeral(usage_reply(str(problem))))
+        return
+    surface.learn(user)
+    ack(**_ephemeral(run(surface, parsed, user)))
+
+
+def run(surface: Surface, cmd: CareCommand, user: str) -> SlackMessage:
+    service = surface.service
+    if cmd.verb is Verb.HELP:
+        return help_reply()
+    zone = surface.zone_for(user)
+    if cmd.verb is Verb.CASELOAD or (cmd.verb is Verb.STATUS and cmd.client is None):
+        rows = service.caseload(clinician_slack_id=user)
+        return caseload_reply(rows, zone, summary_only=cmd.verb is Verb.STATUS)
+    actor = surface.actor(user)
+    chart = cmd.client or ""
+    if cmd.verb is Verb.STATUS:
+        return status_reply(service.timeline(chart, actor=actor), zone)
+    if cmd.verb is Verb.NOTE:
+        service.log_note(chart, cmd.text or "", actor=actor)
+        return text_reply(f"Admin note added to {chart}'s log.")
+    if cmd.verb is Verb.SESSION and cmd.outcome is not None:
+        at = session_instant(cmd.on, service.clock.now(), zone)
+        outcome = service.record_session(chart, cmd.outcome, occurred_at=at, actor=actor)
+        words = cmd.outcome.value.removeprefix("session_").replace("_", "-")
+        follow(surface, chart, actor, outcome.queued)
+        state = outcome.assessment.state.value.replace("_", " ")
+        return text_reply(f"Recorded: {chart}'s session {words}. The client is now {state}.")
+    if cmd.verb is Verb.OUTREACH:
+        outcome = service.start_outreach(chart, actor=actor)
+        sent = follow(surface, chart, actor, outcome.queued)
+        tail = (
+            " The check-in 1 prompt is in your DMs."
+            if sent
+            else " The check-in 1 prompt arrives in your working hours."
+        )
+        return text_reply(f"Outreach started for {chart}.{tail}")
+    if cmd.verb is Verb.PAUSE:
+        outcome = service.pause_outreach(chart, actor=actor)
+        follow(surface, chart, actor, outcome.queued)
+        return text_reply(f"Outreach paused for {chart}. Resume with `/care resume {chart}`.")
+    if cmd.verb is Verb.RESUME:
+        outcome = service.resume_outreach(chart, actor=actor)
+        follow(surface, chart, actor, outcome.queued)
+        return text_reply(f"Outreach resumed for {chart}.")
+    if cmd.verb is Verb.REPLIED:
+        outcome = service.record_client_message(chart, occurred_at=service.clock.now(), actor=actor)
+        follow(surface, chart, actor, outcome.queued)
+        return text_reply(
+            f"Noted: {chart} replied, so outreach has stopped. "
+            "You'll get a message asking what the reply means."
+        )
+    outcome = service.open_discharge(chart, actor=actor)
+    sent = follow(surface, chart, actor, outcome.queued)
+    where = "is in your DMs" if sent else "arrives in your working hours"
+    return text_reply(f"The discharge checklist for {chart} {where}.")

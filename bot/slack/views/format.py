@@ -1,0 +1,81 @@
+"""Small text helpers shared by the views: times in a reader's zone, who did something."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from slack_sdk.models.blocks import Block
+
+SECTION_LIMIT = 3000
+
+
+@dataclass(frozen=True)
+class SlackMessage:
+    """A message's notification text and its blocks (validated when turned into a dict)."""
+
+    text: str
+    blocks: list[Block] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"text": self.text, "blocks": [block.to_dict() for block in self.blocks]}
+
+
+def when(instant: datetime, zone: str) -> str:
+    """'Mon 16 Mar 2026, 10:05 EDT' in `zone`."""
+    local = instant.astimezone(ZoneInfo(zone))
+    return f"{local:%a} {local.day} {local:%b %Y, %H:%M %Z}"
+
+
+def day(value: date | datetime, zone: str | None = None) -> str:
+    """'Mon 16 Mar 2026' (a datetime is read in `zone`)."""
+    if isinstance(value, datetime):
+        value = value.astimezone(ZoneInfo(zone)) if zone else value
+        value = value.date()
+    return f"{value:%a} {value.day} {value:%b %Y}"
+
+
+def who(actor: str) -> str:
+    """A Slack user as a mention; other doors by name."""
+    if actor[:1] in {"U", "W"} and actor.isalnum():
+        return f"<@{actor}>"
+    if actor.startswith("platform"):
+        return "the clinical platform"
+    if actor.startswith("cli:"):
+        return "a practice admin"
+    return "the bot"
+
+
+def escape(text: str) -> str:
+    """Slack mrkdwn escaping for text we did not write ourselves."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def quote(text: str) -> str:
+    return "\n".join(f">{line}" if line else ">" for line in text.splitlines())
+
+
+def chunks(lines: list[str], *, limit: int = SECTION_LIMIT - 100) -> list[str]:
+    """Join lines into texts that each fit one section block."""
+    out: list[str] = []
+    current = ""
+    for line in lines:
+        line = line if len(line) <= limit else line[: limit - 1] + "…"
+        candidate = f"{current}\n{line}" if current else line
+        if len(candidate) > limit:
+            out.append(current)
+            current = line
+        else:
+            current = candidate
+    if current:
+        out.append(current)
+    return out
+
+
+def first_line(text: str, *, limit: int = 150) -> str:
+    """A notification line from mrkdwn: the first line, without the bold markers."""
+    line = next((part for part in text.splitlines() if part.strip()), "")
+    line = line.replace("*", "")
+    return line if len(line) <= limit else line[: limit - 1] + "…"
