@@ -344,7 +344,7 @@ class _Fold:
             self.trigger = Trigger.MANUAL
             self.outreach_started_at = at
         elif kind is EventKind.CHECKIN_SENT:
-            if self.state is not State.INACTIVE and len(self.checkins) >= self.policy.checkins:
+            if len(self.checkins) >= self.policy.checkins:
                 raise IllegalTransition(
                     self.state.value,
                     Signal.CHECKIN_SENT.value,
