@@ -348,7 +348,7 @@ class _Fold:
             self.trigger = Trigger.MANUAL
             self.outreach_started_at = at
         elif kind is EventKind.CHECKIN_SENT:
-            if self.state is not State.INACTIVE and len(self.checkins) >= self.policy.checkins:
+            if len(self.checkins) >= self.policy.checkins:
                 raise IllegalTransition(
                     self.state.value,
                     Signal.CHECKIN_SENT.value,
@@ -553,14 +553,19 @@ def _steps(f: _Fold, history: EpisodeHistory, policy: Policy, hours: WorkingHour
         `since` forgets prompts before a snooze; `progress` (a checklist step done) restarts
         the patience before the next nudge but not the count.
         """
-        sent = [p for p in f.prompts.get(key, []) if since is None or p >= since]
+        every = f.prompts.get(key, [])
+        sent = [p for p in every if since is None or p >= since]
+        # The attempt counts every prompt of the key, also those a snooze made us forget:
+        # key + attempt is the outbox's idempotency key and must never repeat.
+        attempt = len(every)
         if not sent:
-            steps.append(DueStep(key, kind, Recipient.CLINICIAN, hours.next_open(base), 0, number))
+            due = hours.next_open(base)
+            steps.append(DueStep(key, kind, Recipient.CLINICIAN, due, attempt, number))
             return
         last = max([*sent, progress] if progress else sent)
         if len(sent) <= policy.max_nudges:
             due = hours.next_open(f.later(last, policy.nudge_after_days))
-            steps.append(DueStep(key, kind, Recipient.CLINICIAN, due, len(sent), number))
+            steps.append(DueStep(key, kind, Recipient.CLINICIAN, due, attempt, number))
         else:
             once(
                 f"{key}-escalation",
