@@ -506,12 +506,8 @@ def build_parser() -> argparse.ArgumentParser:
         "Print the Slack app manifest (YAML) to paste into api.slack.com: the /care command, "
         "scopes, events and interactivity.",
     )
-    p.add_argument(
-        "--url", metavar="URL", help="the bot's public https:// base URL (HTTP mode)"
-    )
-    p.add_argument(
-        "--socket-mode", action="store_true", help="a Socket Mode app (no request URLs)"
-    )
+    p.add_argument("--url", metavar="URL", help="the bot's public https:// base URL (HTTP mode)")
+    p.add_argument("--socket-mode", action="store_true", help="a Socket Mode app (no request URLs)")
     p = command(
         "digest",
         cmd_digest,

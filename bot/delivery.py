@@ -24,7 +24,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from http.client import HTTPException
 from typing import Any, Protocol
 from urllib.error import URLError
@@ -84,6 +84,7 @@ class SlackCall:
     text: str
     blocks: Sequence[dict[str, Any]] | None = None
     ts: str | None = None  # for chat.update
+    on_sent: Callable[[], None] | None = None  # bookkeeping once Slack accepted it
 
     @property
     def posts(self) -> bool:
@@ -101,23 +102,49 @@ class Prepare(Protocol):
 
 
 class NotReady(Exception):
-    pass
+    """The row cannot be said yet (e.g. it updates a message not yet posted): retry soon."""
+
+
+class Undeliverable(Exception):
+    """The row can never be said (e.g. no recipient configured): dead-letter it."""
 
 
 @dataclass
 class Report:
+    """What one pass (or a drain) did, by idempotency key."""
+
     claimed: int = 0
-    sent: int = 0
-    reconciled: int = 0
-    retried: int = 0
-    dead: int = 0
-    skipped: int = 0
-    dead_keys: list[str] = field(default_factory=list)
+    sent: list[str] = field(default_factory=list)
+    reconciled: list[str] = field(default_factory=list)  # found already in Slack, not re-sent
+    retried: list[tuple[str, str]] = field(default_factory=list)  # (key, error), kept for later
+    dead: list[tuple[str, str]] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+
+    @property
+    def delivered(self) -> list[str]:
+        return [*self.sent, *self.reconciled]
+
+    @property
+    def failed(self) -> list[tuple[str, str]]:
+        return [*self.retried, *self.dead]
 
     def add(self, other: Report) -> None:
-        for name in ("claimed", "sent", "reconciled", "retried", "dead", "skipped"):
-            setattr(self, name, getattr(self, name) + getattr(other, name))
-        self.dead_keys.extend(other.dead_keys)
+        self.claimed += other.claimed
+        self.sent += other.sent
+        self.reconciled += other.reconciled
+        self.retried += other.retried
+        self.dead += other.dead
+        self.skipped += other.skipped
+
+    def __str__(self) -> str:
+        text = f"{len(self.delivered)} delivered"
+        if self.retried:
+            text += f", {len(self.retried)} to retry"
+        if self.dead:
+            text += f", {len(self.dead)} dead-lettered"
+        if self.skipped:
+            text += f", {len(self.skipped)} skipped"
+        return text
 
 
 @dataclass
@@ -162,12 +189,14 @@ class Dispatcher:
         self.rng = rng or random.Random()
         self._dm: dict[str, str] = {}
         self._ready_at: dict[str, float] = {}  # monotonic time a channel may be posted to
+        self._anchor: tuple[datetime, float] | None = None
         self.stopping = False
 
     # -- the loop ---------------------------------------------------------------------------
-    def run_once(self) -> Report:
-        """Claim one batch of due rows and say them, channel by channel in turn."""
-        now = self.clock.now()
+    def run_once(self, *, keys: Sequence[str] | None = None) -> Report:
+        """Claim one batch of due rows (only these `keys`, when given) and say them,
+        channel by channel in turn."""
+        now = self._now()
         lease_until = now + timedelta(seconds=self.policy.lease_seconds)
         with self.uow() as repo:
             rows = list(
@@ -177,6 +206,7 @@ class Dispatcher:
                     now=now,
                     lease_until=lease_until,
                     limit=self.policy.batch,
+                    keys=keys,
                 )
             )
         report = Report(claimed=len(rows))
@@ -206,17 +236,29 @@ class Dispatcher:
         """
         total = Report()
         deadline = time.monotonic() + timeout
-        while not self.stopping and time.monotonic() < deadline:
-            report = self.run_once()
-            total.add(report)
-            if report.claimed == 0:
-                if not self._retries_pending(within=deadline - time.monotonic()):
-                    break
-                self.sleep(idle_wait)
+        self._anchor = (self.clock.now(), time.monotonic())
+        try:
+            while not self.stopping and time.monotonic() < deadline:
+                report = self.run_once()
+                total.add(report)
+                if report.claimed == 0:
+                    if not self._retries_pending(within=deadline - time.monotonic()):
+                        break
+                    self.sleep(idle_wait)
+        finally:
+            self._anchor = None
         return total
 
+    def _now(self) -> datetime:
+        """Business time, running forward with real time during a drain even when the
+        business clock is frozen (`tick --now`, tests), so that retries come due."""
+        if self._anchor is None:
+            return self.clock.now()
+        start, started = self._anchor
+        return max(self.clock.now(), start + timedelta(seconds=time.monotonic() - started))
+
     def _retries_pending(self, *, within: float) -> bool:
-        horizon = self.clock.now() + timedelta(seconds=max(within, 0))
+        horizon = self._now() + timedelta(seconds=max(within, 0))
         with self.uow() as repo:
             rows = repo.outbox(statuses=[store.PENDING, store.IN_FLIGHT], limit=5000)
         retry = [r for r in rows if r.status == store.PENDING and r.last_error is not None]
@@ -257,7 +299,7 @@ class Dispatcher:
                     status=store.SKIPPED,
                     error="nothing to say any more",
                 )
-            report.skipped += 1
+            report.skipped.append(row.idempotency_key)
             return
         channel = call.channel
         try:
@@ -265,8 +307,8 @@ class Dispatcher:
                 channel = self._conversation(call.channel)
                 found = self._reconcile(row, channel) if _may_have_reached_slack(row) else None
                 if found is not None:
-                    self._sent(row, channel, found)
-                    report.reconciled += 1
+                    self._sent(row, channel, found, call)
+                    report.reconciled.append(row.idempotency_key)
                     return
                 self._pace(row)
                 answer = self.client.chat_postMessage(
@@ -294,10 +336,9 @@ class Dispatcher:
             # The request may or may not have reached Slack: the next try looks first.
             self._backoff(row, report, f"connection: {exc.__class__.__name__}", channel)
             return
-        self._sent(
-            row, str(answer.get("channel") or channel), str(answer.get("ts") or call.ts or "")
-        )
-        report.sent += 1
+        channel = str(answer.get("channel") or channel)
+        self._sent(row, channel, str(answer.get("ts") or call.ts or ""), call)
+        report.sent.append(row.idempotency_key)
 
     def _api_error(
         self, row: OutboxMessage, report: Report, exc: SlackApiError, channel: str
@@ -347,12 +388,12 @@ class Dispatcher:
                 repo.session,
                 row_id=row.id,
                 owner=self.owner,
-                retry_at=self.clock.now() + timedelta(seconds=delay),
+                retry_at=self._now() + timedelta(seconds=delay),
                 error=error,
                 channel=channel,
                 refund_attempt=refund,
             )
-        report.retried += 1
+        report.retried.append((row.idempotency_key, error))
 
     def _dead(self, row: OutboxMessage, report: Report, error: str) -> None:
         with self.uow() as repo:
@@ -361,8 +402,7 @@ class Dispatcher:
             )
         if not ended:
             return
-        report.dead += 1
-        report.dead_keys.append(row.idempotency_key)
+        report.dead.append((row.idempotency_key, error))
         log.error("outbox %s dead-lettered: %s", row.idempotency_key, error)
         if self.on_dead is not None:
             try:
@@ -370,16 +410,23 @@ class Dispatcher:
             except Exception:
                 log.exception("reporting dead letter %s failed", row.idempotency_key)
 
-    def _sent(self, row: OutboxMessage, channel: str, ts: str) -> None:
+    def _sent(self, row: OutboxMessage, channel: str, ts: str, call: SlackCall) -> None:
+        # an in-place update keeps the row's own channel/ts empty: they belong to its target
+        kept_channel, kept_ts = (channel, ts) if call.posts else (None, None)
         with self.uow() as repo:
             store.mark_sent(
                 repo.session,
                 row_id=row.id,
                 owner=self.owner,
-                channel=channel,
-                ts=ts,
-                now=self.clock.now(),
+                channel=kept_channel,
+                ts=kept_ts,
+                now=self._now(),
             )
+        if call.on_sent is not None:
+            try:
+                call.on_sent()
+            except Exception:
+                log.exception("bookkeeping after sending %s failed", row.idempotency_key)
 
     # -- Slack helpers --------------------------------------------------------------------------
     def _conversation(self, channel: str) -> str:

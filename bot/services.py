@@ -1228,13 +1228,6 @@ class CareService:
             return bool(changes)
 
     # -- the outbox, for the dispatcher ----------------------------------------------------
-    def due_outbox_ids(
-        self, *, now: datetime | None = None, limit: int = 100, keys: Sequence[str] | None = None
-    ) -> list[int]:
-        at = now or self.clock.now()
-        with self.uow() as repo:
-            return [row.id for row in repo.due_outbox(now=at, limit=limit, keys=keys)]
-
     def outbox_message(self, outbox_id: int) -> OutboxMessageData:
         """One outbox row rendered for Slack; for an in-place update, its target's content."""
         now = self.clock.now()
@@ -1260,22 +1253,6 @@ class CareService:
             data = replace(data, other_providers=tuple(others) if others is not None else None)
         return replace(data, delivery_id=row.id)
 
-    def mark_outbox_sent(self, outbox_id: int, *, channel: str | None, ts: str | None) -> None:
-        """Slack accepted the message: only now is it sent. Updates mark their target retired
-        when it no longer offers anything to press."""
-        now = self.clock.now()
-        with self.uow() as repo:
-            row = repo.outbox_by_id(outbox_id)
-            if row is None:
-                return
-            row.status = "sent"
-            row.attempts = (row.attempts or 0) + 1
-            row.last_error = None
-            row.sent_at = now
-            if row.kind != OutboxKind.MESSAGE_UPDATE:
-                row.channel = channel
-                row.ts = ts
-
     def retire_message(self, outbox_id: int) -> None:
         """The message shows its final form; later refreshes leave it alone."""
         with self.uow() as repo:
@@ -1283,22 +1260,40 @@ class CareService:
             if row is not None and not (row.payload or {}).get("retired"):
                 row.payload = {**(row.payload or {}), "retired": True}
 
-    def mark_outbox_failed(self, outbox_id: int, *, error: str) -> None:
-        """Slack refused or could not be reached: count the attempt, keep the row pending."""
+    def queue_delivery_failure(self, outbox_id: int, error: str) -> str | None:
+        """Tell CCT a message was dead-lettered: its kind, the chart id and Slack's error,
+        and how to re-send it. No client detail beyond the chart id. Once per message."""
+        channel = self.settings.cct_channel_id
+        if not channel:
+            return None
+        now = self.clock.now()
         with self.uow() as repo:
             row = repo.outbox_by_id(outbox_id)
             if row is None:
-                return
-            row.attempts = (row.attempts or 0) + 1
-            row.last_error = error[:500]
-
-    def mark_outbox_skipped(self, outbox_id: int, *, reason: str) -> None:
-        """Nothing to send (an update of a message that was never posted)."""
-        with self.uow() as repo:
-            row = repo.outbox_by_id(outbox_id)
-            if row is not None:
-                row.status = "skipped"
-                row.last_error = reason[:500]
+                return None
+            chart = (row.payload or {}).get("chart_id") or "-"
+            to = "the clinician's DM" if row.recipient_kind == "clinician" else "the CCT channel"
+            text = (
+                f":warning: A {row.kind.replace('_', ' ')} message for {chart} could not be "
+                f"delivered to {to} ({error}). Once the cause is fixed, an admin can re-send "
+                f"it with `discharge-bot outbox retry {row.id}`."
+            )
+            key = f"dead:{row.idempotency_key}"
+            written = repo.add_outbox(
+                OutboxMessage(
+                    idempotency_key=key,
+                    episode_id=row.episode_id,
+                    kind="delivery_failed",
+                    recipient_kind="cct",
+                    recipient=channel,
+                    payload={"text": text, "for": row.id},
+                    status="pending",
+                    deliver_after=now,
+                    attempts=0,
+                    created_at=now,
+                )
+            )
+            return key if written else None
 
     def _message_data(
         self, repo: Repository, row: OutboxMessage, now: datetime

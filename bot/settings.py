@@ -163,7 +163,20 @@ class Settings(BaseSettings):
     digest_time: time = Field(
         time(9, 0), description="Local time of the CCT digest in the practice zone."
     )
-    tick_seconds: int = Field(60, ge=5, description="Seconds between scheduler ticks.")
+    tick_seconds: int = Field(60, ge=1, description="Seconds between scheduler ticks.")
+    outbox_lease_seconds: float = Field(
+        60.0,
+        gt=0,
+        description="Seconds a dispatcher holds a message it is sending before another may take it over.",
+    )
+    outbox_max_attempts: int = Field(
+        6,
+        ge=1,
+        description="Tries of a message that keeps failing transiently before it is dead-lettered.",
+    )
+    slack_pace_seconds: float = Field(
+        1.0, ge=0, description="Least seconds between two posts to one Slack channel."
+    )
 
     @field_validator("cct_user_ids", mode="before")
     @classmethod

@@ -25,13 +25,24 @@ SKIPPED = "skipped"
 
 
 def claim(
-    session: Session, *, owner: str, now: datetime, lease_until: datetime, limit: int
+    session: Session,
+    *,
+    owner: str,
+    now: datetime,
+    lease_until: datetime,
+    limit: int,
+    keys: Sequence[str] | None = None,
 ) -> Sequence[OutboxMessage]:
-    """Claim up to `limit` due rows (or rows whose lease expired) for `owner`."""
+    """Claim up to `limit` due rows (or rows whose lease expired) for `owner`; only the rows
+    with these idempotency `keys` when given (a listener sending its own follow-ups)."""
     due = or_(
         and_(OutboxMessage.status == PENDING, OutboxMessage.deliver_after <= now),
         and_(OutboxMessage.status == IN_FLIGHT, OutboxMessage.lease_until < now),
     )
+    if keys is not None:
+        if not keys:
+            return []
+        due = and_(due, OutboxMessage.idempotency_key.in_(list(keys)))
     pick = (
         select(OutboxMessage.id)
         .where(due)

@@ -171,6 +171,7 @@ def slack_settings(settings: Settings, fake_slack: FakeSlackAPI) -> Settings:  #
             "cct_channel_id": CCT_CHANNEL,
             "cct_user_ids": [CCT_MEMBER],
             "cct_usergroup_id": CCT_GROUP,
+            "slack_pace_seconds": 0.02,  # pacing has its own test; keep scenarios quick
         }
     )
 

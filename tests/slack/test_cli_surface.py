@@ -57,6 +57,6 @@ def test_tick_queues_only_without_a_token_and_delivers_with_one(
     assert main(["tick", "--now", "2026-03-02T15:05Z"]) == 0
     assert "Slack: 1 delivered." in capsys.readouterr().out
     [post] = fake_slack.calls("chat.postMessage")
-    assert post.body["channel"] == "U0CLIN0001"
+    assert post.body["channel"] == fake_slack.dm_channel("U0CLIN0001")  # the DM, opened first
     assert main(["tick", "--now", "2026-03-02T15:06Z"]) == 0
     assert len(fake_slack.calls("chat.postMessage")) == 1  # sent once

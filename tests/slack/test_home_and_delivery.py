@@ -108,30 +108,40 @@ def test_an_unanswered_check_in_is_nudged_with_its_buttons(bot: Bot) -> None:
     assert buttons(bot.fresh(bot.dm()[0])) == []  # the first prompt follows
 
 
-def test_slack_refusing_a_post_keeps_the_row_pending_with_its_error(bot: Bot) -> None:
+def test_a_lost_answer_is_retried_after_looking_in_slack_first(bot: Bot) -> None:
     caseload(bot, f"R-1,{CLINICIAN},Zephyrine,2026-02-01T10:00,,")
-    bot.fake.script("chat.postMessage", NotOk("channel_not_found"), ResetBefore())
+    bot.fake.script("chat.postMessage", ResetBefore())
 
-    first = bot.tick()
-    assert first.failed == [("ep1:checkin-1:0", "channel_not_found")]
-    second = bot.surface.dispatcher.deliver_due()
-    assert len(second.failed) == 1
-    [row] = rows(bot)
-    assert (row.status, row.attempts, row.ts) == ("pending", 2, None)
-    assert row.last_error
-
-    third = bot.surface.dispatcher.deliver_due()
-    assert third.sent == ["ep1:checkin-1:0"]
+    report = bot.tick()  # the first try dies on the wire; the drain retries it
+    assert [key for key, _ in report.retried] == ["ep1:checkin-1:0"]
+    assert report.sent == ["ep1:checkin-1:0"]
+    assert len(bot.fake.calls("conversations.history")) == 1  # looked before posting again
     [row] = rows(bot)
     assert row.status == "sent"
-    assert row.attempts == 3
+    assert row.attempts == 2
     assert row.channel == bot.fake.dm_channel(CLINICIAN)
     assert row.ts == bot.dm()[-1]["ts"]
+    assert len(bot.dm()) == 1
     call = bot.fake.calls("chat.postMessage")[-1]
     assert call.body["metadata"] == {
         "event_type": "discharge_bot_outbox",
         "event_payload": {"idempotency_key": "ep1:checkin-1:0"},
     }
+
+
+def test_a_post_slack_refuses_for_good_is_dead_lettered_and_cct_is_told(bot: Bot) -> None:
+    caseload(bot, f"R-1,{CLINICIAN},Zephyrine,2026-02-01T10:00,,")
+    bot.fake.script("chat.postMessage", NotOk("channel_not_found"))
+
+    report = bot.tick()
+    assert ("ep1:checkin-1:0", "channel_not_found") in report.dead
+    [row] = [r for r in rows(bot) if r.idempotency_key == "ep1:checkin-1:0"]
+    assert row.status == "dead"
+    [notice] = bot.fake.messages(CCT_CHANNEL)
+    assert "R-1" in text_of(notice)
+    assert f"outbox retry {row.id}" in text_of(notice)
+    assert "Zephyrine" not in text_of(notice)
+    assert len(bot.fake.calls("chat.postMessage")) == 2  # the refused one was not retried
 
 
 def test_weekly_digest_posts_once_and_is_skipped_when_empty(bot: Bot) -> None:
