@@ -104,3 +104,16 @@ def test_a_forged_button_value_is_refused_politely(bot: Bot, prompt: dict) -> No
     assert bot.counts() == before
     [refusal] = bot.fake.ephemerals(user=CLINICIAN)
     assert "out of date" in refusal["text"]
+
+
+def test_a_second_click_on_mark_as_sent_documents_nothing_more(bot: Bot) -> None:
+    caseload(bot, f"R-1,{CLINICIAN},Zephyrine,2026-02-01T10:00,,")
+    bot.tick()
+    prompt = bot.dm()[-1]  # as Slack still shows it, buttons and all
+    assert bot.click(prompt, Id.MARK_SENT).status == 200
+    before = bot.counts()
+    assert bot.click(prompt, Id.MARK_SENT).status == 200  # a double click, or a stale tab
+    assert bot.counts()["admin_notes"] == before["admin_notes"] == 1
+    assert bot.counts()["events"] == before["events"]
+    [refusal] = bot.fake.ephemerals(user=CLINICIAN)
+    assert "already" in text_of(refusal)

@@ -47,7 +47,8 @@ def mark_sent(ack: Ack, body: dict[str, Any], context: BoltContext) -> None:
     surface, value = surface_of(context), _value(body)
     actor = surface.actor(user_of(body))
     data = surface.service.check_prompt(value.o, value.c, actor=actor)
-    outcome = surface.service.mark_checkin_sent(value.c, actor=actor)
+    # the prompt's own number: a second click (or a stale prompt) is refused, not the next one
+    outcome = surface.service.mark_checkin_sent(value.c, actor=actor, number=data.number)
     follow(
         surface,
         value.c,
@@ -64,7 +65,7 @@ def send_for_me(ack: Ack, body: dict[str, Any], context: BoltContext) -> None:
     surface, value = surface_of(context), _value(body)
     actor = surface.actor(user_of(body))
     data = surface.service.check_prompt(value.o, value.c, actor=actor)
-    outcome = surface.service.send_checkin_via_platform(value.c, actor=actor)
+    outcome = surface.service.send_checkin_via_platform(value.c, actor=actor, number=data.number)
     follow(
         surface,
         value.c,
