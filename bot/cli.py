@@ -304,7 +304,7 @@ def _deliver(runtime: Runtime) -> None:
     client = make_web_client(runtime.settings)
     report = Dispatcher(
         runtime.service, client, SlackDirectory(client, runtime.settings)
-    ).deliver_due()
+    ).deliver_due(timeout=3600)  # everything due now, retries included; then exit
     print(f"Slack: {report}.")
     for key, error in report.failed:
         print(f"  {key}: {error}")
@@ -329,10 +329,17 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     from bot.serve import MissingSlackConfig, serve
 
     try:
-        serve(settings)
+        serve(settings, scheduler_on=not args.no_scheduler)
     except MissingSlackConfig as exc:
         print(f"discharge-bot serve: {exc}", file=sys.stderr)
         return 2
+    return 0
+
+
+def cmd_worker(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.serve import worker
+
+    worker(settings)
     return 0
 
 
@@ -498,7 +505,20 @@ def build_parser() -> argparse.ArgumentParser:
         cmd_serve,
         "Run the bot: Slack over Socket Mode when SLACK_APP_TOKEN is set, else HTTP on PORT "
         "(POST /slack/events, /platform/*, GET /healthz); the scheduler ticks and delivers "
-        "every DISCHARGE_TICK_SECONDS. Needs SLACK_BOT_TOKEN (and SLACK_SIGNING_SECRET for HTTP).",
+        "every DISCHARGE_TICK_SECONDS and posts the weekly CCT digest. Needs SLACK_BOT_TOKEN "
+        "(and SLACK_SIGNING_SECRET for HTTP). SIGTERM stops it gracefully.",
+    )
+    p.add_argument(
+        "--no-scheduler",
+        action="store_true",
+        help="serve only; a separate `discharge-bot worker` ticks and delivers",
+    )
+    command(
+        "worker",
+        cmd_worker,
+        "Run only the scheduler: every DISCHARGE_TICK_SECONDS queue what is due and deliver "
+        "it to Slack, and post the weekly CCT digest. Any number of workers may run against "
+        "one PostgreSQL database. SIGTERM stops claiming work and exits within 10 seconds.",
     )
     p = command(
         "manifest",

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import logging
+import signal
+from types import FrameType
 
 from pydantic import SecretStr
 
-from bot.bootstrap import build_runtime
+from bot.bootstrap import Runtime, build_runtime
 from bot.http import create_wsgi_app, serve_http, start_socket_mode
-from bot.scheduler import start_scheduler
+from bot.scheduler import Scheduler, run_until_signalled
 from bot.settings import Settings
-from bot.slack.app import build_surface, create_app
+from bot.slack.app import Surface, build_surface, create_app
 from bot.slack_client import make_web_client
 from bot.web import HealthCheck, platform_routes
 
@@ -19,6 +21,30 @@ log = logging.getLogger(__name__)
 
 class MissingSlackConfig(Exception):
     """A setting `serve` cannot start without; the message names it."""
+
+
+def _interrupt(signum: int, _frame: FrameType | None) -> None:
+    """SIGTERM ends `serve` the way Ctrl-C does, so the finally-blocks run."""
+    raise KeyboardInterrupt
+
+
+def worker(settings: Settings) -> None:
+    """Only the scheduler: tick, deliver, weekly digest, until SIGTERM (the Procfile's worker).
+
+    Without SLACK_BOT_TOKEN it still ticks (what is due is queued) and says nothing is sent.
+    """
+    runtime = build_runtime(settings)
+    try:
+        if settings.slack_bot_token is None:
+            log.warning(
+                "SLACK_BOT_TOKEN is not set: the worker queues what is due but sends nothing"
+            )
+            run_until_signalled(Scheduler(runtime.service, None))
+            return
+        surface = _surface(settings, runtime)
+        run_until_signalled(Scheduler(surface.service, surface.dispatcher))
+    finally:
+        runtime.close()
 
 
 def check_slack_settings(settings: Settings) -> None:
@@ -34,12 +60,9 @@ def check_slack_settings(settings: Settings) -> None:
         )
 
 
-def serve(settings: Settings) -> None:
-    """Blocks until the process is stopped."""
-    check_slack_settings(settings)
-    runtime = build_runtime(settings)
+def _surface(settings: Settings, runtime: Runtime) -> Surface:
     client = make_web_client(settings)
-    surface = build_surface(
+    return build_surface(
         settings,
         client=client,
         session_factory=runtime.uow.session_factory,
@@ -47,6 +70,14 @@ def serve(settings: Settings) -> None:
         phrases=runtime.phrases,
         platform=runtime.healthie,
     )
+
+
+def serve(settings: Settings, *, scheduler_on: bool = True) -> None:
+    """Blocks until SIGTERM/SIGINT; the scheduler (unless off) stops gracefully first."""
+    check_slack_settings(settings)
+    runtime = build_runtime(settings)
+    surface = _surface(settings, runtime)
+    client = surface.dispatcher.client
     if settings.slack_signing_secret is None:  # Socket Mode needs no request signatures
         settings = settings.model_copy(update={"slack_signing_secret": SecretStr("socket-mode")})
     app = create_app(
@@ -56,10 +87,11 @@ def serve(settings: Settings) -> None:
         clock=runtime.clock,
         surface=surface,
     )
-    scheduler = start_scheduler(
-        surface.service, surface.dispatcher, tick_seconds=settings.tick_seconds
-    )
+    scheduler = Scheduler(surface.service, surface.dispatcher) if scheduler_on else None
+    if scheduler is not None:
+        scheduler.start()
     routes = platform_routes(runtime, runtime.healthie)
+    previous = signal.signal(signal.SIGTERM, _interrupt)
     socket = None
     try:
         if settings.slack_app_token is not None:
@@ -69,8 +101,12 @@ def serve(settings: Settings) -> None:
         else:
             wsgi = create_wsgi_app(slack_app=app, routes=routes, health=HealthCheck(runtime))
         serve_http(wsgi, port=settings.port)
+    except KeyboardInterrupt:
+        log.info("stopping")
     finally:
-        scheduler.shutdown(wait=False)
+        signal.signal(signal.SIGTERM, previous)
+        if scheduler is not None:
+            scheduler.stop()
         if socket is not None:
             socket.close()  # type: ignore[no-untyped-call]
         runtime.close()

@@ -9,7 +9,7 @@ transaction. Services never see a Slack payload and never read the wall clock th
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from enum import StrEnum
@@ -287,12 +287,20 @@ class CareService:
             )
         return client
 
-    def _history(self, repo: Repository, episode: Episode) -> EpisodeHistory:
+    def _history(
+        self,
+        repo: Repository,
+        episode: Episode,
+        records: Sequence[EventRecord] | None = None,
+    ) -> EpisodeHistory:
+        """The policy's view of an episode (`records`: its events, when already loaded)."""
+        if records is None:
+            records = repo.events_of(episode.id)
         return EpisodeHistory(
             opened_at=episode.opened_at,
             baseline_contact_at=episode.baseline_contact_at,
             opened_reason=OpenReason(episode.opened_reason),
-            events=tuple(to_event(r) for r in repo.events_of(episode.id)),
+            events=tuple(to_event(r) for r in records),
             booked_sessions=tuple(datetime.fromisoformat(b) for b in episode.booked_sessions or ()),
         )
 
@@ -369,17 +377,35 @@ class CareService:
         return Recipient.CLINICIAN.value, client.clinician.slack_user_id
 
     def _advance(
-        self, repo: Repository, client: Client, episode: Episode, now: datetime
+        self,
+        repo: Repository,
+        client: Client,
+        episode: Episode,
+        now: datetime,
+        records: Sequence[EventRecord] | None = None,
     ) -> tuple[Assessment, list[QueuedMessage]]:
-        """Queue every step due at `now`, then store the state and the next due time."""
+        """Queue every step due at `now`, then store the state and the next due time.
+
+        The history is read once; the prompts recorded here are added to it in memory, which
+        is all the re-assessment needs (the policy is pure).
+        """
         queued: list[QueuedMessage] = []
-        assessment = self._assess(repo, client, episode, now)
+        history = self._history(repo, episode, records)
+        hours = self.hours_for(client.clinician)
+        assessment = assess(history, self.policy, hours, now)
         for _ in range(4):  # each round records its prompts, so the next finds fewer due
             if not assessment.due:
                 break
+            prompted = []
             for step in assessment.due:
                 queued.extend(self._queue(repo, client, episode, step, now))
-            assessment = self._assess(repo, client, episode, now)
+                prompted.append(
+                    Event(
+                        EventKind.PROMPTED, now, prompt=step.key, number=step.number, known_at=now
+                    )
+                )
+            history = replace(history, events=(*history.events, *prompted))
+            assessment = assess(history, self.policy, hours, now)
         self._store(episode, assessment, now)
         return assessment, queued
 
@@ -556,6 +582,11 @@ class CareService:
                     client.chart_id, self._assess(repo, client, episode, now), duplicate=True
                 )
             return self._apply(repo, client, event, actor, action=action)
+
+    def claim_inbound(self, source: str, delivery_id: str) -> bool:
+        """Record an inbound delivery id (e.g. a Slack event); False when seen before."""
+        with self.uow() as repo:
+            return repo.claim_delivery(source=source, delivery_id=delivery_id, now=self.clock.now())
 
     def current_state(self, chart_id: str, *, actor: Actor) -> State:
         with self.uow() as repo:
@@ -1068,26 +1099,34 @@ class CareService:
         return True
 
     # -- the scheduler ------------------------------------------------------------------------
-    def tick(self, now: datetime | None = None) -> TickResult:
+    def tick(
+        self, now: datetime | None = None, *, stop: Callable[[], bool] | None = None
+    ) -> TickResult:
         """One scheduler pass: queue what is due at `now` for every due episode, in batches.
 
-        Cost follows the work due (an indexed `next_due_at` query), not the caseload.
+        Cost follows the work due (an indexed `next_due_at` query), not the caseload. Each
+        batch is one transaction whose episodes are row-locked (skipped by other workers on
+        PostgreSQL); `stop` is asked between batches, so a shutdown never cuts one in half.
         """
         at = ensure_utc(now) if now else self.clock.now()
         result = TickResult(now=at)
         seen: set[int] = set()
-        while True:
+        while stop is None or not stop():
             with self.uow() as repo:
                 batch = [e for e in repo.due_episodes(now=at, limit=TICK_BATCH) if e.id not in seen]
+                records = repo.events_of_episodes([e.id for e in batch])  # one query a batch
                 for episode in batch:
                     seen.add(episode.id)
-                    client = episode.client
-                    _, queued = self._advance(repo, client, episode, at)
+                    _, queued = self._advance(
+                        repo, episode.client, episode, at, records.get(episode.id, [])
+                    )
                     result.queued.extend(queued)
                     result.episodes += 1
-                repo.mark(name="last_tick", at=at, detail=f"{len(result.queued)} queued")
             if len(batch) < TICK_BATCH:
-                return result
+                break
+        with self.uow() as repo:  # apart from the batches: replicas would queue on this row
+            repo.mark(name="last_tick", at=at, detail=f"{len(result.queued)} queued")
+        return result
 
     # -- reading -------------------------------------------------------------------------------
     def caseload(self, *, clinician_slack_id: str | None = None) -> list[CaseloadRow]:

@@ -23,7 +23,8 @@ except Exception as exc:
 PY
 then
   echo "== tests on PostgreSQL ($pg_url)"
-  DATABASE_URL="$pg_url" TEST_POSTGRES_URL="$pg_url" "$py" -m pytest -q "$@"
+  # tests marked `once` pick their own backend and already ran above
+  DATABASE_URL="$pg_url" TEST_POSTGRES_URL="$pg_url" "$py" -m pytest -q -m "not once" "$@"
 elif [ "${REQUIRE_POSTGRES:-0}" = "1" ]; then
   echo "REQUIRE_POSTGRES=1 but no PostgreSQL server answers at $pg_url" >&2
   exit 1

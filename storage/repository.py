@@ -8,8 +8,10 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session, selectinload, sessionmaker
 
 from storage.models import (
     AdminNote,
@@ -77,21 +79,36 @@ class Repository:
             select(EventRecord).where(EventRecord.episode_id == episode_id).order_by(EventRecord.id)
         ).all()
 
+    def events_of_episodes(self, episode_ids: Sequence[int]) -> dict[int, list[EventRecord]]:
+        """The events of many episodes in one query, each list in recording order."""
+        found: dict[int, list[EventRecord]] = {i: [] for i in episode_ids}
+        if not episode_ids:
+            return found
+        for record in self.session.scalars(
+            select(EventRecord)
+            .where(EventRecord.episode_id.in_(list(episode_ids)))
+            .order_by(EventRecord.id)
+        ):
+            found[record.episode_id].append(record)
+        return found
+
     def events_of_client(self, client_id: int) -> Sequence[EventRecord]:
         return self.session.scalars(
             select(EventRecord).where(EventRecord.client_id == client_id).order_by(EventRecord.id)
         ).all()
 
     def due_episodes(self, *, now: datetime, limit: int) -> Sequence[Episode]:
-        """Episodes whose next step is due, oldest first; row-locked and skipped on PostgreSQL."""
+        """Episodes whose next step is due, oldest first; row-locked and skipped on PostgreSQL
+        (so replicas share the work); their clients and clinicians come along in two queries."""
         query = (
             select(Episode)
             .where(Episode.next_due_at <= now, Episode.closed_at.is_(None))
             .order_by(Episode.next_due_at, Episode.id)
             .limit(limit)
+            .options(selectinload(Episode.client).selectinload(Client.clinician))
         )
         if self.is_postgres:
-            query = query.with_for_update(skip_locked=True)
+            query = query.with_for_update(skip_locked=True, of=Episode)
         return self.session.scalars(query).all()
 
     def lock_episode(self, episode_id: int) -> Episode | None:
@@ -116,14 +133,24 @@ class Repository:
         return bool(found)
 
     def add_outbox(self, message: OutboxMessage) -> bool:
-        """Insert unless the idempotency key exists; True when a row was written."""
-        if self.outbox_key_exists(message.idempotency_key):
+        """Insert unless the idempotency key exists (one statement, race-free on both
+        backends: INSERT ... ON CONFLICT DO NOTHING); True when a row was written."""
+        columns = {
+            c.key: getattr(message, c.key)
+            for c in OutboxMessage.__table__.columns
+            if c.key != "id" and getattr(message, c.key) is not None
+        }
+        insert_ = pg_insert if self.is_postgres else sqlite_insert
+        statement = (
+            insert_(OutboxMessage)
+            .values(**columns)
+            .on_conflict_do_nothing(index_elements=["idempotency_key"])
+            .returning(OutboxMessage.id)
+        )
+        new_id = self.session.scalar(statement)
+        if new_id is None:
             return False
-        try:
-            with self.session.begin_nested():
-                self.session.add(message)
-        except IntegrityError:  # another worker wrote the same key first
-            return False
+        message.id = new_id
         return True
 
     def outbox(

@@ -21,7 +21,7 @@ from storage.repository import UnitOfWork
 from tests.helpers import import_rows
 
 DEFAULT_URL = "postgresql://postgres@127.0.0.1:5432/test"
-pytestmark = pytest.mark.postgres
+pytestmark = [pytest.mark.postgres, pytest.mark.once]
 
 
 @pytest.fixture

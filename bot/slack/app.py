@@ -115,6 +115,17 @@ def create_app(
     )
 
     @app.middleware
+    def once_per_event(body: dict[str, Any], next: Callable[[], None]) -> BoltResponse | None:
+        """Slack re-sends an event it thinks we missed (X-Slack-Retry-Num); its event_id is
+        recorded before any listener runs, so a retry has no second effect."""
+        event_id = body.get("event_id") if body.get("type") == "event_callback" else None
+        if event_id and not surface.service.claim_inbound("slack-event", str(event_id)):
+            log.info("event %s already handled; ignoring Slack's retry", event_id)
+            return BoltResponse(status=200, body="")
+        next()
+        return None
+
+    @app.middleware
     def provide_surface(context: BoltContext, next: Callable[[], None]) -> None:
         context["surface"] = surface
         next()

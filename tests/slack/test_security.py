@@ -117,3 +117,16 @@ def test_a_second_click_on_mark_as_sent_documents_nothing_more(bot: Bot) -> None
     assert bot.counts()["events"] == before["events"]
     [refusal] = bot.fake.ephemerals(user=CLINICIAN)
     assert "already" in text_of(refusal)
+
+
+def test_slacks_retry_of_an_event_has_one_effect(bot: Bot) -> None:
+    dm = {"type": "message", "channel_type": "im", "channel": "D0CLIN", "user": CLINICIAN,
+          "text": "hello?", "ts": "1.0"}
+    first = bot.slack.event(dm, event_id="Ev0RETRY1")
+    assert bot.send(first).status == 200
+    for n in (1, 2):  # Slack thought we missed it and sends it again, same event_id
+        again = bot.slack.event(dm, event_id="Ev0RETRY1", retry_num=n)
+        assert bot.send(again).status == 200
+    assert len(bot.fake.ephemerals(user=CLINICIAN)) == 1
+    assert bot.send(bot.slack.event(dm, event_id="Ev0OTHER2")).status == 200
+    assert len(bot.fake.ephemerals(user=CLINICIAN)) == 2  # a new event is not a retry
