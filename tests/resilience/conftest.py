@@ -15,8 +15,11 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def bot_env(database_url: str, fake: FakeSlackAPI, **extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith(("SLACK_", "CCT_", "DISCHARGE_", "HEALTHIE_", "PLATFORM_"))}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("SLACK_", "CCT_", "DISCHARGE_", "HEALTHIE_", "PLATFORM_"))
+    }
     env.update(
         DATABASE_URL=database_url,
         SLACK_BOT_TOKEN="xoxb-test",
@@ -30,8 +33,11 @@ def bot_env(database_url: str, fake: FakeSlackAPI, **extra: str) -> dict[str, st
 
 def start_bot(*args: str, env: dict[str, str]) -> subprocess.Popen[bytes]:
     return subprocess.Popen(
-        [sys.executable, "-m", "bot", *args], cwd=ROOT, env=env,
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        [sys.executable, "-m", "bot", *args],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
     )
 
 

@@ -51,7 +51,8 @@ def test_worker_killed_at_random_points_posts_every_prompt_exactly_once(tmp_path
         # Slow answers widen the window between Slack taking a message and our commit.
         fake.faults("chat.postMessage", rate=0.3, kinds=[Delay(0.05)], seed=7)
         env = bot_env(
-            url, fake,
+            url,
+            fake,
             DISCHARGE_CLOCK_START=MONDAY.isoformat(),
             DISCHARGE_TICK_SECONDS="1",
             DISCHARGE_OUTBOX_LEASE_SECONDS="1",
@@ -81,8 +82,10 @@ def test_worker_killed_at_random_points_posts_every_prompt_exactly_once(tmp_path
 
         # how often a restarted worker found its predecessor's post already in Slack
         reconciled = sum(log.count("was already in Slack") for log in logs)
-        print(f"\n{KILLS} kills, {posted_while_crashing} posts before the last start, "
-              f"{reconciled} found in Slack instead of posted again")
+        print(
+            f"\n{KILLS} kills, {posted_while_crashing} posts before the last start, "
+            f"{reconciled} found in Slack instead of posted again"
+        )
         found = delivered(fake)
         assert posted_while_crashing > 0  # the kills really hit a working dispatcher
         assert sum(found.values()) == CLIENTS

@@ -31,8 +31,9 @@ def test_three_replicas_tick_10000_due_episodes_and_post_each_prompt_once(
     seed_caseload(uow, size=EPISODES, due=EPISODES, clinicians=CLINICIANS, now=MONDAY)
     url = pg_engine.url.render_as_string(hide_password=False)
     with FakeSlackAPI() as fake:
-        env = bot_env(url, fake, DISCHARGE_SLACK_PACE_SECONDS="0.01",
-                      DISCHARGE_OUTBOX_LEASE_SECONDS="120")
+        env = bot_env(
+            url, fake, DISCHARGE_SLACK_PACE_SECONDS="0.01", DISCHARGE_OUTBOX_LEASE_SECONDS="120"
+        )
         started = time.monotonic()
         workers = [start_bot("tick", "--now", MONDAY.isoformat(), env=env) for _ in range(WORKERS)]
         outputs = []
@@ -44,13 +45,21 @@ def test_three_replicas_tick_10000_due_episodes_and_post_each_prompt_once(
         found = delivered(fake)
 
     with uow() as repo:
-        statuses = Counter(dict(repo.session.execute(
-            select(OutboxMessage.status, func.count()).group_by(OutboxMessage.status)).all()))
+        statuses = Counter(
+            dict(
+                repo.session.execute(
+                    select(OutboxMessage.status, func.count()).group_by(OutboxMessage.status)
+                ).all()
+            )
+        )
         prompted = repo.session.scalar(
-            select(func.count()).select_from(EventRecord).where(EventRecord.kind == "prompted"))
+            select(func.count()).select_from(EventRecord).where(EventRecord.kind == "prompted")
+        )
     queued_by = [int(o.split(" message(s) queued")[0].rsplit(" ", 1)[-1]) for o in outputs]
-    print(f"\n{WORKERS} workers, {EPISODES} due episodes: {elapsed:.1f} s in all; "
-          f"queued per worker {queued_by}")
+    print(
+        f"\n{WORKERS} workers, {EPISODES} due episodes: {elapsed:.1f} s in all; "
+        f"queued per worker {queued_by}"
+    )
     assert sum(queued_by) == EPISODES
     assert all(q > 0 for q in queued_by)  # the work really was shared
     assert prompted == EPISODES
