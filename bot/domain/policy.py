@@ -64,10 +64,9 @@ class Signal(StrEnum):
 
 S = State
 _OUTREACH_LIKE = (S.OUTREACH, S.PAUSED, S.INACTIVE, S.REPLY_REVIEW)
-_PREVIOUS = State.REPLY_REVIEW  # placeholder target: "back where the reply found us"
-
 #: Every legal (state, signal) -> next state. Anything missing is an IllegalTransition.
-TRANSITIONS: dict[tuple[State, Signal], State] = {
+#: None means "back to the state the client's reply interrupted".
+TRANSITIONS: dict[tuple[State, Signal], State | None] = {
     (S.ACTIVE, Signal.CONTACT): S.ACTIVE,
     (S.ACTIVE, Signal.MESSAGE): S.ACTIVE,
     (S.ACTIVE, Signal.MISSED): S.ACTIVE,
@@ -99,7 +98,7 @@ TRANSITIONS: dict[tuple[State, Signal], State] = {
     (S.REPLY_REVIEW, Signal.CONTINUING): S.CLOSED,
     (S.REPLY_REVIEW, Signal.MET_GOALS): S.CLOSED,
     (S.REPLY_REVIEW, Signal.FIT_CONCERN): S.REMATCH,
-    (S.REPLY_REVIEW, Signal.OTHER): _PREVIOUS,
+    (S.REPLY_REVIEW, Signal.OTHER): None,
     (S.INACTIVE, Signal.CONTACT): S.CLOSED,
     (S.INACTIVE, Signal.MESSAGE): S.REPLY_REVIEW,
     (S.INACTIVE, Signal.MISSED): S.INACTIVE,
@@ -158,8 +157,11 @@ _CONTACT_KINDS = frozenset(
 )
 
 
-def next_state(state: State, signal: Signal) -> State:
-    """Look the move up in the table; an illegal one raises a readable domain error."""
+def next_state(state: State, signal: Signal) -> State | None:
+    """Look the move up in the table; an illegal one raises a readable domain error.
+
+    None is a legal answer: back to the state a client's reply interrupted.
+    """
     try:
         return TRANSITIONS[(state, signal)]
     except KeyError:
@@ -263,9 +265,7 @@ class _Fold:
 
     def move(self, signal: Signal, at: datetime, reason: str | None = None) -> State:
         before = self.state
-        target = next_state(self.state, signal)
-        if target is _PREVIOUS and before is State.REPLY_REVIEW and signal is Signal.OTHER:
-            target = self.before_reply or State.OUTREACH
+        target = next_state(self.state, signal) or self.before_reply or State.OUTREACH
         if target is State.REPLY_REVIEW and before is not State.REPLY_REVIEW:
             self.before_reply = before
             self.reply_at = at
