@@ -550,8 +550,8 @@ def _steps(f: _Fold, history: EpisodeHistory, policy: Policy, hours: WorkingHour
     ) -> None:
         """A clinician prompt at `base`, re-nudged while unanswered, then escalated to CCT.
 
-        `since` forgets prompts before a snooze; `progress` (a checklist step done) restarts
-        the patience before the next nudge but not the count.
+        `since` forgets prompts before a snooze, a resume or the start of this outreach;
+        `progress` (a checklist step done) restarts the patience but not the count.
         """
         every = f.prompts.get(key, [])
         sent = [p for p in every if since is None or p >= since]
@@ -614,7 +614,11 @@ def _steps(f: _Fold, history: EpisodeHistory, policy: Policy, hours: WorkingHour
                 base = snooze
             # On the attendance path the checklist opens instead of a later check-in.
             if deadline is None or base < deadline:
-                nudged(f"checkin-{number}", StepKind.CHECKIN, base, since=snooze, number=number)
+                # Prompts from before this outreach began, a resume or a snooze are history:
+                # the patience (and the way to escalation) starts again from there.
+                restarts = (snooze, f.resumed_at, f.outreach_started_at)
+                since = max((t for t in restarts if t is not None), default=None)
+                nudged(f"checkin-{number}", StepKind.CHECKIN, base, since=since, number=number)
         if deadline is not None:
             due = hours.next_open(deadline)
             steps.append(DueStep("checklist", StepKind.CHECKLIST, Recipient.CLINICIAN, due))

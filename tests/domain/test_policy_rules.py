@@ -854,3 +854,38 @@ def test_an_unanswered_checkin_is_nudged_with_its_number() -> None:
         1,
         local(2026, 3, 19, 10),
     )
+
+
+# -- patience restarts: a resume, and outreach that began on stale facts ------------------------
+
+
+def test_a_checkin_escalated_before_a_pause_is_prompted_again_after_resume() -> None:
+    # check-in 1 prompted, nudged twice, escalated to CCT; then paused and resumed
+    h = extend(
+        in_outreach(),
+        prompted(SILENCE_ENDS, "checkin-1"),
+        prompted(local(2026, 3, 19, 10), "checkin-1"),
+        prompted(local(2026, 3, 23, 10), "checkin-1"),
+        prompted(local(2026, 3, 30, 10), "checkin-1-escalation"),
+        simple(EventKind.OUTREACH_PAUSED, local(2026, 3, 31, 10)),
+        simple(EventKind.OUTREACH_RESUMED, local(2026, 4, 14, 10)),
+    )
+    a = at(h, local(2026, 4, 14, 10))
+    assert [(d.key, d.attempt) for d in a.due] == [("checkin-1", 3)]  # a fresh key + attempt
+
+
+def test_outreach_begun_on_stale_facts_starts_check_in_one_afresh() -> None:
+    # outreach began and check-in 1 was prompted; then a session from before is reported late
+    h = extend(
+        in_outreach(),
+        prompted(SILENCE_ENDS, "checkin-1"),
+        ev(EventKind.SESSION_ATTENDED, local(2026, 3, 13, 10), known_at=local(2026, 3, 16, 11)),
+    )
+    a = at(h, local(2026, 3, 16, 12))
+    assert a.state is State.ACTIVE
+    # silence now runs from the 13th: check-in 1 is due on the 27th at 10:00, not as a
+    # reminder of the stale prompt three days after it
+    assert a.next is not None
+    assert (a.next.key, a.next.due_at) == ("checkin-1", local(2026, 3, 27, 10))
+    later = at(h, local(2026, 3, 27, 10))
+    assert [(d.key, d.due_at) for d in later.due] == [("checkin-1", local(2026, 3, 27, 10))]
