@@ -193,9 +193,13 @@ class Dispatcher:
         self.stopping = False
 
     # -- the loop ---------------------------------------------------------------------------
-    def run_once(self, *, keys: Sequence[str] | None = None) -> Report:
+    def run_once(self, *, keys: Sequence[str] | None = None, patient: bool = True) -> Report:
         """Claim one batch of due rows (only these `keys`, when given) and say them,
-        channel by channel in turn."""
+        channel by channel in turn.
+
+        `patient=False` never sleeps for pacing (a listener must answer Slack within 3 s):
+        a row whose channel is not ready yet is handed back for the next pass.
+        """
         now = self._now()
         lease_until = now + timedelta(seconds=self.policy.lease_seconds)
         with self.uow() as repo:
@@ -212,10 +216,12 @@ class Dispatcher:
         report = Report(claimed=len(rows))
         pending = _round_robin(rows)
         while pending and not self.stopping:
-            row = self._next_ready(pending)
+            row = self._next_ready(pending, patient=patient)
+            if row is None:
+                break
             pending.remove(row)
             self._deliver(row, report)
-        if pending:  # stopping: give the rest back at once rather than waiting for the lease
+        if pending:  # stopping or impatient: give the rest back now, not when the lease ends
             with self.uow() as repo:
                 for row in pending:
                     store.release(
@@ -223,7 +229,7 @@ class Dispatcher:
                         row_id=row.id,
                         owner=self.owner,
                         retry_at=now,
-                        error=row.last_error or "released at shutdown",
+                        error=None,
                         refund_attempt=True,
                     )
         return report
@@ -267,13 +273,16 @@ class Dispatcher:
             r.lease_until is not None and r.lease_until <= horizon for r in held
         )
 
-    def _next_ready(self, pending: list[OutboxMessage]) -> OutboxMessage:
-        """The first row whose channel may be posted to now; sleeps when none may."""
+    def _next_ready(self, pending: list[OutboxMessage], *, patient: bool) -> OutboxMessage | None:
+        """The first row whose channel may be posted to now; sleeps when none may (or,
+        impatient, answers None)."""
         while True:
             now = time.monotonic()
             for row in pending:
-                if self._ready_at.get(_pace_key(row), 0.0) <= now:
+                if _ready(row, self._ready_at, now):
                     return row
+            if not patient:
+                return None
             wait = min(self._ready_at.get(_pace_key(r), 0.0) for r in pending) - now
             self.sleep(max(wait, 0.01))
 
@@ -467,15 +476,21 @@ class Dispatcher:
         return None
 
     def _pace(self, row: OutboxMessage) -> None:
-        key = _pace_key(row)
-        wait = self._ready_at.get(key, 0.0) - time.monotonic()
-        if wait > 0:
-            self.sleep(wait)
-        self._ready_at[key] = time.monotonic() + self.policy.pace_seconds
+        # _next_ready only hands out rows whose channel is ready: just note this post.
+        self._ready_at[_pace_key(row)] = time.monotonic() + self.policy.pace_seconds
+
+
+#: Rows of this kind edit a message in place (chat.update): Slack's one-post-per-second
+#: pacing does not apply to them.
+UPDATE_KIND = "message_update"
 
 
 def _pace_key(row: OutboxMessage) -> str:
     return row.recipient or row.channel or "-"
+
+
+def _ready(row: OutboxMessage, ready_at: dict[str, float], now: float) -> bool:
+    return row.kind == UPDATE_KIND or ready_at.get(_pace_key(row), 0.0) <= now
 
 
 def _may_have_reached_slack(row: OutboxMessage) -> bool:

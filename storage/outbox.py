@@ -101,15 +101,18 @@ def release(
     row_id: int,
     owner: str,
     retry_at: datetime,
-    error: str,
+    error: str | None,
     channel: str | None = None,
     refund_attempt: bool = False,
 ) -> bool:
-    """Put a row back for a later try (`refund_attempt` when the try never counted, e.g. 429)."""
+    """Put a row back for a later try (`refund_attempt` when the try never counted, e.g. 429
+    or a row handed back untried; `error` None keeps the last one)."""
     row = _mine(session, row_id, owner)
     if row is None:
         return False
-    row.status, row.deliver_after, row.last_error = PENDING, retry_at, error[:500]
+    row.status, row.deliver_after = PENDING, retry_at
+    if error is not None:
+        row.last_error = error[:500]
     if channel:
         row.channel = channel
     if refund_attempt:

@@ -57,12 +57,13 @@ class Dispatcher:
         return self.engine.drain(timeout=timeout)
 
     def deliver(self, keys: Iterable[str]) -> Report:
-        """Send these rows now if they are due (a listener's follow-ups); one try each —
-        a failure is left to the next pass rather than holding up Slack's answer."""
+        """Send these rows now if they are due (a listener's follow-ups), so the clinician
+        sees the effect at once. One try each and no waiting on pacing - Slack wants its
+        answer within 3 s: whatever cannot go now is left to the next pass."""
         wanted = list(dict.fromkeys(keys))
         if not wanted:
             return Report()
-        return self.engine.run_once(keys=wanted)
+        return self.engine.run_once(keys=wanted, patient=False)
 
     def stop(self) -> None:
         """Finish the row in hand, give the rest back, claim nothing more."""

@@ -173,3 +173,10 @@ def test_outbox_command_lists_dead_letters_and_requeues_one(
     report = Dispatcher(uow, client_for(fake), text_of, clock=SystemClock(), policy=FAST).drain(timeout=5)
     assert len(report.sent) == 1
     assert sum(delivered_keys(fake).values()) == 1
+
+
+def test_the_engine_knows_the_surfaces_in_place_update_kind() -> None:
+    from bot.delivery import UPDATE_KIND
+    from bot.readmodels import OutboxKind
+
+    assert OutboxKind.MESSAGE_UPDATE.value == UPDATE_KIND  # updates are never paced
