@@ -353,6 +353,32 @@ class CareService:
         repo.flush()
         return episode
 
+    @staticmethod
+    def _add_note(
+        repo: Repository,
+        client: Client,
+        episode: Episode,
+        *,
+        kind: str,
+        author: str,
+        body: str,
+        now: datetime,
+        fields: dict[str, Any] | None = None,
+    ) -> AdminNote:
+        """The one place a note is written (and where encryption at rest will wrap the body)."""
+        note = AdminNote(
+            client_id=client.id,
+            episode_id=episode.id,
+            kind=kind,
+            author=author,
+            body=body,
+            fields=fields,
+            created_at=now,
+        )
+        repo.add(note)
+        repo.flush()
+        return note
+
     def _write_event(
         self, repo: Repository, client: Client, episode: Episode, event: Event, actor: Actor
     ) -> EventRecord:
@@ -623,16 +649,9 @@ class CareService:
             client = self._client(repo, chart_id, actor)
             now = self.clock.now()
             episode = self._episode(repo, client)
-            note = AdminNote(
-                client_id=client.id,
-                episode_id=episode.id,
-                kind="manual",
-                author=actor.id,
-                body=body,
-                created_at=now,
+            note = self._add_note(
+                repo, client, episode, kind="manual", author=actor.id, body=body, now=now
             )
-            repo.add(note)
-            repo.flush()
             outcome = self._apply(
                 repo,
                 client,
@@ -714,17 +733,16 @@ class CareService:
                 number=number,
                 today=now,
             )
-            note = AdminNote(
-                client_id=client.id,
-                episode_id=episode.id,
+            note = self._add_note(
+                repo,
+                client,
+                episode,
                 kind="checkin",
                 author=actor.id,
+                now=now,
                 body=self.phrases.render("checkin_admin_note", context, channel="plain"),
                 fields={"number": number, "via": via},
-                created_at=now,
             )
-            repo.add(note)
-            repo.flush()
             return replace(outcome, note_id=note.id)
 
     def classify_reply(self, chart_id: str, choice: Classification, *, actor: Actor) -> Outcome:
@@ -859,17 +877,16 @@ class CareService:
                 ),
             )
             body = self.phrases.render("discharge_summary", context, channel="plain")
-            note = AdminNote(
-                client_id=client.id,
-                episode_id=episode.id,
+            note = self._add_note(
+                repo,
+                client,
+                episode,
                 kind="discharge_summary",
                 author=actor.id,
                 body=body,
+                now=now,
                 fields=fields,
-                created_at=now,
             )
-            repo.add(note)
-            repo.flush()
             outcome = self._apply(
                 repo,
                 client,

@@ -13,7 +13,7 @@ from slack_sdk import WebClient
 from sqlalchemy import select
 
 from bot.clock import FixedClock, SystemClock
-from bot.delivery import METADATA_EVENT, DeliveryPolicy, Dispatcher, SlackCall
+from bot.delivery import DeliveryPolicy, Dispatcher, SlackCall
 from bot.settings import Settings
 from bot.slack_client import make_web_client
 from storage.models import OutboxMessage
@@ -26,6 +26,7 @@ from tests.fakes.slack_api import (
     ResetBefore,
     ServerError,
 )
+from tests.helpers import delivered
 
 FAST = DeliveryPolicy(backoff_base_seconds=0.02, backoff_cap_seconds=0.2, pace_seconds=0.05,
                       max_attempts=12, lease_seconds=30)
@@ -60,16 +61,6 @@ def text_of(row: OutboxMessage) -> SlackCall:
     return SlackCall("chat.postMessage", row.recipient or "", text=f"Check-in due ({row.idempotency_key})")
 
 
-def delivered_keys(fake: FakeSlackAPI) -> Counter[str]:
-    found: Counter[str] = Counter()
-    for channel in fake.channels():
-        for message in fake.messages(channel):
-            meta = message.get("metadata") or {}
-            if meta.get("event_type") == METADATA_EVENT:
-                found[meta["event_payload"]["idempotency_key"]] += 1
-    return found
-
-
 def test_every_prompt_arrives_exactly_once_through_twenty_percent_faults(
     fake: FakeSlackAPI, uow: UnitOfWork
 ) -> None:
@@ -80,7 +71,7 @@ def test_every_prompt_arrives_exactly_once_through_twenty_percent_faults(
     dispatcher = Dispatcher(uow, client_for(fake), text_of, clock=SystemClock(), policy=FAST)
     report = dispatcher.drain(timeout=120)
     assert report.dead == []
-    assert delivered_keys(fake) == Counter({key: 1 for key in keys})
+    assert delivered(fake) == Counter({key: 1 for key in keys})
     answers = Counter(call.answer for call in fake.calls("chat.postMessage"))
     assert answers["ResetAfter"] > 0
     assert answers["Rate"] > 0
@@ -172,7 +163,7 @@ def test_outbox_command_lists_dead_letters_and_requeues_one(
     assert "only dead or skipped ones" in capsys.readouterr().err
     report = Dispatcher(uow, client_for(fake), text_of, clock=SystemClock(), policy=FAST).drain(timeout=5)
     assert len(report.sent) == 1
-    assert sum(delivered_keys(fake).values()) == 1
+    assert sum(delivered(fake).values()) == 1
 
 
 def test_the_engine_knows_the_surfaces_in_place_update_kind() -> None:

@@ -5,11 +5,12 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from collections import Counter
 from pathlib import Path
 
-from bot.delivery import METADATA_EVENT
 from tests.fakes.slack_api import FakeSlackAPI
+from tests.helpers import delivered
+
+__all__ = ["bot_env", "delivered", "start_bot"]
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -39,14 +40,3 @@ def start_bot(*args: str, env: dict[str, str]) -> subprocess.Popen[bytes]:
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
     )
-
-
-def delivered(fake: FakeSlackAPI) -> Counter[str]:
-    """How many times each outbox key is in Slack (by the metadata every post carries)."""
-    found: Counter[str] = Counter()
-    for channel in fake.channels():
-        for message in fake.messages(channel):
-            meta = message.get("metadata") or {}
-            if meta.get("event_type") == METADATA_EVENT:
-                found[meta["event_payload"]["idempotency_key"]] += 1
-    return found

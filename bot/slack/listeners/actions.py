@@ -43,36 +43,33 @@ def _value(body: dict[str, Any]) -> PromptValue:
 
 
 def mark_sent(ack: Ack, body: dict[str, Any], context: BoltContext) -> None:
-    ack()
-    surface, value = surface_of(context), _value(body)
-    actor = surface.actor(user_of(body))
-    data = surface.service.check_prompt(value.o, value.c, actor=actor)
-    # the prompt's own number: a second click (or a stale prompt) is refused, not the next one
-    outcome = surface.service.mark_checkin_sent(value.c, actor=actor, number=data.number)
-    follow(
-        surface,
-        value.c,
-        actor,
-        outcome.queued,
-        outbox_id=value.o,
-        action=Resolved.MARKED_SENT,
-        detail=f"check-in {data.number} of {data.total}",
-    )
+    _document_checkin(ack, body, context, Resolved.MARKED_SENT)
 
 
 def send_for_me(ack: Ack, body: dict[str, Any], context: BoltContext) -> None:
+    _document_checkin(ack, body, context, Resolved.SENT_FOR_ME)
+
+
+def _document_checkin(ack: Ack, body: dict[str, Any], context: BoltContext, how: Resolved) -> None:
+    """Mark as sent / Send for me: the prompt's own number, so a second click (or a stale
+    prompt) is refused instead of documenting the next check-in."""
     ack()
     surface, value = surface_of(context), _value(body)
     actor = surface.actor(user_of(body))
     data = surface.service.check_prompt(value.o, value.c, actor=actor)
-    outcome = surface.service.send_checkin_via_platform(value.c, actor=actor, number=data.number)
+    if how is Resolved.SENT_FOR_ME:
+        outcome = surface.service.send_checkin_via_platform(
+            value.c, actor=actor, number=data.number
+        )
+    else:
+        outcome = surface.service.mark_checkin_sent(value.c, actor=actor, number=data.number)
     follow(
         surface,
         value.c,
         actor,
         outcome.queued,
         outbox_id=value.o,
-        action=Resolved.SENT_FOR_ME,
+        action=how,
         detail=f"check-in {data.number} of {data.total}",
     )
 
