@@ -529,6 +529,11 @@ class CareService:
         result, queued = self._advance(repo, client, episode, now)
         if result.state is State.CLOSED and episode.closed_at is None:
             self._close(episode, result.closure, now)
+        keys = [q.key for q in queued]
+        if reopened or successor is not None or _progress(current) != _progress(result):
+            # Whatever caused it (a click, a webhook, the CLI), prompts already in Slack
+            # about this client are re-rendered: buttons that no longer apply go away.
+            keys += self._refresh_live(repo, client, now)
         repo.audit(
             at=now,
             actor=actor.id,
@@ -537,7 +542,7 @@ class CareService:
             episode_id=episode.id,
             details={"source": actor.source.value, "state": result.state.value, **(details or {})},
         )
-        return Outcome(client.chart_id, result, tuple(q.key for q in queued), reopened=reopened)
+        return Outcome(client.chart_id, result, tuple(keys), reopened=reopened)
 
     @staticmethod
     def _close(episode: Episode, closure: Closure | None, now: datetime) -> None:
@@ -1553,27 +1558,42 @@ class CareService:
                     payload = dict(row.payload or {})
                     payload["resolutions"] = [*payload.get("resolutions", []), entry]
                     row.payload = payload
-                    keys.append(self._queue_update(repo, row, now))
+                    key = self._queue_update(repo, row, now)
+                    keys += [key] if key else []
                     touched.add(row.id)
-            for episode in repo.episodes_of(client.id)[-2:]:
-                for row in repo.outbox_of_episode(episode.id):
-                    if (
-                        row.id not in touched
-                        and row.status == "sent"
-                        and row.ts
-                        and row.kind in _LIVE_KINDS
-                        and not (row.payload or {}).get("retired")
-                        and not (
-                            row.kind == StepKind.CHECKLIST.value
-                            and int((row.payload or {}).get("attempt") or 0) > 0
-                        )
-                    ):
-                        keys.append(self._queue_update(repo, row, now))
-                        touched.add(row.id)
+            keys += self._refresh_live(repo, client, now, skip=touched)
             return keys
 
-    def _queue_update(self, repo: Repository, row: OutboxMessage, now: datetime) -> str:
+    def _refresh_live(
+        self, repo: Repository, client: Client, now: datetime, *, skip: set[int] | None = None
+    ) -> list[str]:
+        """Queue an in-place update of every live prompt about this client in Slack (its
+        last two episodes), so what it shows follows the record. Returns the keys queued."""
+        keys: list[str] = []
+        for episode in repo.episodes_of(client.id)[-2:]:
+            for row in repo.outbox_of_episode(episode.id):
+                if (
+                    row.id not in (skip or set())
+                    and row.status == "sent"
+                    and row.ts
+                    and row.kind in LIVE_KINDS
+                    and not (row.payload or {}).get("retired")
+                    and not (
+                        row.kind == StepKind.CHECKLIST.value
+                        and int((row.payload or {}).get("attempt") or 0) > 0
+                    )
+                ):
+                    key = self._queue_update(repo, row, now)
+                    if key is not None:
+                        keys.append(key)
+        return keys
+
+    def _queue_update(self, repo: Repository, row: OutboxMessage, now: datetime) -> str | None:
+        """An in-place update of `row`'s message; None when one is already waiting (it
+        renders the record as it is when sent, so one pending refresh is enough)."""
         prefix = f"upd:{row.id}:"
+        if repo.pending_with_prefix(prefix):
+            return None
         key = f"{prefix}{repo.count_outbox(key_prefix=prefix)}"
         repo.add_outbox(
             OutboxMessage(
@@ -1645,7 +1665,8 @@ class CareService:
                 episode_id=row.episode_id,
                 details={"outbox": row.idempotency_key},
             )
-            return [self._queue_update(repo, row, now)]
+            key = self._queue_update(repo, row, now)
+            return [key] if key else []
 
     def cct_complete(self, outbox_id: int, *, actor: Actor) -> tuple[Outcome | None, list[str]]:
         """*Done* on a CCT request: the record moves on (archive / removal / rematch done);
@@ -1866,7 +1887,13 @@ class CareService:
             return key if written else None
 
 
-_LIVE_KINDS = frozenset(
+def _progress(a: Assessment) -> tuple[object, ...]:
+    """What a prompt in Slack shows about an episode; a change means a refresh."""
+    return (a.state, a.closure, a.checkins_sent, a.checklist.done_count)
+
+
+#: Prompts that offer buttons while they apply; they are refreshed in place as the record moves.
+LIVE_KINDS = frozenset(
     {
         StepKind.CHECKIN.value,
         StepKind.CLASSIFY_REPLY.value,

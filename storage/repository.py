@@ -190,6 +190,20 @@ class Repository:
             .order_by(OutboxMessage.id)
         ).all()
 
+    def pending_with_prefix(self, prefix: str) -> bool:
+        """Whether a row whose key starts with `prefix` still waits to be delivered."""
+        return (
+            self.session.scalar(
+                select(OutboxMessage.id)
+                .where(
+                    OutboxMessage.idempotency_key.startswith(prefix),
+                    OutboxMessage.status.in_(["pending", "in_flight"]),
+                )
+                .limit(1)
+            )
+            is not None
+        )
+
     def count_outbox(self, *, key_prefix: str) -> int:
         return int(
             self.session.scalar(

@@ -17,7 +17,7 @@ from bot.delivery import DeliveryPolicy, NotReady, Report, SlackCall, Undelivera
 from bot.delivery import Dispatcher as Engine
 from bot.domain.errors import DomainError
 from bot.readmodels import OutboxMessageData
-from bot.services import CareService
+from bot.services import LIVE_KINDS, CareService
 from bot.slack.directory import SlackDirectory
 from bot.slack.views.messages import is_final, outbox_message
 from storage.models import OutboxMessage
@@ -93,6 +93,8 @@ class Dispatcher:
                 ts=data.ts,
                 on_sent=on_sent,
             )
+        if data.kind in LIVE_KINDS and not data.current:
+            return None  # overtaken before it went out (the client replied, returned...)
         if not data.recipient:
             raise Undeliverable("no recipient (is CCT_CHANNEL_ID set?)")
         return SlackCall("chat.postMessage", data.recipient, message["text"], message["blocks"])

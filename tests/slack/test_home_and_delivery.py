@@ -168,3 +168,33 @@ def test_cct_take_shows_who_took_it(bot: Bot) -> None:
     taken = bot.fresh(request)
     assert f"Taken by <@{CCT_MEMBER}>" in text_of(taken)
     assert buttons(taken) == [Id.CCT_DONE]
+
+
+def test_a_change_from_the_platform_refreshes_the_prompt_already_in_slack(bot: Bot) -> None:
+    from bot.services import Actor, Source
+
+    caseload(bot, f"R-1,{CLINICIAN},Zephyrine,2026-02-01T10:00,,")
+    bot.tick()
+    prompt = bot.dm()[-1]
+    assert Id.MARK_SENT in buttons(prompt)
+    # the client writes in the platform's chat; the webhook records it (no Slack click)
+    outcome = bot.service.record_client_message(
+        "R-1", occurred_at=bot.clock.now(), actor=Actor("platform:healthie", Source.PLATFORM)
+    )
+    assert any(key.startswith("upd:") for key in outcome.queued)
+    bot.tick()
+    assert buttons(bot.fresh(prompt)) == []  # the check-in buttons went away
+    assert "No longer needed" in text_of(bot.fresh(prompt))
+
+
+def test_a_prompt_overtaken_before_it_went_out_is_not_sent(bot: Bot) -> None:
+    from bot.services import Actor, Source
+
+    caseload(bot, f"R-1,{CLINICIAN},Zephyrine,2026-02-01T10:00,,")
+    bot.service.tick()  # check-in 1 queued, not yet delivered
+    bot.service.record_client_message(
+        "R-1", occurred_at=bot.clock.now(), actor=Actor("platform:healthie", Source.PLATFORM)
+    )
+    report = bot.tick()
+    assert "ep1:checkin-1:0" in report.skipped
+    assert not any("Check-in 1 of 3 is due" in text_of(m) for m in bot.dm())
