@@ -98,7 +98,8 @@ def main() -> None:
     ratio = f"{elapsed / floor:6.2f}x" if floor else "   n/a"
     print(f"{elapsed:>10.2f} s {floor:>18.2f} s {ratio:>7} {exactly_once!s:>13}")
     print(
-        f"sent={report.sent} reconciled={report.reconciled} retried={report.retried} dead={report.dead}"
+        f"sent={len(report.sent)} reconciled={len(report.reconciled)} "
+        f"retried={len(report.retried)} dead={len(report.dead)}"
     )
 
 
