@@ -22,6 +22,7 @@ from bot.domain.calendar import WorkingHours
 from bot.domain.checklist import check_can_complete
 from bot.domain.errors import DomainError, NotAllowed, UnknownClient
 from bot.domain.model import (
+    Cancellation,
     ChecklistStep,
     Classification,
     Closure,
@@ -188,6 +189,8 @@ def to_event(record: EventRecord) -> Event:
         prompt=data.get("prompt"),
         label=data.get("label"),
         known_at=record.recorded_at,
+        provider=data.get("provider"),
+        cancellation=Cancellation(data["cancellation"]) if data.get("cancellation") else None,
     )
 
 
@@ -200,6 +203,8 @@ def _event_data(event: Event) -> dict[str, Any]:
         "until": event.until.isoformat() if event.until else None,
         "prompt": event.prompt,
         "label": event.label,
+        "provider": event.provider,
+        "cancellation": event.cancellation.value if event.cancellation else None,
     }
     return {k: v for k, v in data.items() if v is not None}
 
@@ -353,6 +358,16 @@ class CoreService:
         repo.flush()
         return record
 
+    def practice_hours(self) -> WorkingHours:
+        """The practice's own working hours: when the CCT channel is written to."""
+        return WorkingHours(
+            zone=ZoneInfo(self.settings.practice_timezone),
+            start=self.settings.work_start,
+            end=self.settings.work_end,
+            workdays=frozenset(self.settings.workdays),
+            holidays=frozenset(self.settings.holidays),
+        )
+
     def _recipient(self, client: Client, step: DueStep) -> tuple[str, str | None]:
         if step.recipient is Recipient.CCT:
             return Recipient.CCT.value, self.settings.cct_channel_id
@@ -396,6 +411,14 @@ class CoreService:
     ) -> list[QueuedMessage]:
         kind, recipient = self._recipient(client, step)
         key = f"ep{episode.id}:{step.idempotency_suffix}"
+        # Every delivery waits for its reader's working hours, also a step found overdue
+        # late (after an import or downtime): the clinician's own, the practice's for CCT.
+        hours = (
+            self.hours_for(client.clinician)
+            if step.recipient is Recipient.CLINICIAN
+            else self.practice_hours()
+        )
+        deliver_after = hours.next_open(max(step.due_at, now))
         message = OutboxMessage(
             idempotency_key=key,
             episode_id=episode.id,
@@ -409,9 +432,15 @@ class CoreService:
                 "number": step.number,
                 "attempt": step.attempt,
                 "due_at": step.due_at.isoformat(),
+                **(
+                    {"origin_due_at": step.origin_due_at.isoformat()}
+                    if step.origin_due_at
+                    else {}
+                ),
+                **({"final": True} if step.final else {}),
             },
             status="pending",
-            deliver_after=max(step.due_at, now) if step.recipient is Recipient.CLINICIAN else now,
+            deliver_after=deliver_after,
             attempts=0,
             created_at=now,
         )
@@ -462,7 +491,7 @@ class CoreService:
         episode = self._episode(repo, client)
         current = self._assess(repo, client, episode, now)
         reopened = False
-        if is_return(current.state, current.closure, event.kind):
+        if is_return(current.state, current.closure, event.kind, event):
             if current.state is not State.CLOSED:
                 self._close(episode, Closure.RETURNED, now)
             episode = self._open(
@@ -518,8 +547,15 @@ class CoreService:
         actor: Actor,
         session_at: datetime | None = None,
         delivery_id: str | None = None,
+        provider: str | None = None,
+        cancellation: Cancellation | None = None,
     ) -> Outcome:
-        """A session was attended, cancelled, missed or booked (`session_at` for bookings)."""
+        """A session was attended, cancelled, missed or booked (`session_at` for bookings).
+
+        `provider` names another provider of the practice when the session was theirs (it is
+        recorded, never moving this clinician's episode); `cancellation` says who ended a
+        cancelled session (only the client's own cancellation is a miss).
+        """
         if outcome not in (
             EventKind.SESSION_ATTENDED,
             EventKind.SESSION_CANCELLED,
@@ -535,6 +571,8 @@ class CoreService:
                 outcome,
                 ensure_utc(occurred_at),
                 session_at=ensure_utc(session_at) if session_at else None,
+                provider=provider or None,
+                cancellation=cancellation,
             ),
             actor,
             action=outcome.value,
@@ -672,7 +710,8 @@ class CoreService:
             client = self._client(repo, chart_id, actor)
             now = self.clock.now()
             episode = self._episode(repo, client)
-            next_number = self._assess(repo, client, episode, now).checkins_sent + 1
+            current = self._assess(repo, client, episode, now)
+            next_number = current.next_checkin_number or current.checkins_sent + 1
             _check_number(number, next_number)
             number = next_number
             outcome = self._apply(
