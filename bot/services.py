@@ -263,6 +263,9 @@ class CoreService:
             opened_reason=OpenReason(episode.opened_reason),
             events=tuple(to_event(r) for r in records),
             booked_sessions=tuple(datetime.fromisoformat(b) for b in episode.booked_sessions or ()),
+            baseline_session_at=episode.baseline_session_at,
+            awaiting_assignment=episode.handed_over_from is not None
+            and episode.handed_over_from == episode.client.clinician_id,
         )
 
     def _assess(
@@ -286,12 +289,17 @@ class CoreService:
         at: datetime,
         baseline: datetime | None,
         bookings: Iterable[datetime],
+        *,
+        last_session: datetime | None = None,
+        handed_over_from: int | None = None,
     ) -> Episode:
         episode = Episode(
             client_id=client.id,
             opened_at=at,
             opened_reason=reason.value,
             baseline_contact_at=baseline,
+            baseline_session_at=last_session,
+            handed_over_from=handed_over_from,
             booked_sessions=[b.isoformat() for b in bookings],
             state=State.ACTIVE.value,
             checkins_sent=0,
@@ -495,7 +503,8 @@ class CoreService:
             if current.state is not State.CLOSED:
                 self._close(episode, Closure.RETURNED, now)
             episode = self._open(
-                repo, client, OpenReason.RETURNED, now, current.last_contact_at, current.bookings
+                repo, client, OpenReason.RETURNED, now, current.last_contact_at, current.bookings,
+                last_session=current.last_session_at,
             )
             reopened = True
         history = self._history(repo, episode)
@@ -509,7 +518,11 @@ class CoreService:
             self._store(episode, after, now)
             self._close(episode, after.closure, now)
             episode = self._open(
-                repo, client, successor, now, after.last_contact_at, after.bookings
+                repo, client, successor, now, after.last_contact_at, after.bookings,
+                last_session=after.last_session_at,
+                handed_over_from=client.clinician_id
+                if successor is OpenReason.HANDED_OVER
+                else None,
             )
         result, queued = self._advance(repo, client, episode, now)
         if result.state is State.CLOSED and episode.closed_at is None:

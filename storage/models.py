@@ -79,6 +79,11 @@ class Episode(Base):
     opened_at: Mapped[datetime]
     opened_reason: Mapped[str] = mapped_column(String(16))
     baseline_contact_at: Mapped[datetime | None]
+    #: The last attended session known when the episode opened (caseload's last_session_at).
+    baseline_session_at: Mapped[datetime | None]
+    #: After CCT's rematch or care-team removal: the clinician the client left. Nothing is
+    #: prompted while the caseload still names them; it starts once it names someone else.
+    handed_over_from: Mapped[int | None] = mapped_column(Integer)
     booked_sessions: Mapped[list[str]] = mapped_column(JSON(), default=list)
     state: Mapped[str] = mapped_column(String(24), index=True)
     trigger: Mapped[str | None] = mapped_column(String(16))

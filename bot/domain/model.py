@@ -172,3 +172,7 @@ class EpisodeHistory:
     opened_reason: OpenReason = OpenReason.IMPORTED
     events: tuple[Event, ...] = ()
     booked_sessions: tuple[datetime, ...] = field(default=())  # known at opening
+    baseline_session_at: datetime | None = None  # last attended session known at opening
+    #: After a rematch or care-team removal, while the caseload still names the clinician
+    #: the client left: nothing is said until someone else is named.
+    awaiting_assignment: bool = False

@@ -284,6 +284,7 @@ class _Fold:
     prompts: dict[str, list[datetime]] = field(default_factory=dict)
     reasons: list[str] = field(default_factory=list)
     paused_until: datetime | None = None
+    awaiting: bool = False  # handed over, the caseload still names the clinician who left
 
     # -- time ------------------------------------------------------------------------
     def later(self, instant: datetime, days: int) -> datetime:
@@ -351,7 +352,7 @@ class _Fold:
             return deadline <= until if inclusive else deadline < until
 
         while True:
-            if self.state is State.ACTIVE:
+            if self.state is State.ACTIVE and not self.awaiting:
                 deadline = self.silence_deadline(opened_at)
                 if reached(deadline):
                     self.trigger = Trigger.SILENCE
@@ -617,6 +618,8 @@ def fold(history: EpisodeHistory, policy: Policy, hours: WorkingHours, now: date
     f = _Fold(policy=policy, hours=hours, last_contact=history.baseline_contact_at)
     if history.opened_reason in _FRESH_START:
         f.fresh_start = history.opened_at
+    f.last_session = history.baseline_session_at
+    f.awaiting = history.awaiting_assignment
     f.bookings.update(b for b in history.booked_sessions)
     if history.baseline_contact_at:
         f.reasons.append(f"{_day(history.baseline_contact_at)}: last client contact on record")
@@ -740,6 +743,8 @@ def _steps(f: _Fold, history: EpisodeHistory, policy: Policy, hours: WorkingHour
         once(f"notice-{history.opened_reason.value}", kind, Recipient.CLINICIAN, history.opened_at)
 
     state = f.state
+    if f.awaiting:
+        return []
     if state is State.ACTIVE:
         steps.append(
             DueStep(

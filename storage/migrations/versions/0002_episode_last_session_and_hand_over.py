@@ -1,0 +1,32 @@
+"""episodes: the last attended session known at opening, and who a hand-over left
+
+Revision ID: 0002_clinical_paths
+Revises: 0001
+Create Date: 2026-11-29 19:00:00
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic import op
+
+import storage.types
+
+revision = "0002_clinical_paths"
+down_revision = "0001"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    with op.batch_alter_table("episodes", schema=None) as batch_op:
+        batch_op.add_column(
+            sa.Column("baseline_session_at", storage.types.UtcDateTime(), nullable=True)
+        )
+        batch_op.add_column(sa.Column("handed_over_from", sa.Integer(), nullable=True))
+
+
+def downgrade() -> None:
+    with op.batch_alter_table("episodes", schema=None) as batch_op:
+        batch_op.drop_column("handed_over_from")
+        batch_op.drop_column("baseline_session_at")
