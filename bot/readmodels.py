@@ -78,6 +78,8 @@ class OutboxMessageData:
     preview: str | None = None
     number: int | None = None
     total: int = 3
+    title: str | None = None  # the check-in as prompts name it ("Final check-in")
+    pause_days: tuple[int, ...] = (14, 30, 60, 90)
     state: State | None = None
     current: bool = True
     checklist: tuple[ChecklistLine, ...] = ()

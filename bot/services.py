@@ -20,7 +20,7 @@ from bot.caseload import ImportReport
 from bot.clock import Clock, ensure_utc
 from bot.domain.calendar import WorkingHours
 from bot.domain.checklist import check_can_complete
-from bot.domain.errors import DomainError, NotAllowed, UnknownClient
+from bot.domain.errors import DomainError, NeedsReason, NotAllowed, UnknownClient
 from bot.domain.model import (
     Cancellation,
     ChecklistStep,
@@ -35,14 +35,21 @@ from bot.domain.model import (
     State,
     StepKind,
 )
-from bot.domain.policy import SUCCESSOR, Assessment, DueStep, assess, is_return
+from bot.domain.policy import (
+    SUCCESSOR,
+    Assessment,
+    DueStep,
+    assess,
+    is_return,
+    unmet_criteria,
+)
 from bot.readmodels import (
     OutboxKind,
 )
 from bot.service_types import SCHEDULER, Actor, Outcome, Source, checkin_phrase
 from bot.settings import Settings
 from bot.surface_reads import SurfaceReads
-from bot.wording import render_context
+from bot.wording import effort_lines, render_context
 from smart_phrases import PhraseLibrary, RenderContext, SummaryContext
 from storage.models import AdminNote, Client, Clinician, Episode, EventRecord, OutboxMessage
 from storage.repository import Repository, UnitOfWork
@@ -677,14 +684,68 @@ class CoreService:
     def start_outreach(self, chart_id: str, *, actor: Actor) -> Outcome:
         return self._simple(chart_id, EventKind.OUTREACH_STARTED, actor, "outreach_started")
 
-    def pause_outreach(self, chart_id: str, *, actor: Actor) -> Outcome:
-        return self._simple(chart_id, EventKind.OUTREACH_PAUSED, actor, "outreach_paused")
+    def pause_outreach(
+        self, chart_id: str, *, actor: Actor, until: datetime | None = None
+    ) -> Outcome:
+        """Pause outreach until a date (default `pause_days` from now); the clinician is
+        reminded on that day, in their working hours."""
+        now = self.clock.now()
+        end = ensure_utc(until) if until else now + timedelta(days=self.settings.pause_days)
+        if end <= now:
+            raise DomainError("Pause until a date after today.")
+        if end > now + timedelta(days=366):
+            raise DomainError("Pause for at most a year.")
+        with self.uow() as repo:
+            client = self._client(repo, chart_id, actor)
+            return self._apply(
+                repo,
+                client,
+                Event(EventKind.OUTREACH_PAUSED, now, until=end),
+                actor,
+                action="outreach_paused",
+                details={"until": end.isoformat()},
+            )
 
     def resume_outreach(self, chart_id: str, *, actor: Actor) -> Outcome:
         return self._simple(chart_id, EventKind.OUTREACH_RESUMED, actor, "outreach_resumed")
 
-    def open_discharge(self, chart_id: str, *, actor: Actor) -> Outcome:
-        return self._simple(chart_id, EventKind.DISCHARGE_OPENED, actor, "discharge_opened")
+    def open_discharge(
+        self, chart_id: str, *, actor: Actor, reason: str | None = None
+    ) -> Outcome:
+        """Open the checklist by hand. Before the guide's criteria are met this needs the
+        clinician's reason: NeedsReason names what is unmet; with a reason both are audited
+        and carried into the discharge summary."""
+        why = (reason or "").strip()
+        if len(why) > 500:
+            raise DomainError("Keep the reason under 500 characters.")
+        with self.uow() as repo:
+            client = self._client(repo, chart_id, actor)
+            now = self.clock.now()
+            current = self._assess(repo, client, self._episode(repo, client), now)
+            hours = self.hours_for(client.clinician)
+            unmet = unmet_criteria(
+                current, self.policy, lambda at: hours.local_date(at).strftime("%B %-d, %Y")
+            )
+            if unmet and not why:
+                raise NeedsReason(
+                    unmet,
+                    f"To open the checklist anyway, give your reason: "
+                    f"`/care discharge {client.chart_id} <reason>`.",
+                )
+            label = (
+                f"Opened before the guide's criteria were met ({'; '.join(unmet)}). "
+                f"Reason given: {why}"
+                if unmet
+                else None
+            )
+            return self._apply(
+                repo,
+                client,
+                Event(EventKind.DISCHARGE_OPENED, now, label=label),
+                actor,
+                action="discharge_opened",
+                details={"unmet": list(unmet), "reason": why} if unmet else None,
+            )
 
     def cct_done(self, chart_id: str, *, actor: Actor) -> Outcome:
         return self._simple(chart_id, EventKind.CCT_DONE, actor, "cct_done")
@@ -779,8 +840,11 @@ class CoreService:
         answer: str | None = None,
         by_platform: bool = False,
         delivery_id: str | None = None,
+        reason: str | None = None,
     ) -> Outcome:
-        """Tick a checklist step in order (the platform may report the group move any time)."""
+        """Tick a checklist step in order (the platform may report the group move any time).
+
+        `reason`: the clinician's confirmation for "attempts documented" when none is."""
         if step is ChecklistStep.OTHER_PROVIDERS and answer not in ("yes", "no"):
             raise DomainError("Answer yes or no: is the client still seeing other providers?")
         with self.uow() as repo:
@@ -796,14 +860,21 @@ class CoreService:
             episode = self._episode(repo, client)
             current = self._assess(repo, client, episode, now)
             if current.state is State.INACTIVE:
-                check_can_complete(current.checklist, step, by_platform=by_platform)
+                check_can_complete(
+                    current.checklist,
+                    step,
+                    by_platform=by_platform,
+                    reason=reason,
+                    chart_id=client.chart_id,
+                )
+            why = (reason or "").strip() or None
             return self._apply(
                 repo,
                 client,
-                Event(EventKind.STEP_COMPLETED, now, step=step, answer=answer),
+                Event(EventKind.STEP_COMPLETED, now, step=step, answer=answer, label=why),
                 actor,
                 action="step_completed",
-                details={"step": step.value, "answer": answer},
+                details={"step": step.value, "answer": answer, **({"reason": why} if why else {})},
             )
 
     # -- the discharge summary ----------------------------------------------------------------
@@ -820,8 +891,7 @@ class CoreService:
                 reason=SUMMARY_REASON,
                 last_session_date=hours.local_date(last_session) if last_session else None,
                 efforts=tuple(
-                    (hours.local_date(at), f"Outreach check-in {n} of {self.policy.checkins} sent")
-                    for n, at in enumerate(a.checkin_dates, start=1)
+                    (hours.local_date(at), text) for at, text in effort_lines(a, self.policy)
                 ),
                 state=a.state,
             )
@@ -924,10 +994,15 @@ class CoreService:
         with self.uow() as repo:
             client = self._client(repo, chart_id, actor)
             a = self._assess(repo, client, self._episode(repo, client), now)
-            if a.state not in (State.OUTREACH, State.PAUSED):
+            if a.state not in (State.OUTREACH, State.PAUSED) or a.next_checkin_number is None:
                 raise DomainError("No check-in is due for this client.")
-            _check_number(number, a.checkins_sent + 1)
-            number = a.checkins_sent + 1
+            if not self.settings.practice_name:
+                raise DomainError(
+                    "The practice's name isn't set, so nothing can be sent into a client's "
+                    "chat yet: ask your admin to set DISCHARGE_PRACTICE_NAME."
+                )
+            _check_number(number, a.next_checkin_number)
+            number = a.next_checkin_number
             context = render_context(
                 self.settings,
                 self.policy,

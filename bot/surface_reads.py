@@ -17,7 +17,15 @@ from zoneinfo import ZoneInfo
 from bot.domain.checklist import ORDER as CHECKLIST_ORDER
 from bot.domain.checklist import TITLES as CHECKLIST_TITLES
 from bot.domain.errors import DomainError, NotAllowed
-from bot.domain.model import ChecklistStep, Closure, EventKind, Recipient, State, StepKind
+from bot.domain.model import (
+    ChecklistStep,
+    Closure,
+    EventKind,
+    OpenReason,
+    Recipient,
+    State,
+    StepKind,
+)
 from bot.domain.policy import Assessment
 from bot.readmodels import (
     ChecklistLine,
@@ -245,13 +253,15 @@ class SurfaceReads(_Core):
         if kind is StepKind.CHECKIN:
             n = int(number or a.checkins_sent + 1)
             extra["number"] = n
+            extra["title"] = a.checkin_title(n, self.policy.checkins)
+            extra["pause_days"] = tuple(sorted({14, self.settings.pause_days, 60, 90}))
             extra["current"] = (
-                open_episode and a.state is State.OUTREACH and a.checkins_sent + 1 == n
+                open_episode and a.state is State.OUTREACH and a.next_checkin_number == n
             )
             extra["preview"] = render(checkin_phrase(n, self.policy.checkins), number=n)
             extra["can_send_for_me"] = self.platform is not None
             if attempt:
-                label = f"Check-in {n} of {self.policy.checkins}"
+                label = a.checkin_title(n, self.policy.checkins)
                 text = render("step_overdue", next_step=label, due_at=first_due())
             else:
                 why = _reason(a, "outreach start", "attendance")
@@ -281,12 +291,19 @@ class SurfaceReads(_Core):
             text = render("client_reengaged")
         elif kind is StepKind.RETURNED_NOTICE:
             extra["current"] = False
-            text = render("client_returned")
+            handed_over = episode.opened_reason == OpenReason.HANDED_OVER.value
+            text = render("client_handed_over" if handed_over else "client_returned")
+        elif kind is StepKind.PAUSE_ENDS:
+            extra["current"] = False
+            text = render("pause_ends")
         elif kind is StepKind.CCT_ESCALATION:
             extra["current"] = open_episode
             step_key = str(payload.get("step") or "").removesuffix("-escalation")
+            origin = payload.get("origin_due_at")  # when the late step itself was due
             text = render(
-                "cct_escalation", next_step=self._step_title(step_key, a), due_at=first_due()
+                "cct_escalation",
+                next_step=self._step_title(step_key, a),
+                due_at=datetime.fromisoformat(origin) if origin else first_due(),
             )
         else:
             waiting = {
@@ -308,11 +325,12 @@ class SurfaceReads(_Core):
 
     def _step_title(self, step_key: str, a: Assessment) -> str:
         if step_key.startswith("checkin-"):
-            return f"Check-in {step_key.removeprefix('checkin-')} of {self.policy.checkins}"
+            number = int(step_key.removeprefix("checkin-"))
+            return a.checkin_title(number, self.policy.checkins)
         if step_key.startswith("classify-"):
-            return "Classifying the client's reply"
+            return "Review of the client's reply"
         nxt = a.checklist.next_step
-        return CHECKLIST_TITLES[nxt] if nxt else "The discharge checklist"
+        return "Discharge checklist" + (f": {CHECKLIST_TITLES[nxt]}" if nxt else "")
 
     def _checklist_lines(
         self, repo: Repository, episode: Episode, a: Assessment
@@ -507,19 +525,29 @@ class SurfaceReads(_Core):
                 elif a.state is State.REPLY_REVIEW:
                     needs.append(HomeRow(chart, a.state, "Replied: classify the reply"))
                 elif a.state in (State.OUTREACH, State.PAUSED):
-                    n = a.checkins_sent + 1
+                    n = a.next_checkin_number or total + 1
+                    title = a.checkin_title(n, total)
                     due_now = n <= total and (
                         f"checkin-{n}" in prompted or any(s.kind is StepKind.CHECKIN for s in a.due)
                     )
                     if a.state is State.PAUSED:
-                        outreach.append(HomeRow(chart, a.state, "Outreach paused"))
+                        end = a.paused_until
+                        until = f" until {_local_day(end, zone)}" if end else ""
+                        outreach.append(HomeRow(chart, a.state, f"Outreach paused{until}"))
+                    elif a.held_by_booking is not None:
+                        outreach.append(
+                            HomeRow(
+                                chart,
+                                a.state,
+                                f"{title} waits for the session booked "
+                                f"{_local_day(a.held_by_booking, zone)}",
+                            )
+                        )
                     elif due_now:
-                        needs.append(HomeRow(chart, a.state, f"Check-in {n} of {total} is due"))
+                        needs.append(HomeRow(chart, a.state, f"{title} is due"))
                     elif n <= total:
                         due = upcoming.due_at if upcoming else None
-                        outreach.append(
-                            HomeRow(chart, a.state, f"Check-in {n} of {total} next", due)
-                        )
+                        outreach.append(HomeRow(chart, a.state, f"{title} next", due))
                     else:
                         due = upcoming.due_at if upcoming else None
                         outreach.append(
@@ -680,3 +708,7 @@ def _resolution(entry: dict[str, Any]) -> Resolution:
         at=datetime.fromisoformat(entry["at"]),
         detail=entry.get("detail"),
     )
+
+
+def _local_day(at: datetime, zone: str) -> str:
+    return at.astimezone(ZoneInfo(zone)).strftime("%a %b %-d")

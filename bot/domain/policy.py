@@ -9,7 +9,7 @@ attempt of it has a stable key so that saying it twice is impossible downstream.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -249,6 +249,11 @@ class Assessment:
     other_sessions: tuple[tuple[datetime, str], ...] = ()  # (when, provider) not this clinician's
     discharge_reason: str | None = None  # why the checklist was opened before the criteria
     checkin_numbers: tuple[int, ...] = ()
+    note_dates: tuple[datetime, ...] = ()  # manual admin notes, re-engagement efforts too
+    paused_until: datetime | None = None
+
+    def checkin_title(self, number: int, total: int) -> str:
+        return checkin_title(number, total, attendance=self.trigger is Trigger.ATTENDANCE)
 
     @property
     def next_due_at(self) -> datetime | None:
@@ -284,6 +289,7 @@ class _Fold:
     prompts: dict[str, list[datetime]] = field(default_factory=dict)
     reasons: list[str] = field(default_factory=list)
     paused_until: datetime | None = None
+    notes: list[datetime] = field(default_factory=list)  # manual admin notes (/care note)
     awaiting: bool = False  # handed over, the caseload still names the clinician who left
 
     # -- time ------------------------------------------------------------------------
@@ -291,10 +297,16 @@ class _Fold:
         return self.hours.add_days(instant, days)
 
     def silence_deadline(self, opened_at: datetime) -> datetime:
-        anchors = [a for a in (self.last_contact, *self.bookings, self.fresh_start) if a is not None]
+        anchors = [
+            a for a in (self.last_contact, *self.bookings, self.fresh_start) if a is not None
+        ]
         return self.later(max(anchors, default=opened_at), self.policy.silence_days)
 
     # -- check-ins ---------------------------------------------------------------------
+    @property
+    def attendance(self) -> bool:
+        return self.trigger is Trigger.ATTENDANCE
+
     @property
     def final_sent(self) -> bool:
         return self.policy.checkins in self.checkin_numbers
@@ -430,7 +442,9 @@ class _Fold:
             self.checkins.append(at)
             self.checkin_numbers.append(number)
             self.reasons.append(
-                f"{_day(at)}: {checkin_title(number, self.policy.checkins).lower()} documented"
+                f"{_day(at)}: "
+                f"{checkin_title(number, self.policy.checkins, attendance=self.attendance).lower()}"
+                " documented"
             )
         elif kind is EventKind.SNOOZED:
             self.move(Signal.SNOOZE, at)
@@ -457,6 +471,9 @@ class _Fold:
                 State.CARE_TEAM_REMOVAL: Closure.CARE_TEAM_REMOVED,
                 State.REMATCH: Closure.REMATCHED,
             }[before]
+        elif kind is EventKind.ADMIN_NOTE and event.label and event.label.startswith("note"):
+            self.move(Signal.NOTE, at)
+            self.notes.append(at)
         elif kind is EventKind.PROMPTED:
             self.move(Signal.PROMPTED, at)
             if event.prompt:
@@ -573,6 +590,12 @@ class _Fold:
             return
         self.move(Signal.STEP, event.at, f"checklist: {step.value.replace('_', ' ')} done")
         self.steps_done[step] = event.at
+        if step is ChecklistStep.ATTEMPTS_DOCUMENTED and event.label:
+            confirmed = (
+                "Re-engagement attempts confirmed with no check-in documented. "
+                f"Reason given: {event.label}"
+            )
+            self.discharge_reason = " ".join(filter(None, (self.discharge_reason, confirmed)))
         if step is ChecklistStep.OTHER_PROVIDERS:
             self.other_providers = False
         status = checklist_status(self.steps_done, checkins_documented=len(self.checkins))
@@ -585,14 +608,44 @@ class _Fold:
             )
 
 
+def unmet_criteria(
+    a: Assessment, policy: Policy, zone_date: Callable[[datetime], str]
+) -> tuple[str, ...]:
+    """What the guide's criteria still lack, in words for the clinician, when the checklist
+    is opened by hand (`/care discharge`); empty when they are met. `zone_date` writes a
+    date in the clinician's zone."""
+    if a.state in (State.INACTIVE, State.DISCHARGED, State.CLOSED):
+        return ()
+    unmet: list[str] = []
+    if a.trigger is Trigger.ATTENDANCE:
+        if policy.checkins not in a.checkin_numbers:
+            unmet.append(
+                f"the final check-in isn't documented yet ({a.checkins_sent} of 2 check-ins "
+                "documented on the attendance path)"
+            )
+    else:
+        if a.checkins_sent < policy.checkins:
+            unmet.append(f"only {a.checkins_sent} of {policy.checkins} check-ins documented")
+        if a.missed_run < policy.consecutive_missed and a.last_contact_at is not None:
+            unmet.append(f"last contact was {zone_date(a.last_contact_at)}")
+    if a.bookings:
+        unmet.append(f"a session is booked for {zone_date(a.bookings[0])}")
+    if a.state is State.REPLY_REVIEW:
+        unmet.append("the client's reply hasn't been reviewed")
+    return tuple(unmet) or ("the guide's waiting time hasn't passed",)
+
+
 def _day(at: datetime) -> str:
     return at.strftime("%Y-%m-%d")
 
 
-def checkin_title(number: int, total: int) -> str:
-    """How prompts, App Home and the chart name a check-in: the closing one is "Final"."""
+def checkin_title(number: int, total: int, *, attendance: bool = False) -> str:
+    """How prompts, App Home and the chart name a check-in: the closing one is "Final";
+    on the attendance path only check-in 1 and the final one are sent ("1 of 2")."""
     if number >= total:
         return "Final check-in"
+    if attendance:
+        return f"Check-in {number} of 2"
     return f"Check-in {number} of {total}"
 
 
@@ -667,6 +720,8 @@ def assess(
         other_sessions=tuple(f.other_sessions),
         discharge_reason=f.discharge_reason,
         checkin_numbers=tuple(f.checkin_numbers),
+        note_dates=tuple(f.notes),
+        paused_until=f.paused_until if f.state is State.PAUSED else None,
     )
 
 

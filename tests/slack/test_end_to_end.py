@@ -51,14 +51,15 @@ def test_silent_client_goes_through_the_whole_guide(bot: Bot) -> None:
         report = bot.tick(when)
         assert len(report.sent) == 1, report
         prompt = bot.dm()[-1]
-        assert f"Check-in {n} of 3 is due" in text_of(prompt)
+        title = "Final check-in" if n == 3 else f"Check-in {n} of 3"
+        assert f"{title} is due" in text_of(prompt)
         assert "[client first name]" in text_of(prompt)
         assert "Zephyrine" not in text_of(prompt)
         assert prompt["metadata"]["event_type"] == "discharge_bot_outbox"
         assert bot.click(prompt, Id.MARK_SENT).status == 200
         updated = bot.fresh(prompt)
         assert buttons(updated) == []
-        assert f"Marked as sent (check-in {n} of 3) by <@{CLINICIAN}>" in text_of(updated)
+        assert f"Marked as sent ({title.lower()}) by <@{CLINICIAN}>" in text_of(updated)
         assert len(bot.dm()) == n  # updated in place, nothing new posted
 
     # No reply: 8 weeks after last contact and 14 days after check-in 3, the checklist opens.
@@ -82,7 +83,7 @@ def test_silent_client_goes_through_the_whole_guide(bot: Bot) -> None:
     [opened] = bot.fake.calls("views.open")
     modal = opened.body["view"]
     assert "Unplanned Discontinuation / Client Inactivity" in text_of(modal)
-    assert "Outreach check-in 3 of 3 sent" in text_of(modal)
+    assert "Outreach final check-in sent" in text_of(modal)
     empty = bot.slack.view_submission(
         modal["callback_id"], private_metadata=modal["private_metadata"], values={}, user_id=CLINICIAN
     )

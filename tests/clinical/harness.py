@@ -1,0 +1,285 @@
+"""A practice on a simulated calendar: the real services, tick and Slack delivery against the
+fake Slack Web API, a fake clinical platform for the client's chat, and a clock that jumps
+from one thing due to the next. What each person sees is recorded as a table of
+(local date and time, who, what) that a clinical lead can read."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from tempfile import TemporaryDirectory
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from pydantic import SecretStr
+from sqlalchemy import select
+
+from bot.caseload import parse_caseload
+from bot.clock import FixedClock
+from bot.domain.model import Cancellation, ChecklistStep, Classification, EventKind
+from bot.services import Actor, CareService, Source
+from bot.settings import Settings
+from bot.slack.app import Surface, build_surface
+from bot.slack_client import make_web_client
+from smart_phrases import PhraseLibrary
+from storage.db import make_engine, make_session_factory, migrate
+from storage.models import Episode, OutboxMessage
+from tests.fakes.slack_api import FakeSlackAPI
+
+TORONTO = ZoneInfo("America/Toronto")
+CLINICIAN = "U0CLIN0001"
+NEW_CLINICIAN = "U0CLIN0002"
+CCT_MEMBER = "U0CCT00001"
+CCT_CHANNEL = "C0CCTCHAN1"
+PLATFORM = Actor("platform", Source.PLATFORM)
+CCT = Actor(CCT_MEMBER, Source.SLACK, is_cct=True)
+HEADER = "client_id,clinician_slack_id,first_name,last_contact_at,next_session_at,clinician_timezone"
+
+#: Who sees a row of the table.
+DM = "clinician DM"
+CCT_POST = "CCT channel"
+CHAT = "client chat"
+DOES = "clinician does"
+CLIENT = "client / platform"
+CCT_DOES = "CCT does"
+
+
+@dataclass(frozen=True)
+class Row:
+    when: str  # local, e.g. "Mon 2026-03-16 10:00"
+    who: str
+    what: str
+
+    def __str__(self) -> str:
+        return f"{self.when} | {self.who} | {self.what}"
+
+
+@dataclass
+class RecordingPlatform:
+    """The clinical platform as the bot sees it: the client's chat, the group, the care team."""
+
+    clock: FixedClock
+    chat: list[tuple[datetime, str, str]] = field(default_factory=list)
+    care_team: list[str] = field(default_factory=list)
+
+    def send_chat_message(self, client_id: str, clinician_platform_id: str | None, text: str) -> str:
+        self.chat.append((self.clock.now(), client_id, text))
+        return f"msg-{len(self.chat)}"
+
+    def move_to_group(self, client_id: str, group_name: str) -> str:
+        return "ok"
+
+    def other_providers(self, client_id: str, clinician_platform_id: str) -> list[str]:
+        return list(self.care_team)
+
+
+def local(*args: int) -> datetime:
+    return datetime(*args, tzinfo=TORONTO).astimezone(UTC)  # type: ignore[misc]
+
+
+def when(at: datetime) -> str:
+    return at.astimezone(TORONTO).strftime("%a %Y-%m-%d %H:%M")
+
+
+_LINK = re.compile(r"<([^|>]+)\|([^>]+)>")
+_MENTION = re.compile(r"<@([A-Z0-9]+)>")
+
+
+def headline(text: str) -> str:
+    """The first line of a Slack message as a reader sees it: links and bold flattened."""
+    first = next((line for line in text.splitlines() if line.strip()), "")
+    first = _LINK.sub(r"\2", first)
+    first = _MENTION.sub(r"@\1", first)
+    return first.replace("*", "").replace("_", " ").strip()
+
+
+def chat_summary(text: str) -> str:
+    """A client chat message in a table: its first and last lines (the close and the support)."""
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    if len(lines) <= 2:
+        return " / ".join(lines)
+    return f"{lines[0]} ... {lines[-1]}"
+
+
+class Clinic:
+    """One practice, one clinician in Toronto, a clock that starts where the script says."""
+
+    def __init__(
+        self, fake: FakeSlackAPI, folder: Path, phrases: PhraseLibrary, start: datetime,
+        **settings: Any,
+    ) -> None:
+        url = f"sqlite:///{folder / 'clinic.db'}"
+        self.engine = make_engine(url)
+        migrate(self.engine)
+        self.clock = FixedClock(start)
+        self.fake = fake
+        fake.add_user(CLINICIAN, real_name="Dana Whitfield", tz="America/Toronto")
+        fake.add_user(NEW_CLINICIAN, real_name="Sam Okafor", tz="America/Toronto")
+        fake.add_user(CCT_MEMBER, real_name="Robin Care", tz="America/Toronto")
+        self.settings = Settings(
+            _env_file=None,
+            database_url=url,
+            practice_timezone="America/Toronto",
+            slack_signing_secret=SecretStr("clinic-secret"),
+            slack_bot_token=SecretStr("xoxb-test"),
+            slack_api_url=fake.url,
+            cct_channel_id=CCT_CHANNEL,
+            cct_user_ids=[CCT_MEMBER],
+            slack_pace_seconds=0.0,
+            practice_name="Northside Therapy",
+            crisis_line="call or text 988 (Suicide Crisis Helpline), any time",
+            **settings,
+        )
+        self.platform = RecordingPlatform(self.clock)
+        self.surface: Surface = build_surface(
+            self.settings,
+            client=make_web_client(self.settings),
+            session_factory=make_session_factory(self.engine),
+            clock=self.clock,
+            phrases=phrases,
+            platform=self.platform,
+        )
+        self.rows: list[Row] = []
+        self._seen_posts = 0
+        self._seen_chat = 0
+
+    @property
+    def service(self) -> CareService:
+        return self.surface.service
+
+    # -- the calendar ------------------------------------------------------------------
+    def _next_due(self) -> datetime | None:
+        with self.engine.connect() as conn:
+            episode = conn.execute(
+                select(Episode.next_due_at)
+                .where(Episode.next_due_at.is_not(None))
+                .order_by(Episode.next_due_at)
+            ).first()
+            outbox = conn.execute(
+                select(OutboxMessage.deliver_after)
+                .where(OutboxMessage.status == "pending")
+                .order_by(OutboxMessage.deliver_after)
+            ).first()
+        found = [r[0] for r in (episode, outbox) if r is not None and r[0] is not None]
+        return min(found) if found else None
+
+    def until(self, end: datetime) -> None:
+        """Let the practice run to `end`: tick and deliver at every instant something is due."""
+        for _ in range(200):
+            due = self._next_due()
+            if due is None or due > end:
+                break
+            self.clock.set(max(due, self.clock.now()))
+            self._tick()
+        self.clock.set(max(end, self.clock.now()))
+        self._tick()
+
+    def _tick(self) -> None:
+        self.service.tick()
+        self.surface.dispatcher.deliver_due()
+        self._collect()
+
+    def _collect(self) -> None:
+        posts = self.fake.calls("chat.postMessage")
+        for call in posts[self._seen_posts :]:
+            body = call.body
+            who = CCT_POST if body.get("channel") == CCT_CHANNEL else DM
+            if who == DM and body.get("channel") not in (CLINICIAN, self.fake.dm_channel(CLINICIAN)):
+                who = f"DM to {body.get('channel')}"
+            self.rows.append(Row(when(self.clock.now()), who, headline(str(body.get("text") or ""))))
+        self._seen_posts = len(posts)
+        for at, _, text in self.platform.chat[self._seen_chat :]:
+            self.rows.append(Row(when(at), CHAT, chat_summary(text)))
+        self._seen_chat = len(self.platform.chat)
+
+    def at(self, moment: datetime) -> None:
+        """Run the practice to `moment` (it is then that the next action happens)."""
+        self.until(moment)
+
+    def note(self, who: str, what: str) -> None:
+        self.rows.append(Row(when(self.clock.now()), who, what))
+
+    def _after(self) -> None:
+        self.surface.dispatcher.deliver_due()
+        self._collect()
+
+    # -- what people and the platform do -----------------------------------------------
+    def caseload(self, *lines: str) -> None:
+        rows = parse_caseload(
+            HEADER + "\n" + "\n".join(lines) + "\n", practice_timezone="America/Toronto"
+        )
+        self.service.import_caseload(rows, actor=PLATFORM)
+        self.note("practice admin", f"imports the caseload ({len(lines)} client(s))")
+
+    def session(
+        self,
+        chart: str,
+        kind: EventKind,
+        *,
+        session_at: datetime | None = None,
+        provider: str | None = None,
+        cancellation: Cancellation | None = None,
+        said: str,
+    ) -> None:
+        self.note(CLIENT, said)
+        self.service.record_session(
+            chart, kind, occurred_at=self.clock.now(), session_at=session_at, actor=PLATFORM,
+            provider=provider, cancellation=cancellation,
+        )
+        self._after()
+
+    def message(self, chart: str) -> None:
+        self.note(CLIENT, "the client writes in the chat")
+        self.service.record_client_message(chart, occurred_at=self.clock.now(), actor=PLATFORM)
+        self._after()
+
+    def act(self, what: str, call: Any, *args: Any, who: str = DOES, **kwargs: Any) -> Any:
+        self.note(who, what)
+        result = call(*args, **kwargs)
+        self._after()
+        return result
+
+    def send_for_me(self, chart: str) -> None:
+        self.act("presses Send for me", self.service.send_checkin_via_platform, chart, actor=self.me)
+
+    def classify(self, chart: str, choice: Classification) -> None:
+        self.act(
+            f"classifies the reply: {choice.value.replace('_', ' ')}",
+            self.service.classify_reply, chart, choice, actor=self.me,
+        )
+
+    def step(self, chart: str, step: ChecklistStep, answer: str | None = None) -> None:
+        words = step.value.replace("_", " ") + (f" ({answer})" if answer else "")
+        self.act(f"ticks {words}", self.service.complete_step, chart, step, answer=answer, actor=self.me)
+
+    def summary(self, chart: str) -> None:
+        self.act(
+            "writes the discharge summary",
+            self.service.save_discharge_summary, chart,
+            treatment_focus="Low mood", goals_progress="Sleep routine restored",
+            risk_level="low", actor=self.me,
+        )
+
+    def cct_done(self, chart: str) -> None:
+        self.act("marks its part done", self.service.cct_done, chart, actor=CCT, who=CCT_DOES)
+
+    @property
+    def me(self) -> Actor:
+        return Actor(CLINICIAN, Source.SLACK)
+
+    def table(self) -> list[str]:
+        return [str(r) for r in self.rows]
+
+
+@contextmanager
+def clinic(start: datetime, phrases: PhraseLibrary, **settings: Any) -> Iterator[Clinic]:
+    with FakeSlackAPI(bot_token="xoxb-test") as fake, TemporaryDirectory() as folder:
+        place = Clinic(fake, Path(folder), phrases, start, **settings)
+        try:
+            yield place
+        finally:
+            place.engine.dispose()
