@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 
 from bot.domain.errors import DomainError, UnknownClient
-from bot.domain.model import ChecklistStep, EventKind, State
+from bot.domain.model import Cancellation, ChecklistStep, EventKind, State
 from bot.platform.events import PlatformEvent, PlatformEventType, SinkResult
 from bot.services import Actor, CareService, Outcome, Source
 
@@ -80,4 +80,6 @@ class ServiceSink:
             session_at=session_at,
             actor=actor,
             delivery_id=event.event_id,
+            provider_id=event.provider_id,
+            cancellation=Cancellation(event.cancellation) if event.cancellation else None,
         )

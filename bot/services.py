@@ -567,14 +567,15 @@ class CoreService:
         actor: Actor,
         session_at: datetime | None = None,
         delivery_id: str | None = None,
-        provider: str | None = None,
+        provider_id: str | None = None,
         cancellation: Cancellation | None = None,
     ) -> Outcome:
         """A session was attended, cancelled, missed or booked (`session_at` for bookings).
 
-        `provider` names another provider of the practice when the session was theirs (it is
-        recorded, never moving this clinician's episode); `cancellation` says who ended a
-        cancelled session (only the client's own cancellation is a miss).
+        `provider_id` is the platform id of the session's provider: when the clinician's own
+        platform id is known and this is someone else's, the session is recorded but never
+        moves this clinician's episode. `cancellation` says who ended a cancelled session
+        (only the client's own cancellation is a miss).
         """
         if outcome not in (
             EventKind.SESSION_ATTENDED,
@@ -591,7 +592,7 @@ class CoreService:
                 outcome,
                 ensure_utc(occurred_at),
                 session_at=ensure_utc(session_at) if session_at else None,
-                provider=provider or None,
+                provider=provider_id or None,
                 cancellation=cancellation,
             ),
             actor,
@@ -626,6 +627,11 @@ class CoreService:
                 return Outcome(
                     client.chart_id, self._assess(repo, client, episode, now), duplicate=True
                 )
+            if event.provider is not None:
+                # Another provider's session only when we know this clinician's own id.
+                own = client.clinician.platform_user_id
+                if not own or own == event.provider:
+                    event = replace(event, provider=None)
             return self._apply(repo, client, event, actor, action=action)
 
     def claim_inbound(self, source: str, delivery_id: str) -> bool:
@@ -1115,6 +1121,14 @@ class CoreService:
                 elif row.clinician_timezone and clinician.timezone != row.clinician_timezone:
                     clinician.timezone = row.clinician_timezone
                     clinician.timezone_source = "caseload"
+                if (
+                    row.clinician_platform_id
+                    and clinician.platform_user_id != row.clinician_platform_id
+                ):
+                    clinician.platform_user_id = row.clinician_platform_id
+                if row.clinician_name and clinician.display_name != row.clinician_name:
+                    clinician.display_name = row.clinician_name
+                    clinician.display_name_source = "caseload"
                 client = repo.client_by_chart_id(row.client_id)
                 if client is None:
                     self._import_new(repo, row, clinician, now, actor)
@@ -1147,7 +1161,10 @@ class CoreService:
         bookings = (
             [row.next_session_at] if row.next_session_at and row.next_session_at > now else []
         )
-        episode = self._open(repo, client, OpenReason.IMPORTED, now, row.last_contact_at, bookings)
+        episode = self._open(
+            repo, client, OpenReason.IMPORTED, now, row.last_contact_at, bookings,
+            last_session=row.last_session_at,
+        )
         self._store(episode, self._assess(repo, client, episode, now), now)
         repo.audit(
             at=now,
@@ -1181,6 +1198,12 @@ class CoreService:
             if known is None or row.last_contact_at > known:
                 episode.baseline_contact_at = row.last_contact_at
                 changes["last_contact_at"] = row.last_contact_at.isoformat()
+            if row.last_session_at and (
+                episode.baseline_session_at is None
+                or row.last_session_at > episode.baseline_session_at
+            ):
+                episode.baseline_session_at = row.last_session_at
+                changes["last_session_at"] = row.last_session_at.isoformat()
             booking = row.next_session_at
             if (
                 booking

@@ -41,6 +41,8 @@ class Clinician(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     slack_user_id: Mapped[str] = mapped_column(String(32), unique=True)
     display_name: Mapped[str | None] = mapped_column(String(200))
+    #: "caseload" when the import named the clinician (it wins), "slack" when Slack did.
+    display_name_source: Mapped[str | None] = mapped_column(String(16))
     timezone: Mapped[str | None] = mapped_column(String(64))
     #: "caseload" when the import set the zone (it wins), "slack" when users.info did.
     timezone_source: Mapped[str | None] = mapped_column(String(16))

@@ -125,11 +125,11 @@ def test_cct_member_may_act_on_any_client_and_strangers_may_not(clients: Bot) ->
 def test_the_clinicians_zone_and_name_are_learned_from_slack(clients: Bot) -> None:
     care(clients, "caseload")
     zone, source, name = clients.service.clinician_profile(CLINICIAN)
-    assert (zone, source, name) == ("America/Toronto", "slack", "Dana Whitfield")
+    assert (zone, source, name) == ("America/Toronto", "slack", "Dana")  # Slack's display name
 
 
 def test_a_zone_the_caseload_set_wins_over_slack(bot: Bot) -> None:
     caseload(bot, f"R-1,{CLINICIAN},Zephyrine,2026-02-25T10:00,,America/Winnipeg")
     care(bot, "caseload")
     zone, source, name = bot.service.clinician_profile(CLINICIAN)
-    assert (zone, source, name) == ("America/Winnipeg", "caseload", "Dana Whitfield")
+    assert (zone, source, name) == ("America/Winnipeg", "caseload", "Dana")

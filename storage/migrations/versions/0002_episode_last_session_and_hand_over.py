@@ -1,4 +1,4 @@
-"""episodes: the last attended session known at opening, and who a hand-over left
+"""episodes: last attended session known at opening, who a hand-over left; name source
 
 Revision ID: 0002_clinical_paths
 Revises: 0001
@@ -19,6 +19,8 @@ depends_on = None
 
 
 def upgrade() -> None:
+    with op.batch_alter_table("clinicians", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("display_name_source", sa.String(length=16), nullable=True))
     with op.batch_alter_table("episodes", schema=None) as batch_op:
         batch_op.add_column(
             sa.Column("baseline_session_at", storage.types.UtcDateTime(), nullable=True)
@@ -30,3 +32,5 @@ def downgrade() -> None:
     with op.batch_alter_table("episodes", schema=None) as batch_op:
         batch_op.drop_column("handed_over_from")
         batch_op.drop_column("baseline_session_at")
+    with op.batch_alter_table("clinicians", schema=None) as batch_op:
+        batch_op.drop_column("display_name_source")
