@@ -82,4 +82,5 @@ class ServiceSink:
             delivery_id=event.event_id,
             provider_id=event.provider_id,
             cancellation=Cancellation(event.cancellation) if event.cancellation else None,
+            rescheduled_to=event.rescheduled_to,
         )

@@ -198,6 +198,7 @@ def to_event(record: EventRecord) -> Event:
         known_at=record.recorded_at,
         provider=data.get("provider"),
         cancellation=Cancellation(data["cancellation"]) if data.get("cancellation") else None,
+        moved_to=datetime.fromisoformat(data["moved_to"]) if data.get("moved_to") else None,
     )
 
 
@@ -212,6 +213,7 @@ def _event_data(event: Event) -> dict[str, Any]:
         "label": event.label,
         "provider": event.provider,
         "cancellation": event.cancellation.value if event.cancellation else None,
+        "moved_to": event.moved_to.isoformat() if event.moved_to else None,
     }
     return {k: v for k, v in data.items() if v is not None}
 
@@ -569,14 +571,18 @@ class CoreService:
         delivery_id: str | None = None,
         provider_id: str | None = None,
         cancellation: Cancellation | None = None,
+        rescheduled_to: datetime | None = None,
     ) -> Outcome:
         """A session was attended, cancelled, missed or booked (`session_at` for bookings).
 
         `provider_id` is the platform id of the session's provider: when the clinician's own
         platform id is known and this is someone else's, the session is recorded but never
         moves this clinician's episode. `cancellation` says who ended a cancelled session
-        (only the client's own cancellation is a miss).
+        (only the client's own cancellation is a miss); a reschedule may carry its new time
+        (`rescheduled_to`), so the booking moves in one step.
         """
+        if rescheduled_to is not None and cancellation is not Cancellation.RESCHEDULED:
+            raise DomainError("Only a rescheduled session has a new time.")
         if outcome not in (
             EventKind.SESSION_ATTENDED,
             EventKind.SESSION_CANCELLED,
@@ -594,6 +600,7 @@ class CoreService:
                 session_at=ensure_utc(session_at) if session_at else None,
                 provider=provider_id or None,
                 cancellation=cancellation,
+                moved_to=ensure_utc(rescheduled_to) if rescheduled_to else None,
             ),
             actor,
             action=outcome.value,

@@ -142,6 +142,7 @@ class Event:
     known_at: datetime | None = None  # when the bot learned it; defaults to `at`
     provider: str | None = None  # a session with another provider of the practice
     cancellation: Cancellation | None = None  # who ended a cancelled session
+    moved_to: datetime | None = None  # a rescheduled session's new time
 
     @property
     def learned_at(self) -> datetime:

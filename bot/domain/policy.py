@@ -499,6 +499,8 @@ class _Fold:
         """Recorded, never moving this clinician's episode (and never a miss)."""
         if event.kind is not EventKind.SESSION_SCHEDULED:
             self._consume_booking(event.session_at or event.at)
+        if event.moved_to is not None and event.moved_to > event.at and not event.provider:
+            self.bookings.add(event.moved_to)  # a reschedule moves the booking in one step
         if event.provider:
             if event.kind is EventKind.SESSION_ATTENDED:
                 self.other_sessions.append((event.at, event.provider))
@@ -595,7 +597,8 @@ class _Fold:
                 "Re-engagement attempts confirmed with no check-in documented. "
                 f"Reason given: {event.label}"
             )
-            self.discharge_reason = " ".join(filter(None, (self.discharge_reason, confirmed)))
+            earlier = self.discharge_reason
+            self.discharge_reason = f"{_sentence(earlier)} {confirmed}" if earlier else confirmed
         if step is ChecklistStep.OTHER_PROVIDERS:
             self.other_providers = False
         status = checklist_status(self.steps_done, checkins_documented=len(self.checkins))
@@ -637,6 +640,10 @@ def unmet_criteria(
 
 def _day(at: datetime) -> str:
     return at.strftime("%Y-%m-%d")
+
+
+def _sentence(text: str) -> str:
+    return text if text.endswith((".", "!", "?")) else f"{text}."
 
 
 def checkin_title(number: int, total: int, *, attendance: bool = False) -> str:

@@ -63,6 +63,7 @@ class PlatformEvent:
     #: For `session.cancelled`: who ended it ("client", the default, "provider", "deleted" or
     #: "rescheduled"). Only the client's own cancellation counts as a missed session.
     cancellation: str | None = None
+    rescheduled_to: datetime | None = None  # a rescheduled session's new time, when known
 
     def __post_init__(self) -> None:
         if not self.event_id or not self.client_id:

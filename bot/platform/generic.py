@@ -132,6 +132,11 @@ def parse_generic_event(body: bytes) -> PlatformEvent:
         if cancellation not in CANCELLATIONS:
             known = ", ".join(CANCELLATIONS)
             raise WebhookError(400, f"cancellation must be one of: {known}")
+    rescheduled_to = None
+    if payload.get("rescheduled_to") is not None:
+        if cancellation != "rescheduled":
+            raise WebhookError(400, "rescheduled_to is only for a rescheduled cancellation")
+        rescheduled_to = parse_aware_datetime(payload["rescheduled_to"], "rescheduled_to")
     return PlatformEvent(
         event_id=event_id,
         type=event_type,
@@ -142,6 +147,7 @@ def parse_generic_event(body: bytes) -> PlatformEvent:
         text_present=text_present,
         provider_id=provider_id,
         cancellation=cancellation,
+        rescheduled_to=rescheduled_to,
     )
 
 

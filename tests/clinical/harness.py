@@ -20,6 +20,7 @@ from sqlalchemy import select
 
 from bot.caseload import parse_caseload
 from bot.clock import FixedClock
+from bot.domain.errors import DomainError
 from bot.domain.model import Cancellation, ChecklistStep, Classification, EventKind
 from bot.services import Actor, CareService, Source
 from bot.settings import Settings
@@ -37,7 +38,13 @@ CCT_MEMBER = "U0CCT00001"
 CCT_CHANNEL = "C0CCTCHAN1"
 PLATFORM = Actor("platform", Source.PLATFORM)
 CCT = Actor(CCT_MEMBER, Source.SLACK, is_cct=True)
-HEADER = "client_id,clinician_slack_id,first_name,last_contact_at,next_session_at,clinician_timezone"
+HEADER = (
+    "client_id,clinician_slack_id,first_name,last_contact_at,next_session_at,clinician_timezone,"
+    "last_session_at,clinician_platform_id"
+)
+
+#: The summary note's lines a table shows (the facts; never what the clinician wrote).
+SUMMARY_LINES = ("Last session date", "Opened before", "Re-engagement attempts confirmed", "The ")
 
 #: Who sees a row of the table.
 DM = "clinician DM"
@@ -89,32 +96,59 @@ _LINK = re.compile(r"<([^|>]+)\|([^>]+)>")
 _MENTION = re.compile(r"<@([A-Z0-9]+)>")
 
 
+def _flat(line: str) -> str:
+    line = _LINK.sub(r"\2", line)
+    line = _MENTION.sub(r"@\1", line)
+    return line.replace("*", "").strip()
+
+
+def _sentence(line: str) -> str:
+    end = line.find(". ")
+    return line if end < 0 else line[: end + 1]
+
+
+def _shown(body: dict[str, Any]) -> str:
+    """What the reader sees first: the first block's text (the notification text otherwise)."""
+    blocks = body.get("blocks") or []
+    if isinstance(blocks, str):
+        import json
+
+        blocks = json.loads(blocks)
+    for block in blocks:
+        text = (block.get("text") or {}).get("text") if isinstance(block, dict) else None
+        if text:
+            return str(text)
+    return str(body.get("text") or "")
+
+
 def headline(text: str) -> str:
-    """The first line of a Slack message as a reader sees it: links and bold flattened."""
-    first = next((line for line in text.splitlines() if line.strip()), "")
-    first = _LINK.sub(r"\2", first)
-    first = _MENTION.sub(r"@\1", first)
-    return first.replace("*", "").replace("_", " ").strip()
+    """A Slack message as a table shows it: its first line, then the first sentence of the
+    next one (the why, or the date a late step was due), links and bold flattened."""
+    lines = [_flat(line) for line in text.splitlines() if line.strip()]
+    if not lines:
+        return ""
+    if len(lines) == 1:
+        return lines[0]
+    return f"{lines[0]} / {_sentence(lines[1])}"
 
 
 def chat_summary(text: str) -> str:
-    """A client chat message in a table: its first and last lines (the close and the support)."""
+    """A client chat message in a table: its opening sentence and, when there is one, the
+    support line (the closing check-in's crisis line)."""
     lines = [line.strip() for line in text.splitlines() if line.strip()]
-    if len(lines) <= 2:
-        return " / ".join(lines)
-    return f"{lines[0]} ... {lines[-1]}"
+    body = _sentence(lines[1]) if len(lines) > 1 else (lines[0] if lines else "")
+    support = next((line for line in lines if "crisis" in line), None)
+    return f"{body} / {support}" if support else body
 
 
 class Clinic:
     """One practice, one clinician in Toronto, a clock that starts where the script says."""
 
     def __init__(
-        self, fake: FakeSlackAPI, folder: Path, phrases: PhraseLibrary, start: datetime,
+        self, fake: FakeSlackAPI, url: str, phrases: PhraseLibrary, start: datetime,
         **settings: Any,
     ) -> None:
-        url = f"sqlite:///{folder / 'clinic.db'}"
         self.engine = make_engine(url)
-        migrate(self.engine)
         self.clock = FixedClock(start)
         self.fake = fake
         fake.add_user(CLINICIAN, real_name="Dana Whitfield", tz="America/Toronto")
@@ -188,9 +222,14 @@ class Clinic:
         for call in posts[self._seen_posts :]:
             body = call.body
             who = CCT_POST if body.get("channel") == CCT_CHANNEL else DM
-            if who == DM and body.get("channel") not in (CLINICIAN, self.fake.dm_channel(CLINICIAN)):
+            if body.get("channel") in (NEW_CLINICIAN, self.fake.dm_channel(NEW_CLINICIAN)):
+                who = "new clinician DM"
+            elif who == DM and body.get("channel") not in (
+                CLINICIAN,
+                self.fake.dm_channel(CLINICIAN),
+            ):
                 who = f"DM to {body.get('channel')}"
-            self.rows.append(Row(when(self.clock.now()), who, headline(str(body.get("text") or ""))))
+            self.rows.append(Row(when(self.clock.now()), who, headline(_shown(body))))
         self._seen_posts = len(posts)
         for at, _, text in self.platform.chat[self._seen_chat :]:
             self.rows.append(Row(when(at), CHAT, chat_summary(text)))
@@ -223,13 +262,29 @@ class Clinic:
         session_at: datetime | None = None,
         provider: str | None = None,
         cancellation: Cancellation | None = None,
+        moved_to: datetime | None = None,
         said: str,
     ) -> None:
         self.note(CLIENT, said)
+        now = self.clock.now()
+        # As platforms report them: an attended session or a no-show happened at its time.
+        held = kind in (EventKind.SESSION_ATTENDED, EventKind.SESSION_NO_SHOW)
+        occurred = session_at if held and session_at is not None and session_at <= now else now
         self.service.record_session(
-            chart, kind, occurred_at=self.clock.now(), session_at=session_at, actor=PLATFORM,
-            provider=provider, cancellation=cancellation,
+            chart, kind, occurred_at=occurred, session_at=session_at, actor=PLATFORM,
+            provider_id=provider, cancellation=cancellation, rescheduled_to=moved_to,
         )
+        self._after()
+
+    def refused(self, what: str, call: Any, *args: Any, **kwargs: Any) -> None:
+        """The clinician tries something the bot refuses: the refusal is what they see."""
+        self.note(DOES, what)
+        try:
+            call(*args, **kwargs)
+        except DomainError as refusal:
+            self.note("clinician sees", str(refusal))
+        else:
+            raise AssertionError(f"{what}: expected a refusal")
         self._after()
 
     def message(self, chart: str) -> None:
@@ -257,12 +312,16 @@ class Clinic:
         self.act(f"ticks {words}", self.service.complete_step, chart, step, answer=answer, actor=self.me)
 
     def summary(self, chart: str) -> None:
-        self.act(
+        """Write the summary (what the modal submits) and show the lines a lead checks."""
+        outcome = self.act(
             "writes the discharge summary",
             self.service.save_discharge_summary, chart,
             treatment_focus="Low mood", goals_progress="Sleep routine restored",
             risk_level="low", actor=self.me,
         )
+        for line in (outcome.text or "").splitlines():
+            if line.startswith(SUMMARY_LINES) or line.startswith("- 20"):
+                self.note("summary note says", line)
 
     def cct_done(self, chart: str) -> None:
         self.act("marks its part done", self.service.cct_done, chart, actor=CCT, who=CCT_DOES)
@@ -276,9 +335,18 @@ class Clinic:
 
 
 @contextmanager
-def clinic(start: datetime, phrases: PhraseLibrary, **settings: Any) -> Iterator[Clinic]:
+def clinic(
+    start: datetime, phrases: PhraseLibrary, *, database_url: str | None = None, **settings: Any
+) -> Iterator[Clinic]:
+    """A practice on an empty, migrated database (`database_url`, else a temporary SQLite)."""
     with FakeSlackAPI(bot_token="xoxb-test") as fake, TemporaryDirectory() as folder:
-        place = Clinic(fake, Path(folder), phrases, start, **settings)
+        url = database_url
+        if url is None:
+            url = f"sqlite:///{Path(folder) / 'clinic.db'}"
+            engine = make_engine(url)
+            migrate(engine)
+            engine.dispose()
+        place = Clinic(fake, url, phrases, start, **settings)
         try:
             yield place
         finally:
