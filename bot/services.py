@@ -898,7 +898,7 @@ class CoreService:
             client = self._client(repo, chart_id, actor)
             a = self._assess(repo, client, self._episode(repo, client), now)
             hours = self.hours_for(client.clinician)
-            last_session = a.last_session_at or a.last_contact_at
+            last_session = a.last_session_at  # attended only; never the last contact
             return SummaryPrefill(
                 chart_id=client.chart_id,
                 reason=SUMMARY_REASON,
@@ -917,9 +917,13 @@ class CoreService:
         goals_progress: str,
         risk_level: str,
         considerations: str = "",
+        last_session_date: str | date | None = None,
         actor: Actor,
     ) -> Outcome:
         """Store the summary note, tick its checklist step and hand the rendered note back.
+
+        `last_session_date` is the clinician's correction of the last attended session (the
+        record's date otherwise; "none on record" when neither says).
 
         Raises SummaryInvalid (with one message per field) before anything is written.
         """
@@ -937,6 +941,18 @@ class CoreService:
         ):
             if len(value) > 3000:
                 problems[name] = "Keep this under 3,000 characters."
+        last_session: date | None = None
+        if isinstance(last_session_date, date):
+            last_session = last_session_date
+        elif last_session_date:
+            try:
+                last_session = date.fromisoformat(last_session_date)
+            except ValueError:
+                problems["last_session_date"] = "Choose a date, or leave it empty."
+        if last_session is not None and last_session > self.clock.now().date() + timedelta(
+            days=1
+        ):
+            problems["last_session_date"] = "The last session can't be in the future."
         if problems:
             raise SummaryInvalid(problems)
         fields = {
@@ -944,6 +960,7 @@ class CoreService:
             "goals_progress": goals_progress.strip(),
             "risk_level": risk_level,
             "considerations": considerations.strip(),
+            **({"last_session_date": last_session.isoformat()} if last_session else {}),
         }
         with self.uow() as repo:
             client = self._client(repo, chart_id, actor)
@@ -954,16 +971,22 @@ class CoreService:
                 raise DomainError("The discharge checklist isn't open for this client.")
             check_can_complete(current.checklist, ChecklistStep.SUMMARY_NOTE, by_platform=False)
             hours = self.hours_for(client.clinician)
+            base = render_context(
+                self.settings,
+                self.policy,
+                hours,
+                client,
+                current,
+                recipient=Recipient.CLINICIAN,
+                reason=SUMMARY_REASON,
+                today=now,
+            )
+            assert base.episode is not None  # render_context always fills it
             context = replace(
-                render_context(
-                    self.settings,
-                    self.policy,
-                    hours,
-                    client,
-                    current,
-                    recipient=Recipient.CLINICIAN,
-                    reason=SUMMARY_REASON,
-                    today=now,
+                base,
+                episode=replace(
+                    base.episode,
+                    last_session_date=last_session or base.episode.last_session_date,
                 ),
                 summary=SummaryContext(
                     treatment_focus=fields["treatment_focus"],

@@ -44,10 +44,12 @@ class Id(StrEnum):
     B_GOALS = "summary_goals"
     B_RISK = "summary_risk"
     B_CONSIDERATIONS = "summary_considerations"
+    B_LAST_SESSION = "summary_last_session"
     A_FOCUS = "summary_focus_input"
     A_GOALS = "summary_goals_input"
     A_RISK = "summary_risk_select"
     A_CONSIDERATIONS = "summary_considerations_input"
+    A_LAST_SESSION = "summary_last_session_input"
     # blocks whose ids other code looks for
     B_ACTIONS = "prompt_actions"
     B_RESOLUTION = "prompt_resolution"
