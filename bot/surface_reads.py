@@ -270,6 +270,17 @@ class SurfaceReads(_Core):
                 text = render("step_overdue", next_step=label, due_at=first_due())
             else:
                 why = _reason(a, "outreach start", "attendance")
+                if a.checkin_dates and n > 1:
+                    previous = a.checkin_dates[-1].astimezone(hours.zone)
+                    on = f"{previous:%B} {previous.day}, {previous.year}"
+                    why = f"No reply since the last check-in on {on}"
+                    heard = a.last_contact_at
+                    if heard is not None and heard > a.checkin_dates[-1]:
+                        local_heard = heard.astimezone(hours.zone)
+                        why = (
+                            "Outreach carries on after the client's message of "
+                            f"{local_heard:%B} {local_heard.day}, {local_heard.year}"
+                        )
                 text = render("checkin_due", number=n, reason=why)
         elif kind is StepKind.CLASSIFY_REPLY:
             extra["current"] = open_episode and a.state is State.REPLY_REVIEW

@@ -368,10 +368,10 @@ Mon 2026-03-16 10:00 | clinician DM | Check-in 1 of 3 is due for R-1042. / Why: 
 Mon 2026-03-16 10:30 | clinician does | presses Send for me
 Mon 2026-03-16 10:30 | client chat | It's been a little while since we last connected, and I wanted to check in and see how you're doing.
 Tue 2026-03-24 15:00 | clinician does | adds an admin note: /care note R-1042 Called, left a voicemail
-Mon 2026-03-30 10:30 | clinician DM | Check-in 2 of 3 is due for R-1042. / Why: No client contact for 14 days and no session booked: outreach starts.
+Mon 2026-03-30 10:30 | clinician DM | Check-in 2 of 3 is due for R-1042. / Why: No reply since the last check-in on March 16, 2026.
 Mon 2026-03-30 11:00 | clinician does | presses Send for me
 Mon 2026-03-30 11:00 | client chat | I'm reaching out again to see how things are going.
-Mon 2026-04-13 11:00 | clinician DM | Final check-in is due for R-1042. / Why: No client contact for 14 days and no session booked: outreach starts.
+Mon 2026-04-13 11:00 | clinician DM | Final check-in is due for R-1042. / Why: No reply since the last check-in on March 30, 2026.
 Mon 2026-04-13 11:00 | clinician does | presses Send for me
 Mon 2026-04-13 11:00 | client chat | I'm checking in one last time, since we haven't been in touch for a while. / If you ever feel unsafe or in crisis, please call or text 988 (Suicide Crisis Helpline), any time, or contact your local emergency services right away.
 Mon 2026-04-27 11:00 | clinician DM | Discharge checklist for R-1042 / 3 check-ins sent and no reply for 8+ weeks: inactive by communication, the discharge checklist opens.
@@ -398,7 +398,7 @@ Mon 2026-03-23 10:50 | client / platform | no-show
 Mon 2026-03-23 10:50 | clinician DM | Check-in 1 of 2 is due for R-1042. / Why: 3 consecutive cancellations/no-shows: inactive by attendance, a check-in is due now.
 Mon 2026-03-23 11:00 | clinician does | presses Send for me
 Mon 2026-03-23 11:00 | client chat | It's been a little while since we last connected, and I wanted to check in and see how you're doing.
-Mon 2026-04-06 11:00 | clinician DM | Final check-in is due for R-1042. / Why: 3 consecutive cancellations/no-shows: inactive by attendance, a check-in is due now.
+Mon 2026-04-06 11:00 | clinician DM | Final check-in is due for R-1042. / Why: No reply since the last check-in on March 23, 2026.
 Mon 2026-04-06 11:30 | clinician does | presses Send for me
 Mon 2026-04-06 11:30 | client chat | I'm checking in one last time, since we haven't been in touch for a while. / If you ever feel unsafe or in crisis, please call or text 988 (Suicide Crisis Helpline), any time, or contact your local emergency services right away.
 Mon 2026-04-20 11:30 | clinician DM | Discharge checklist for R-1042 / Inactive by attendance and the final check-in had 14 days without an answer: the discharge checklist opens.
@@ -453,7 +453,7 @@ Mon 2026-03-16 10:30 | client chat | It's been a little while since we last conn
 Wed 2026-03-18 14:00 | client / platform | the client writes in the chat
 Wed 2026-03-18 14:00 | clinician DM | R-1042 replied, so outreach has stopped and no further check-ins will be sent. / What does the reply mean? Choose the closest:
 Thu 2026-03-19 09:30 | clinician does | classifies the reply: other
-Mon 2026-03-30 10:30 | clinician DM | Check-in 2 of 3 is due for R-1042. / Why: No client contact for 14 days and no session booked: outreach starts.
+Mon 2026-03-30 10:30 | clinician DM | Check-in 2 of 3 is due for R-1042. / Why: Outreach carries on after the client's message of March 18, 2026.
 """,
     "rematch_then_silence": """
 Tue 2026-03-03 12:00 | practice admin | imports the caseload (1 client(s))
@@ -475,10 +475,10 @@ Mon 2026-03-16 10:00 | clinician DM | Check-in 1 of 3 is due for R-1042. / Why: 
 Mon 2026-03-16 10:30 | clinician does | presses Send for me
 Mon 2026-03-16 10:30 | client chat | It's been a little while since we last connected, and I wanted to check in and see how you're doing.
 Fri 2026-03-20 15:00 | client / platform | attends a session with another provider (Dr. Lee)
-Mon 2026-03-30 10:30 | clinician DM | Check-in 2 of 3 is due for R-1042. / Why: No client contact for 14 days and no session booked: outreach starts.
+Mon 2026-03-30 10:30 | clinician DM | Check-in 2 of 3 is due for R-1042. / Why: No reply since the last check-in on March 16, 2026.
 Mon 2026-03-30 11:00 | clinician does | presses Send for me
 Mon 2026-03-30 11:00 | client chat | I'm reaching out again to see how things are going.
-Mon 2026-04-13 11:00 | clinician DM | Final check-in is due for R-1042. / Why: No client contact for 14 days and no session booked: outreach starts.
+Mon 2026-04-13 11:00 | clinician DM | Final check-in is due for R-1042. / Why: No reply since the last check-in on March 30, 2026.
 Mon 2026-04-13 11:00 | clinician does | presses Send for me
 Mon 2026-04-13 11:00 | client chat | I'm checking in one last time, since we haven't been in touch for a while. / If you ever feel unsafe or in crisis, please call or text 988 (Suicide Crisis Helpline), any time, or contact your local emergency services right away.
 Mon 2026-04-27 11:00 | clinician DM | Discharge checklist for R-1042 / 3 check-ins sent and no reply for 8+ weeks: inactive by communication, the discharge checklist opens.
@@ -522,10 +522,10 @@ Tue 2026-03-03 12:00 | practice admin | imports the caseload (1 client(s))
 Mon 2026-03-16 10:00 | clinician DM | Check-in 1 of 3 is due for R-1042. / Why: No client contact for 14 days and no session booked: outreach starts.
 Mon 2026-03-16 10:30 | clinician does | presses Send for me
 Mon 2026-03-16 10:30 | client chat | It's been a little while since we last connected, and I wanted to check in and see how you're doing.
-Mon 2026-03-30 10:30 | clinician DM | Check-in 2 of 3 is due for R-1042. / Why: No client contact for 14 days and no session booked: outreach starts.
+Mon 2026-03-30 10:30 | clinician DM | Check-in 2 of 3 is due for R-1042. / Why: No reply since the last check-in on March 16, 2026.
 Mon 2026-03-30 11:00 | clinician does | presses Send for me
 Mon 2026-03-30 11:00 | client chat | I'm reaching out again to see how things are going.
-Mon 2026-04-13 11:00 | clinician DM | Final check-in is due for R-1042. / Why: No client contact for 14 days and no session booked: outreach starts.
+Mon 2026-04-13 11:00 | clinician DM | Final check-in is due for R-1042. / Why: No reply since the last check-in on March 30, 2026.
 Mon 2026-04-13 11:00 | clinician does | presses Send for me
 Mon 2026-04-13 11:00 | client chat | I'm checking in one last time, since we haven't been in touch for a while. / If you ever feel unsafe or in crisis, please call or text 988 (Suicide Crisis Helpline), any time, or contact your local emergency services right away.
 Mon 2026-04-27 11:00 | clinician DM | Discharge checklist for R-1042 / 3 check-ins sent and no reply for 8+ weeks: inactive by communication, the discharge checklist opens.
@@ -549,10 +549,10 @@ Tue 2026-03-03 12:00 | practice admin | imports the caseload (1 client(s))
 Mon 2026-03-16 10:00 | clinician DM | Check-in 1 of 3 is due for R-1042. / Why: No client contact for 14 days and no session booked: outreach starts.
 Mon 2026-03-16 10:30 | clinician does | presses Send for me
 Mon 2026-03-16 10:30 | client chat | It's been a little while since we last connected, and I wanted to check in and see how you're doing.
-Mon 2026-03-30 10:30 | clinician DM | Check-in 2 of 3 is due for R-1042. / Why: No client contact for 14 days and no session booked: outreach starts.
+Mon 2026-03-30 10:30 | clinician DM | Check-in 2 of 3 is due for R-1042. / Why: No reply since the last check-in on March 16, 2026.
 Mon 2026-03-30 11:00 | clinician does | presses Send for me
 Mon 2026-03-30 11:00 | client chat | I'm reaching out again to see how things are going.
-Mon 2026-04-13 11:00 | clinician DM | Final check-in is due for R-1042. / Why: No client contact for 14 days and no session booked: outreach starts.
+Mon 2026-04-13 11:00 | clinician DM | Final check-in is due for R-1042. / Why: No reply since the last check-in on March 30, 2026.
 Mon 2026-04-13 11:00 | clinician does | presses Send for me
 Mon 2026-04-13 11:00 | client chat | I'm checking in one last time, since we haven't been in touch for a while. / If you ever feel unsafe or in crisis, please call or text 988 (Suicide Crisis Helpline), any time, or contact your local emergency services right away.
 Mon 2026-04-27 11:00 | clinician DM | Discharge checklist for R-1042 / 3 check-ins sent and no reply for 8+ weeks: inactive by communication, the discharge checklist opens.
@@ -599,10 +599,10 @@ Tue 2026-03-03 12:00 | practice admin | imports the caseload (1 client(s))
 Mon 2026-03-16 10:00 | clinician DM | Check-in 1 of 3 is due for R-1042. / Why: No client contact for 14 days and no session booked: outreach starts.
 Mon 2026-03-16 10:30 | clinician does | presses Send for me
 Mon 2026-03-16 10:30 | client chat | It's been a little while since we last connected, and I wanted to check in and see how you're doing.
-Mon 2026-03-30 10:30 | clinician DM | Check-in 2 of 3 is due for R-1042. / Why: No client contact for 14 days and no session booked: outreach starts.
+Mon 2026-03-30 10:30 | clinician DM | Check-in 2 of 3 is due for R-1042. / Why: No reply since the last check-in on March 16, 2026.
 Mon 2026-03-30 11:00 | clinician does | presses Send for me
 Mon 2026-03-30 11:00 | client chat | I'm reaching out again to see how things are going.
-Mon 2026-04-13 11:00 | clinician DM | Final check-in is due for R-1042. / Why: No client contact for 14 days and no session booked: outreach starts.
+Mon 2026-04-13 11:00 | clinician DM | Final check-in is due for R-1042. / Why: No reply since the last check-in on March 30, 2026.
 Mon 2026-04-13 11:00 | clinician does | presses Send for me
 Mon 2026-04-13 11:00 | client chat | I'm checking in one last time, since we haven't been in touch for a while. / If you ever feel unsafe or in crisis, please call or text 988 (Suicide Crisis Helpline), any time, or contact your local emergency services right away.
 Mon 2026-04-27 11:00 | clinician DM | Discharge checklist for R-1042 / 3 check-ins sent and no reply for 8+ weeks: inactive by communication, the discharge checklist opens.
