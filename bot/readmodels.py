@@ -85,6 +85,8 @@ class OutboxMessageData:
     checklist: tuple[ChecklistLine, ...] = ()
     next_step: ChecklistStep | None = None
     other_providers: tuple[str, ...] | None = None
+    #: Sessions this episode saw with other providers ("March 20, 2026 (provider prov-7)").
+    other_sessions: tuple[str, ...] = ()
     can_send_for_me: bool = False
     can_move_for_me: bool = False
     snooze_days: tuple[int, ...] = (1, 3, 7)

@@ -296,6 +296,11 @@ class SurfaceReads(_Core):
             extra["checklist"] = self._checklist_lines(repo, episode, a)
             extra["next_step"] = a.checklist.next_step if current else None
             extra["can_move_for_me"] = self.platform is not None
+            extra["other_sessions"] = tuple(
+                f"{(at.astimezone(hours.zone)):%B} {at.astimezone(hours.zone).day}, "
+                f"{at.astimezone(hours.zone).year} (provider {provider})"
+                for at, provider in a.other_sessions
+            )
             if attempt:
                 nxt = a.checklist.next_step
                 title = CHECKLIST_TITLES[nxt] if nxt else "The discharge checklist"

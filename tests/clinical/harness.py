@@ -326,6 +326,20 @@ class Clinic:
     def cct_done(self, chart: str) -> None:
         self.act("marks its part done", self.service.cct_done, chart, actor=CCT, who=CCT_DOES)
 
+    def checklist_context(self, containing: str) -> None:
+        """Show the hints the live checklist message carries now (it is updated in place)."""
+        self._after()
+        for message in reversed(self.fake.messages(self.fake.dm_channel(CLINICIAN))):
+            if "Discharge checklist" not in _shown(message):
+                continue
+            for block in message.get("blocks") or []:
+                for element in block.get("elements") or []:
+                    text = element.get("text") if isinstance(element, dict) else None
+                    if isinstance(text, str) and containing in text:
+                        self.note("checklist shows", _flat(text))
+            return
+        raise AssertionError("no checklist message")
+
     @property
     def me(self) -> Actor:
         return Actor(CLINICIAN, Source.SLACK)

@@ -160,8 +160,8 @@ def other_providers(c: Clinic) -> None:
     c.send_for_me(R)
     c.at(local(2026, 4, 28, 9))
     c.step(R, ChecklistStep.NOTES_SIGNED)
-    c.note("clinician sees", "other providers on the care team: "
-           + ", ".join(c.service.other_providers(R, actor=c.me) or []))
+    c.checklist_context("other providers")
+    c.checklist_context("care team")
     c.step(R, ChecklistStep.OTHER_PROVIDERS, "yes")
     c.at(local(2026, 4, 29, 10))
     c.cct_done(R)
@@ -483,7 +483,8 @@ Mon 2026-04-13 11:00 | clinician does | presses Send for me
 Mon 2026-04-13 11:00 | client chat | I'm checking in one last time, since we haven't been in touch for a while. / If you ever feel unsafe or in crisis, please call or text 988 (Suicide Crisis Helpline), any time, or contact your local emergency services right away.
 Mon 2026-04-27 11:00 | clinician DM | Discharge checklist for R-1042 / 3 check-ins sent and no reply for 8+ weeks: inactive by communication, the discharge checklist opens.
 Tue 2026-04-28 09:00 | clinician does | ticks notes signed
-Tue 2026-04-28 09:00 | clinician sees | other providers on the care team: Dr. Lee (psychiatry)
+Tue 2026-04-28 09:00 | checklist shows | Sessions with other providers during outreach: March 20, 2026 (provider prov-lee).
+Tue 2026-04-28 09:00 | checklist shows | The platform lists on the care team: Dr. Lee (psychiatry).
 Tue 2026-04-28 09:00 | clinician does | ticks other providers (yes)
 Tue 2026-04-28 09:00 | CCT channel | Care-team removal for R-1042 / @U0CLIN0001 is ending their part of this client's care, but the client is still seeing other providers, so the file stays open.
 Wed 2026-04-29 10:00 | CCT does | marks its part done

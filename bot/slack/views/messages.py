@@ -291,6 +291,17 @@ def _step_controls(data: OutboxMessageData, step: ChecklistStep) -> list[Block]:
         ]
     if step is ChecklistStep.OTHER_PROVIDERS:
         blocks: list[Block] = []
+        if data.other_sessions:
+            seen = "; ".join(escape(s) for s in data.other_sessions)
+            blocks.append(
+                ContextBlock(
+                    elements=[
+                        MarkdownTextObject(
+                            text=f"Sessions with other providers during outreach: {seen}."
+                        )
+                    ]
+                )
+            )
         if data.other_providers is not None:
             others = ", ".join(escape(p) for p in data.other_providers) or "nobody else"
             blocks.append(
