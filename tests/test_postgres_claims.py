@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import Engine, select, text
 
 from bot.clock import FixedClock
-from bot.services import CareService
+from bot.services import build_services
 from bot.settings import Settings
 from smart_phrases import PhraseLibrary
 from storage.db import make_engine, make_session_factory, migrate
@@ -52,7 +52,7 @@ def test_three_workers_ticking_at_once_queue_each_prompt_once(pg_engine: Engine)
     settings = Settings(_env_file=None, database_url=str(pg_engine.url), cct_channel_id="C0CCT")
     clock = FixedClock(datetime(2026, 3, 3, 17, tzinfo=UTC))
     uow = UnitOfWork(make_session_factory(pg_engine))
-    service = CareService(uow, clock, settings, PhraseLibrary.load())
+    service = build_services(uow, clock, settings, PhraseLibrary.load())
     lines = [f"R-{i},U0CLIN{i % 7},,2026-03-02T10:00,,America/Toronto" for i in range(600)]
     import_rows(service, *lines)
 
@@ -64,8 +64,8 @@ def test_three_workers_ticking_at_once_queue_each_prompt_once(pg_engine: Engine)
     def worker() -> None:
         try:
             start.wait()
-            worker_service = CareService(uow, FixedClock(at), settings, service.phrases)
-            results.append(len(worker_service.tick(at).queued))
+            worker_service = build_services(uow, FixedClock(at), settings, service.phrases)
+            results.append(len(worker_service.outreach.tick(at).queued))
         except BaseException as exc:  # surfaced below
             errors.append(exc)
 
