@@ -30,20 +30,22 @@ def pg_engine() -> Iterator[Engine]:
     base_url = os.environ.get("TEST_POSTGRES_URL", DEFAULT_URL)
     try:
         admin = make_engine(base_url, isolation_level="AUTOCOMMIT")
+        # named after the base database, so runs against different ones never drop each other's
+        name = f"{admin.url.database or 'test'}_claims"
         with admin.connect() as connection:
-            connection.execute(text("DROP DATABASE IF EXISTS discharge_bot_claims WITH (FORCE)"))
-            connection.execute(text("CREATE DATABASE discharge_bot_claims"))
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            connection.execute(text(f'CREATE DATABASE "{name}"'))
     except Exception as exc:
         if os.environ.get("REQUIRE_POSTGRES") == "1":
             raise
         pytest.skip(f"no PostgreSQL server at {base_url} ({exc.__class__.__name__}); set TEST_POSTGRES_URL")
-    url = admin.url.set(database="discharge_bot_claims").render_as_string(hide_password=False)
+    url = admin.url.set(database=name).render_as_string(hide_password=False)
     engine = make_engine(url, pool_size=8)
     migrate(engine)
     yield engine
     engine.dispose()
     with admin.connect() as connection:
-        connection.execute(text("DROP DATABASE IF EXISTS discharge_bot_claims WITH (FORCE)"))
+        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
     admin.dispose()
 
 
