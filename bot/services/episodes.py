@@ -407,6 +407,7 @@ class Episodes:
         episode.next_step = None
 
     def apply_now(self, chart_id: str, kind: EventKind, actor: Actor, action: str) -> Outcome:
+        """Record a `kind` event for the client at the current time, in its own unit of work."""
         with self.uow() as repo:
             client = self.client(repo, chart_id, actor)
             return self.apply(repo, client, Event(kind, self.clock.now()), actor, action=action)

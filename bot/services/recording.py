@@ -39,7 +39,7 @@ class Recording:
             raise ValueError(f"{outcome} is not a session outcome")
         if outcome is EventKind.SESSION_SCHEDULED and session_at is None:
             raise DomainError("A booked session needs the date it is booked for.")
-        return self.record(
+        return self._record(
             chart_id,
             Event(
                 outcome,
@@ -55,7 +55,7 @@ class Recording:
         self, chart_id: str, *, occurred_at: datetime, actor: Actor, delivery_id: str | None = None
     ) -> Outcome:
         """The client wrote. During outreach or discharge this stops it and asks the clinician."""
-        return self.record(
+        return self._record(
             chart_id,
             Event(EventKind.CLIENT_MESSAGE, ensure_utc(occurred_at)),
             actor,
@@ -63,7 +63,7 @@ class Recording:
             delivery_id=delivery_id,
         )
 
-    def record(
+    def _record(
         self, chart_id: str, event: Event, actor: Actor, *, action: str, delivery_id: str | None
     ) -> Outcome:
         now = self.clock.now()

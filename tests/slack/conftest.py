@@ -65,7 +65,7 @@ class Bot:
     def tick(self, at: datetime | None = None) -> DispatchReport:
         if at is not None:
             self.clock.set(at)
-        self.services.outreach.tick()
+        self.service.outreach.tick()
         return self.surface.dispatcher.deliver_due()
 
     def dm(self, user: str = CLINICIAN) -> list[dict[str, Any]]:
