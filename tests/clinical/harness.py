@@ -18,14 +18,15 @@ from zoneinfo import ZoneInfo
 from pydantic import SecretStr
 from sqlalchemy import select
 
-from bot.caseload import parse_caseload
 from bot.clock import FixedClock
+from bot.delivery.slack_client import make_web_client
 from bot.domain.errors import DomainError
 from bot.domain.model import Cancellation, ChecklistStep, Classification, EventKind
-from bot.services import Actor, CareService, Source
+from bot.services import Services
+from bot.services.caseload_file import parse_caseload
+from bot.services.types import Actor, Source
 from bot.settings import Settings
 from bot.slack.app import Surface, build_surface
-from bot.slack_client import make_web_client
 from smart_phrases import PhraseLibrary
 from storage.db import make_engine, make_session_factory, migrate
 from storage.models import Episode, OutboxMessage
@@ -182,8 +183,8 @@ class Clinic:
         self._seen_chat = 0
 
     @property
-    def service(self) -> CareService:
-        return self.surface.service
+    def service(self) -> Services:
+        return self.surface.services
 
     # -- the calendar ------------------------------------------------------------------
     def _next_due(self) -> datetime | None:
@@ -213,7 +214,7 @@ class Clinic:
         self._tick()
 
     def _tick(self) -> None:
-        self.service.tick()
+        self.service.outreach.tick()
         self.surface.dispatcher.deliver_due()
         self._collect()
 
@@ -251,7 +252,7 @@ class Clinic:
         rows = parse_caseload(
             HEADER + "\n" + "\n".join(lines) + "\n", practice_timezone="America/Toronto"
         )
-        self.service.import_caseload(rows, actor=PLATFORM)
+        self.service.caseload.import_caseload(rows, actor=PLATFORM)
         self.note("practice admin", f"imports the caseload ({len(lines)} client(s))")
 
     def session(
@@ -270,7 +271,7 @@ class Clinic:
         # As platforms report them: an attended session or a no-show happened at its time.
         held = kind in (EventKind.SESSION_ATTENDED, EventKind.SESSION_NO_SHOW)
         occurred = session_at if held and session_at is not None and session_at <= now else now
-        self.service.record_session(
+        self.service.recording.record_session(
             chart, kind, occurred_at=occurred, session_at=session_at, actor=PLATFORM,
             provider_id=provider, cancellation=cancellation, rescheduled_to=moved_to,
         )
@@ -289,7 +290,7 @@ class Clinic:
 
     def message(self, chart: str) -> None:
         self.note(CLIENT, "the client writes in the chat")
-        self.service.record_client_message(chart, occurred_at=self.clock.now(), actor=PLATFORM)
+        self.service.recording.record_client_message(chart, occurred_at=self.clock.now(), actor=PLATFORM)
         self._after()
 
     def act(self, what: str, call: Any, *args: Any, who: str = DOES, **kwargs: Any) -> Any:
@@ -299,23 +300,23 @@ class Clinic:
         return result
 
     def send_for_me(self, chart: str) -> None:
-        self.act("presses Send for me", self.service.send_checkin_via_platform, chart, actor=self.me)
+        self.act("presses Send for me", self.service.outreach.send_checkin_via_platform, chart, actor=self.me)
 
     def classify(self, chart: str, choice: Classification) -> None:
         self.act(
             f"classifies the reply: {choice.value.replace('_', ' ')}",
-            self.service.classify_reply, chart, choice, actor=self.me,
+            self.service.replies.classify_reply, chart, choice, actor=self.me,
         )
 
     def step(self, chart: str, step: ChecklistStep, answer: str | None = None) -> None:
         words = step.value.replace("_", " ") + (f" ({answer})" if answer else "")
-        self.act(f"ticks {words}", self.service.complete_step, chart, step, answer=answer, actor=self.me)
+        self.act(f"ticks {words}", self.service.checklist.complete_step, chart, step, answer=answer, actor=self.me)
 
     def summary(self, chart: str) -> None:
         """Write the summary (what the modal submits) and show the lines a lead checks."""
         outcome = self.act(
             "writes the discharge summary",
-            self.service.save_discharge_summary, chart,
+            self.service.checklist.save_discharge_summary, chart,
             treatment_focus="Low mood", goals_progress="Sleep routine restored",
             risk_level="low", actor=self.me,
         )
@@ -324,7 +325,7 @@ class Clinic:
                 self.note("summary note says", line)
 
     def cct_done(self, chart: str) -> None:
-        self.act("marks its part done", self.service.cct_done, chart, actor=CCT, who=CCT_DOES)
+        self.act("marks its part done", self.service.cct.cct_done, chart, actor=CCT, who=CCT_DOES)
 
     def checklist_context(self, containing: str) -> None:
         """Show the hints the live checklist message carries now (it is updated in place)."""

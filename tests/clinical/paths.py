@@ -50,7 +50,7 @@ def communication(c: Clinic) -> None:
     c.at(local(2026, 3, 16, 10, 30))
     c.send_for_me(R)
     c.at(local(2026, 3, 24, 15))
-    c.act("adds an admin note: /care note R-1042 Called, left a voicemail", c.service.log_note,
+    c.act("adds an admin note: /care note R-1042 Called, left a voicemail", c.service.notes.log_note,
           R, "Called, left a voicemail", actor=c.me)
     c.at(local(2026, 3, 30, 11))
     c.send_for_me(R)
@@ -171,19 +171,19 @@ def other_providers(c: Clinic) -> None:
 def manual_discharge(c: Clinic) -> None:
     c.caseload(row(last_contact="2026-03-02T10:00", booked="2026-03-09T10:00"))
     c.at(local(2026, 3, 3, 14))
-    c.refused("runs /care discharge R-1042", c.service.open_discharge, R, actor=c.me)
+    c.refused("runs /care discharge R-1042", c.service.checklist.open_discharge, R, actor=c.me)
     c.act(
         "runs /care discharge R-1042 with a reason",
-        c.service.open_discharge, R, actor=c.me,
+        c.service.checklist.open_discharge, R, actor=c.me,
         reason="Client emailed that they moved abroad and asked to close the file",
     )
     c.refused(
         "ticks attempts documented",
-        c.service.complete_step, R, ChecklistStep.ATTEMPTS_DOCUMENTED, actor=c.me,
+        c.service.checklist.complete_step, R, ChecklistStep.ATTEMPTS_DOCUMENTED, actor=c.me,
     )
     c.act(
         "runs /care attempts R-1042 with a reason",
-        c.service.complete_step, R, ChecklistStep.ATTEMPTS_DOCUMENTED, actor=c.me,
+        c.service.checklist.complete_step, R, ChecklistStep.ATTEMPTS_DOCUMENTED, actor=c.me,
         reason="No outreach needed: the client asked to close the file",
     )
     c.step(R, ChecklistStep.NOTES_SIGNED)
@@ -266,7 +266,7 @@ def cct_in_practice_hours(c: Clinic) -> None:
 def pause_until(c: Clinic) -> None:
     c.caseload(row())
     c.at(local(2026, 3, 16, 10, 30))
-    c.act("pauses outreach for 14 days", c.service.pause_outreach, R, actor=c.me,
+    c.act("pauses outreach for 14 days", c.service.outreach.pause_outreach, R, actor=c.me,
           until=local(2026, 3, 30, 0))
     c.at(local(2026, 3, 31, 9))
 
