@@ -407,7 +407,10 @@ class _Fold:
             else:
                 self.move(Signal.MESSAGE, at)
         elif kind in MISSED:
-            self._consume_booking(event.session_at or at)
+            self._consume_booking(
+                event.session_at or at,
+                ahead=event.session_at is None and kind is EventKind.SESSION_CANCELLED,
+            )
             self.missed_run.append(at)
             word = "cancelled" if kind is EventKind.SESSION_CANCELLED else "no-show"
             self.move(Signal.MISSED, at, f"session {word} ({len(self.missed_run)} in a row)")
@@ -485,20 +488,25 @@ class _Fold:
         if self.last_contact is None or at > self.last_contact:
             self.last_contact = at
 
-    def _consume_booking(self, session_at: datetime) -> None:
+    def _consume_booking(self, session_at: datetime, *, ahead: bool = False) -> None:
         """An outcome settles its booking: the one at that time, else the earliest one due
-        by then (a platform that reports outcomes without the booked time)."""
+        by then (a platform that reports outcomes without the booked time); a cancellation
+        without its session's time (`ahead`) settles the earliest booking."""
         if session_at in self.bookings:
             self.bookings.discard(session_at)
             return
-        due = [b for b in self.bookings if b <= session_at + timedelta(days=1)]
+        limit = session_at + timedelta(days=1)
+        due = [b for b in self.bookings if ahead or b <= limit]
         if due:
             self.bookings.discard(min(due))
 
     def _not_ours(self, event: Event) -> None:
         """Recorded, never moving this clinician's episode (and never a miss)."""
         if event.kind is not EventKind.SESSION_SCHEDULED:
-            self._consume_booking(event.session_at or event.at)
+            self._consume_booking(
+                event.session_at or event.at,
+                ahead=event.session_at is None and event.kind is EventKind.SESSION_CANCELLED,
+            )
         if event.moved_to is not None and event.moved_to > event.at and not event.provider:
             self.bookings.add(event.moved_to)  # a reschedule moves the booking in one step
         if event.provider:
