@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 from bot.domain.checklist import ORDER as CHECKLIST_ORDER
 from bot.domain.checklist import TITLES as CHECKLIST_TITLES
 from bot.domain.model import Closure, EventKind, Recipient, State, StepKind
-from bot.domain.policy import Assessment
+from bot.domain.policy import Assessment, DueStep
 from bot.services.episodes import Episodes, step_label
 from bot.services.readmodels import HomeData, HomeRow
 from bot.services.types import Actor
@@ -29,6 +29,7 @@ class CaseloadRow:
     due_at: datetime | None
     last_contact_at: datetime | None
     checkins_sent: int
+    next_title: str | None = None  # the next step as people read it ("Final check-in")
 
 
 @dataclass(frozen=True)
@@ -82,6 +83,7 @@ class Reads:
                         due_at=upcoming.due_at if upcoming else None,
                         last_contact_at=a.last_contact_at,
                         checkins_sent=a.checkins_sent,
+                        next_title=_title(upcoming, a, self.episodes.policy.checkins),
                     )
                 )
         return rows
@@ -261,3 +263,12 @@ _CLOSURE_WORDS: dict[Closure, str] = {
 
 def _local_day(at: datetime, zone: str) -> str:
     return at.astimezone(ZoneInfo(zone)).strftime("%a %b %-d")
+
+
+def _title(step: DueStep | None, a: Assessment, total: int) -> str | None:
+    """A step named as prompts name it: the check-in by its title, else in words."""
+    if step is None:
+        return None
+    if step.kind is StepKind.CHECKIN and step.number is not None:
+        return a.checkin_title(step.number, total)
+    return step.kind.value.replace("_", " ")
