@@ -161,6 +161,22 @@ def test_summary_text_is_refused_in_slack_phrases(tmp_path: Path) -> None:
     assert all("clinical note text" in p.message for p in problems)
 
 
+def test_a_clinicians_reason_for_an_early_discharge_is_refused_in_slack_phrases(
+    tmp_path: Path,
+) -> None:
+    write_phrase(
+        tmp_path,
+        "reply_received",
+        "{{ episode.early_discharge }}",
+        variables={"episode.early_discharge": "why"},
+    )
+
+    problems = lint(tmp_path)
+
+    assert problems
+    assert all("the clinician's own words" in p.message for p in problems)
+
+
 def test_client_phrase_text_cannot_carry_markup(tmp_path: Path) -> None:
     written = write_phrase(
         tmp_path,
