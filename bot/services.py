@@ -439,6 +439,7 @@ class CoreService:
         episode.trigger = assessment.trigger.value if assessment.trigger else None
         episode.closure = assessment.closure.value if assessment.closure else None
         episode.checkins_sent = assessment.checkins_sent
+        episode.outreach_started_at = assessment.outreach_started_at
         upcoming = assessment.due[0] if assessment.due else assessment.next
         if assessment.state is State.CLOSED:
             upcoming = None
@@ -702,9 +703,14 @@ class CoreService:
                 author=actor.id,
                 now=now,
                 body=self.phrases.render("checkin_admin_note", context, channel="plain"),
-                fields={"number": number, "via": via},
+                fields={"number": number, "via": via, **self._phrase_used(number)},
             )
             return replace(outcome, note_id=note.id)
+
+    def _phrase_used(self, number: int) -> dict[str, str]:
+        """Which check-in phrase (and version of its text) this check-in was written from."""
+        name = checkin_phrase(number, self.policy.checkins)
+        return {"phrase": name, "phrase_version": self.phrases.get(name).version}
 
     def classify_reply(self, chart_id: str, choice: Classification, *, actor: Actor) -> Outcome:
         with self.uow() as repo:
