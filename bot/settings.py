@@ -186,19 +186,30 @@ class Settings(BaseSettings):
         4, ge=1, le=20, description="Heads-up: how many of the latest session outcomes to look at."
     )
     headsup_missed: int = Field(
-        2, ge=1, le=20, description="Heads-up: cancellations / no-shows among them that count as drifting."
+        2,
+        ge=1,
+        le=20,
+        description="Heads-up: cancellations / no-shows among them that count as drifting.",
     )
     headsup_gap_factor: float = Field(
-        2.0, gt=1, le=10, description="Heads-up: days since the last attended session, as a multiple of the client's usual gap."
+        2.0,
+        gt=1,
+        le=10,
+        description="Heads-up: days since the last attended session, as a multiple of the client's usual gap.",
     )
     headsup_min_gap_days: int = Field(
         10, ge=1, description="Heads-up: the least gap (days) that can count as a doubled one."
     )
     headsup_rhythm_sessions: int = Field(
-        6, ge=3, le=50, description="Heads-up: attended sessions the client's usual gap is the median of."
+        6,
+        ge=3,
+        le=50,
+        description="Heads-up: attended sessions the client's usual gap is the median of.",
     )
     headsup_rhythm_min_gaps: int = Field(
-        2, ge=1, description="Heads-up: gaps between attended sessions needed before a rhythm is known."
+        2,
+        ge=1,
+        description="Heads-up: gaps between attended sessions needed before a rhythm is known.",
     )
     report_min_cell: int = Field(
         5,

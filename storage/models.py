@@ -136,7 +136,10 @@ class OutboxMessage(Base):
     """What must be said, written in the same transaction as the decision to say it."""
 
     __tablename__ = "outbox"
-    __table_args__ = (Index("ix_outbox_status_deliver_after", "status", "deliver_after"),)
+    __table_args__ = (
+        Index("ix_outbox_status_deliver_after", "status", "deliver_after"),
+        Index("ix_outbox_kind_created_at", "kind", "created_at"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     idempotency_key: Mapped[str] = mapped_column(String(160), unique=True)

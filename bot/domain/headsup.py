@@ -25,6 +25,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from itertools import pairwise
 from statistics import median
 
 DAY = timedelta(days=1)
@@ -65,9 +66,7 @@ class Pattern:
         if self.missed is not None and self.of is not None:
             parts.append(f"missed {self.missed} of the last {self.of}")
         if self.usual_gap_days is not None and self.current_gap_days is not None:
-            parts.append(
-                f"usual gap {self.usual_gap_days} days, now {self.current_gap_days}"
-            )
+            parts.append(f"usual gap {self.usual_gap_days} days, now {self.current_gap_days}")
         return "; ".join(parts)
 
 
@@ -98,7 +97,7 @@ def usual_gap_days(
     """The median gap between the last `rhythm_sessions` attended sessions (None: no rhythm)."""
     attended = sorted(o.at for o in outcomes if o.attended and o.at <= now)
     recent = attended[-rules.rhythm_sessions :]
-    gaps = [(b - a) / DAY for a, b in zip(recent, recent[1:], strict=False)]
+    gaps = [(b - a) / DAY for a, b in pairwise(recent)]
     if len(gaps) < rules.rhythm_min_gaps:
         return None
     usual = median(gaps)

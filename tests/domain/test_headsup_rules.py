@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from itertools import pairwise
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -143,7 +144,7 @@ def test_never_two_heads_ups_in_one_stretch(
             told[found.stretch] = day(at)
     # Between any two heads-ups the client attended a session: that is what a stretch means.
     times = sorted(told.values())
-    for earlier, later in zip(times, times[1:], strict=False):
+    for earlier, later in pairwise(times):
         assert any(o.attended and earlier < o.at <= later for o in history)
 
 

@@ -33,6 +33,8 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f("ix_episodes_headsup_due_at"), ["headsup_due_at"], unique=False)
     with op.batch_alter_table("admin_notes", schema=None) as batch_op:
         batch_op.create_index("ix_admin_notes_episode_kind", ["episode_id", "kind"], unique=False)
+    with op.batch_alter_table("outbox", schema=None) as batch_op:
+        batch_op.create_index("ix_outbox_kind_created_at", ["kind", "created_at"], unique=False)
     op.create_table(
         "headsups",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -66,6 +68,8 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_headsups_clinician_id"))
         batch_op.drop_index(batch_op.f("ix_headsups_client_id"))
     op.drop_table("headsups")
+    with op.batch_alter_table("outbox", schema=None) as batch_op:
+        batch_op.drop_index("ix_outbox_kind_created_at")
     with op.batch_alter_table("admin_notes", schema=None) as batch_op:
         batch_op.drop_index("ix_admin_notes_episode_kind")
     with op.batch_alter_table("episodes", schema=None) as batch_op:
