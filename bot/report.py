@@ -320,7 +320,7 @@ def _bar_chart(title: str, bars: Iterable[tuple[str, int, str]], min_cell: int) 
     """A small horizontal bar chart. A protected count is drawn as a dashed stub labelled
     with its text ("<5"), never at its true length."""
     items = list(bars)
-    width, label_w, bar_h, gap = 420, 190, 18, 6
+    width, label_w, bar_h, gap = 480, 240, 18, 6
     top = max([n for _, n, shown in items if shown == str(n)] + [min_cell, 1])
     height = len(items) * (bar_h + gap) + gap
     parts = [

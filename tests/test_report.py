@@ -7,11 +7,16 @@ from __future__ import annotations
 
 import csv
 import io
+import re
+import shutil
+import subprocess
 from datetime import UTC, datetime
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
 
+from bot.cli import main
 from bot.clock import FixedClock
 from bot.domain.model import ChecklistStep, Classification, EventKind
 from bot.report import Report, compile_report, digest_line, render
@@ -170,3 +175,68 @@ def test_before_the_window_nothing_is_counted(history: CareService) -> None:
         history.uow, history.settings, now=local(2026, 3, 1), since=local(2026, 1, 1)
     )
     assert not any(r.practice.counts.values())
+
+
+# -- the command line and the HTML in a real browser -------------------------------------------
+def _run_report(history: CareService, monkeypatch: pytest.MonkeyPatch, *args: str) -> int:
+    monkeypatch.setenv("DATABASE_URL", history.settings.database_url)
+    return main(["report", "--since", "2026-03-01", "--now", UNTIL.isoformat(), *args])
+
+
+def test_the_command_prints_a_clinicians_own_table_exactly(
+    history: CareService, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert _run_report(history, monkeypatch, "--clinician", "U0A") == 0
+    out = capsys.readouterr().out
+    [line] = [row for row in out.splitlines() if row.startswith("outreach by attendance")]
+    assert line.split()[-2:] == ["<5", "1"]  # the practice's (shared), then U0A's own
+
+
+def test_the_command_refuses_an_unknown_clinician(
+    history: CareService, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert _run_report(history, monkeypatch, "--clinician", "U0NOBODY") == 2
+    assert "no clinician U0NOBODY" in capsys.readouterr().err
+
+
+def test_the_html_report_opens_in_headless_chromium_without_script_errors(
+    history: CareService, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    page = tmp_path / "report.html"
+    assert _run_report(history, monkeypatch, "--format", "html", "--output", str(page)) == 0
+    text = page.read_text(encoding="utf-8")
+    assert text.count("<svg") >= 3
+    assert "http://" not in text.replace('xmlns="http://www.w3.org/2000/svg"', "")
+    assert "https://" not in text
+    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+    if chromium is None:
+        pytest.skip("chromium is not installed (Debian: apt-get install chromium)")
+    browser = [
+        chromium,
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--no-first-run",
+        f"--user-data-dir={tmp_path / 'profile'}",
+        "--window-size=1280,1600",
+    ]
+    shot = tmp_path / "report.png"
+    subprocess.run(
+        [*browser, f"--screenshot={shot}", page.as_uri()],
+        check=True,
+        capture_output=True,
+        timeout=120,
+    )
+    assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert shot.stat().st_size > 5_000
+    dom = subprocess.run(
+        [*browser, "--dump-dom", page.as_uri()],
+        check=True,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    ).stdout
+    body = re.search(r"<body[^>]*>", dom)
+    assert body is not None
+    assert 'data-ready="yes"' in body.group(0)  # the page's script ran to the end
+    assert "data-script-error" not in body.group(0)
