@@ -35,6 +35,8 @@ from bot.domain.model import (
     StepKind,
 )
 from bot.domain.policy import SUCCESSOR, Assessment, DueStep, assess, is_return
+from bot.headsups import HeadsUps, outcomes_of_events, queue_due_headsups, rules_from
+from bot.headsups import schedule as schedule_headsup
 from bot.readmodels import (
     OutboxKind,
 )
@@ -389,6 +391,13 @@ class CoreService:
             history = replace(history, events=(*history.events, *prompted))
             assessment = assess(history, self.policy, hours, now)
         self._store(episode, assessment, now)
+        schedule_headsup(
+            episode,
+            outcomes_of_events(history.events),
+            assessment.state,
+            rules_from(self.settings),
+            now,
+        )
         return assessment, queued
 
     def _queue(
@@ -1108,6 +1117,7 @@ class CoreService:
                     result.episodes += 1
             if len(batch) < TICK_BATCH:
                 break
+        result.queued.extend(queue_due_headsups(self, at, stop=stop))
         with self.uow() as repo:  # apart from the batches: replicas would queue on this row
             repo.mark(name="last_tick", at=at, detail=f"{len(result.queued)} queued")
         return result
@@ -1258,6 +1268,6 @@ LIVE_KINDS = frozenset(
 )
 
 
-class CareService(SurfaceReads, CoreService):
+class CareService(HeadsUps, SurfaceReads, CoreService):
     """The application's use cases (CoreService) and what the Slack surface reads of them
     (SurfaceReads, in bot/surface_reads.py). Every entry point is handed one of these."""

@@ -1,0 +1,372 @@
+"""The early heads-up as use cases: schedule it, queue it on the tick, and what the clinician
+does with it (*Reach out now*, *Expected* with a reason, *Dismiss*).
+
+The rules are pure (bot.domain.headsup). The schedule is the database's, like every other
+prompt: `episodes.headsup_due_at` (indexed) says when an episode's heads-up must next be
+looked at; the tick claims those rows (skipping locked ones on PostgreSQL), writes the
+heads-up and its outbox row (idempotency key per episode and stretch) in one transaction,
+and the outbox delivers it inside the clinician's working hours. A heads-up only ever goes
+to the clinician's DM (and shows on their App Home); never to the CCT channel.
+
+`CareService` inherits these; they rely on its core (authorisation, working hours, phrases).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from bot.domain.errors import DomainError, NotAllowed
+from bot.domain.headsup import HeadsUp, HeadsUpRules, SessionOutcome, evaluate, next_check
+from bot.domain.model import MISSED, Event, EventKind, Recipient, State
+from bot.service_types import Actor
+from bot.settings import Settings
+from bot.wording import label_for, profile_url, render_context
+from storage.models import Episode, EventRecord, HeadsUpRecord, OutboxMessage
+from storage.repository import Repository
+
+if TYPE_CHECKING:
+    from bot.services import CoreService, QueuedMessage
+
+    _Core = CoreService
+else:
+    _Core = object
+
+log = logging.getLogger(__name__)
+
+HEADSUP_KIND = "headsup"
+BATCH = 200
+REASON_MAX = 500
+
+
+class HeadsUpStatus:
+    OPEN = "open"
+    REACHED_OUT = "reached_out"
+    EXPECTED = "expected"
+    DISMISSED = "dismissed"
+
+
+def rules_from(settings: Settings) -> HeadsUpRules:
+    return HeadsUpRules(
+        enabled=settings.headsup_enabled,
+        window=settings.headsup_window,
+        missed=settings.headsup_missed,
+        gap_factor=settings.headsup_gap_factor,
+        min_gap_days=settings.headsup_min_gap_days,
+        rhythm_sessions=settings.headsup_rhythm_sessions,
+        rhythm_min_gaps=settings.headsup_rhythm_min_gaps,
+    )
+
+
+def outcomes_of_events(events: Iterable[Event]) -> list[SessionOutcome]:
+    return [
+        SessionOutcome(e.at, e.kind is EventKind.SESSION_ATTENDED)
+        for e in events
+        if e.kind is EventKind.SESSION_ATTENDED or e.kind in MISSED
+    ]
+
+
+def outcomes_of_records(records: Iterable[EventRecord]) -> list[SessionOutcome]:
+    attended, missed = EventKind.SESSION_ATTENDED.value, {k.value for k in MISSED}
+    return [
+        SessionOutcome(r.occurred_at, r.kind == attended)
+        for r in records
+        if r.kind == attended or r.kind in missed
+    ]
+
+
+def schedule(
+    episode: Episode,
+    outcomes: Sequence[SessionOutcome],
+    state: State,
+    rules: HeadsUpRules,
+    now: datetime,
+) -> None:
+    """Set the episode's `headsup_due_at`: when its heads-up must next be looked at."""
+    told = frozenset({episode.headsup_stretch}) if episode.headsup_stretch else frozenset()
+    episode.headsup_due_at = next_check(
+        outcomes, now, rules, active=state is State.ACTIVE, already=told
+    )
+
+
+def queue_due_headsups(
+    core: CoreService, at: datetime, *, stop: Callable[[], bool] | None = None
+) -> list[QueuedMessage]:
+    """Queue every heads-up due at `at` (the tick's second pass). Cost follows the rows whose
+    indexed `headsup_due_at` has come, not the caseload; each batch is one transaction with
+    its episodes claimed (skipped by other workers on PostgreSQL)."""
+    from bot.services import QueuedMessage
+
+    queued: list[QueuedMessage] = []
+    rules = rules_from(core.settings)
+    seen: set[int] = set()
+    while stop is None or not stop():
+        with core.uow() as repo:
+            batch = [e for e in repo.due_headsups(now=at, limit=BATCH) if e.id not in seen]
+            records = repo.events_of_episodes([e.id for e in batch])
+            for episode in batch:
+                seen.add(episode.id)
+                outcomes = outcomes_of_records(records.get(episode.id, []))
+                told = frozenset({episode.headsup_stretch}) if episode.headsup_stretch else None
+                found = evaluate(
+                    outcomes,
+                    at,
+                    rules,
+                    active=episode.state == State.ACTIVE.value,
+                    already=told or frozenset(),
+                )
+                if found is not None:
+                    message = _write_headsup(core, repo, episode, found, at)
+                    if message is not None:
+                        queued.append(
+                            QueuedMessage(
+                                message.idempotency_key,
+                                HEADSUP_KIND,
+                                Recipient.CLINICIAN.value,
+                                message.recipient,
+                                message.deliver_after,
+                                episode.client.chart_id,
+                            )
+                        )
+                schedule(episode, outcomes, State(episode.state), rules, at)  # the next look
+        if len(batch) < BATCH:
+            break
+    return queued
+
+
+def _write_headsup(
+    core: CoreService, repo: Repository, episode: Episode, found: HeadsUp, at: datetime
+) -> OutboxMessage | None:
+    stretch = found.stretch
+    client = episode.client
+    clinician = client.clinician
+    episode.headsup_stretch = stretch
+    line = found.pattern.line()
+    record = HeadsUpRecord(
+        client_id=client.id,
+        episode_id=episode.id,
+        clinician_id=clinician.id,
+        stretch=stretch,
+        pattern={
+            "missed": found.pattern.missed,
+            "of": found.pattern.of,
+            "usual_gap_days": found.pattern.usual_gap_days,
+            "current_gap_days": found.pattern.current_gap_days,
+        },
+        line=line,
+        status=HeadsUpStatus.OPEN,
+        created_at=at,
+    )
+    repo.add(record)
+    repo.flush()
+    message = OutboxMessage(
+        idempotency_key=f"ep{episode.id}:headsup:{stretch}",
+        episode_id=episode.id,
+        kind=HEADSUP_KIND,
+        recipient_kind=Recipient.CLINICIAN.value,
+        recipient=clinician.slack_user_id,
+        payload={"chart_id": client.chart_id, "episode_id": episode.id, "headsup": record.id},
+        status="pending",
+        deliver_after=core.hours_for(clinician).next_open(at),
+        attempts=0,
+        created_at=at,
+    )
+    if not repo.add_outbox(message):
+        return None
+    record.outbox_id = message.id
+    repo.audit(
+        at=at,
+        actor="scheduler",
+        action="headsup_queued",
+        client_id=client.id,
+        episode_id=episode.id,
+        details={"headsup": record.id, "pattern": line},
+    )
+    return message
+
+
+@dataclass(frozen=True)
+class HeadsUpData:
+    """One heads-up as the Slack views show it (no name, no note text; never the reason)."""
+
+    id: int
+    outbox_id: int | None
+    chart_id: str
+    label: str
+    profile_url: str | None
+    line: str
+    text: str  # the rendered `headsup` phrase
+    status: str
+    current: bool  # the stretch is still on and the clinician has not answered
+    resolved_by: str | None = None
+    resolved_at: datetime | None = None
+    zone: str = "UTC"
+
+
+class HeadsUps(_Core):
+    """The heads-up use cases (mixed into CareService)."""
+
+    @property
+    def headsup_rules(self) -> HeadsUpRules:
+        return rules_from(self.settings)
+
+    # -- reading ------------------------------------------------------------------------------
+    def _headsup_data(self, repo: Repository, record: HeadsUpRecord) -> HeadsUpData:
+        client = repo.client_by_id(record.client_id)
+        assert client is not None
+        episode = repo.current_episode(client.id)
+        current = (
+            record.status == HeadsUpStatus.OPEN
+            and episode is not None
+            and episode.id == record.episode_id
+            and episode.state == State.ACTIVE.value
+            and episode.headsup_stretch == record.stretch
+            and self._stretch_on(repo, record)
+        )
+        now = self.clock.now()
+        context = render_context(
+            self.settings,
+            self.policy,
+            self.hours_for(client.clinician),
+            client,
+            self._assess(repo, client, self._episode(repo, client), now),
+            recipient=Recipient.CLINICIAN,
+            reason=record.line,
+            today=record.created_at,
+        )
+        return HeadsUpData(
+            id=record.id,
+            outbox_id=record.outbox_id,
+            chart_id=client.chart_id,
+            label=label_for(self.settings, client, Recipient.CLINICIAN),
+            profile_url=profile_url(self.settings, client.chart_id),
+            line=record.line,
+            text=self.phrases.render("headsup", context, channel="slack"),
+            status=record.status,
+            current=current,
+            resolved_by=record.resolved_by,
+            resolved_at=record.resolved_at,
+            zone=client.clinician.timezone or self.settings.practice_timezone,
+        )
+
+    @staticmethod
+    def _stretch_on(repo: Repository, record: HeadsUpRecord) -> bool:
+        """No attended session since the heads-up was written: the stretch goes on."""
+        return not repo.attended_since(episode_id=record.episode_id, since=record.created_at)
+
+    def headsup_for_outbox(self, outbox_id: int) -> HeadsUpData | None:
+        """The heads-up an outbox row says (or updates in place); None for any other row."""
+        with self.uow() as repo:
+            row = repo.outbox_by_id(outbox_id)
+            if row is None:
+                return None
+            if row.kind != HEADSUP_KIND:
+                target = (row.payload or {}).get("target")
+                row = repo.outbox_by_id(int(target)) if target is not None else None
+                if row is None or row.kind != HEADSUP_KIND:
+                    return None
+            record = repo.headsup_by_id(int((row.payload or {})["headsup"]))
+            if record is None:
+                raise DomainError("That heads-up is no longer on record.")
+            return self._headsup_data(repo, record)
+
+    def open_headsups(self, slack_user_id: str, *, limit: int = 10) -> list[HeadsUpData]:
+        """The clinician's own heads-ups still waiting for an answer (for App Home)."""
+        with self.uow() as repo:
+            found = []
+            for record in repo.open_headsups(slack_user_id=slack_user_id, limit=limit * 2):
+                data = self._headsup_data(repo, record)
+                if data.current:
+                    found.append(data)
+            return found[:limit]
+
+    # -- what the clinician does --------------------------------------------------------------
+    def _own_headsup(self, repo: Repository, headsup_id: int, actor: Actor) -> HeadsUpRecord:
+        record = repo.headsup_by_id(headsup_id, lock=True)
+        if record is None:
+            raise DomainError("That heads-up is no longer on record.")
+        client = repo.client_by_id(record.client_id)
+        assert client is not None
+        if not actor.may_act_on(client):
+            raise NotAllowed(
+                f"Only {client.chart_id}'s clinician or the Care Coordination Team can do that."
+            )
+        if record.status != HeadsUpStatus.OPEN:
+            raise DomainError("This heads-up was already answered, so nothing changed.")
+        return record
+
+    def _resolve(
+        self,
+        headsup_id: int,
+        status: str,
+        actor: Actor,
+        *,
+        reason: str | None = None,
+    ) -> tuple[HeadsUpData, list[str]]:
+        now = self.clock.now()
+        with self.uow() as repo:
+            record = self._own_headsup(repo, headsup_id, actor)
+            record.status = status
+            record.reason = reason
+            record.resolved_at = now
+            record.resolved_by = actor.id
+            repo.flush()
+            repo.audit(
+                at=now,
+                actor=actor.id,
+                action=f"headsup_{status}",
+                client_id=record.client_id,
+                episode_id=record.episode_id,
+                details={"headsup": record.id, "source": actor.source.value},
+            )
+            keys: list[str] = []
+            if record.outbox_id is not None:
+                row = repo.outbox_by_id(record.outbox_id)
+                if row is not None and row.status == "sent" and row.ts:
+                    key = self._queue_update(repo, row, now)
+                    keys += [key] if key else []
+            return self._headsup_data(repo, record), keys
+
+    def headsup_reach_out(self, headsup_id: int, *, actor: Actor) -> tuple[str, list[str]]:
+        """*Reach out now*: the check-in for an active client, rendered for Slack (the first
+        name stays a placeholder), and the heads-up is answered."""
+        data, keys = self._resolve(headsup_id, HeadsUpStatus.REACHED_OUT, actor)
+        with self.uow() as repo:
+            client = repo.client_by_chart_id(data.chart_id)
+            assert client is not None
+            episode = self._episode(repo, client)
+            a = self._assess(repo, client, episode, self.clock.now())
+            context = render_context(
+                self.settings,
+                self.policy,
+                self.hours_for(client.clinician),
+                client,
+                a,
+                recipient=Recipient.CLINICIAN,
+                today=self.clock.now(),
+            )
+        return self.phrases.render("checkin_active", context, channel="slack"), keys
+
+    def headsup_expected(
+        self, headsup_id: int, reason: str, *, actor: Actor
+    ) -> tuple[HeadsUpData, list[str]]:
+        """*Expected*: the clinician's reason is kept (never shown in Slack again) and the
+        heads-up is silenced for this stretch."""
+        words = reason.strip()
+        if not words:
+            raise DomainError("Say briefly why this is expected (e.g. a planned break).")
+        if len(words) > REASON_MAX:
+            raise DomainError(f"Keep the reason under {REASON_MAX} characters.")
+        return self._resolve(headsup_id, HeadsUpStatus.EXPECTED, actor, reason=words)
+
+    def headsup_dismiss(self, headsup_id: int, *, actor: Actor) -> tuple[HeadsUpData, list[str]]:
+        return self._resolve(headsup_id, HeadsUpStatus.DISMISSED, actor)
+
+    def headsup_check(self, headsup_id: int, *, actor: Actor) -> HeadsUpData:
+        """Refuse a click on someone else's heads-up, or one already answered."""
+        with self.uow() as repo:
+            record = self._own_headsup(repo, headsup_id, actor)
+            return self._headsup_data(repo, record)
