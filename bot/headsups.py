@@ -273,6 +273,12 @@ class HeadsUps(_Core):
                 raise DomainError("That heads-up is no longer on record.")
             return self._headsup_data(repo, record)
 
+    def outbox_message_ref(self, outbox_id: int) -> tuple[str | None, str | None] | None:
+        """Where a posted message is in Slack (channel, ts), for an in-place update."""
+        with self.uow() as repo:
+            row = repo.outbox_by_id(outbox_id)
+            return (row.channel, row.ts) if row is not None else None
+
     def open_headsups(self, slack_user_id: str, *, limit: int = 10) -> list[HeadsUpData]:
         """The clinician's own heads-ups still waiting for an answer (for App Home)."""
         with self.uow() as repo:
@@ -327,7 +333,10 @@ class HeadsUps(_Core):
                 row = repo.outbox_by_id(record.outbox_id)
                 if row is not None and row.status == "sent" and row.ts:
                     key = self._queue_update(repo, row, now)
-                    keys += [key] if key else []
+                    update = repo.outbox_by_key(key) if key else None
+                    if update is not None:  # the dispatcher words it as a heads-up
+                        update.payload = {**(update.payload or {}), "headsup_target": True}
+                        keys.append(update.idempotency_key)
             return self._headsup_data(repo, record), keys
 
     def headsup_reach_out(self, headsup_id: int, *, actor: Actor) -> tuple[str, list[str]]:

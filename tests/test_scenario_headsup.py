@@ -50,11 +50,13 @@ def tick(service: CareService, clock: FixedClock, at: datetime) -> list[tuple[st
     return [(q.kind, q.key) for q in service.tick(at).queued]
 
 
-def weekly_then_slipping(service: CareService, clock: FixedClock) -> None:
+def weekly_then_slipping(
+    service: CareService, clock: FixedClock, clinician: str = "U0CLIN1"
+) -> None:
     """Four Mondays attended (each next one booked), then a no-show on 2026-03-30, a new
     booking two days later, and a second no-show on 2026-04-06."""
     clock.set(local(2026, 3, 2, 9))
-    import_rows(service, "R-1,U0CLIN1,Ana,2026-02-23T10:00,,America/Toronto")
+    import_rows(service, f"R-1,{clinician},Ana,2026-02-23T10:00,,America/Toronto")
     for week in range(4):
         session(service, clock, EventKind.SESSION_ATTENDED, monday(week))
         book(service, clock, monday(week) + timedelta(hours=2), monday(week + 1))
