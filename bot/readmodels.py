@@ -129,7 +129,8 @@ class DigestData:
     period_start: date
     period_end: date
     rows: tuple[tuple[str, tuple[str, ...]], ...] = field(default=())
+    reengagement: str | None = None  # the report's weekly line (counts only, small cells <5)
 
     @property
     def empty(self) -> bool:
-        return not any(labels for _, labels in self.rows)
+        return not any(labels for _, labels in self.rows) and not self.reengagement

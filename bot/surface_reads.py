@@ -29,6 +29,9 @@ from bot.readmodels import (
     Resolution,
     Resolved,
 )
+from bot.report import build as build_report
+from bot.report import digest_line
+from bot.report import is_empty as report_is_empty
 from bot.service_types import SCHEDULER, Actor, Outcome, Source, checkin_phrase
 from bot.wording import render_context
 from smart_phrases import DigestContext, DigestRow, RenderContext
@@ -606,7 +609,20 @@ class SurfaceReads(_Core):
             ),
             ("Files archived this week", archived),
         )
-        return DigestData(start, end, tuple((title, tuple(sorted(ids))) for title, ids in rows))
+        week = build_report(
+            repo.session,
+            since=begin,
+            until=finish,
+            practice_name=self.settings.practice_name,
+            total_checkins=self.settings.checkins,
+            min_cell=self.settings.report_min_cell,
+        )
+        return DigestData(
+            start,
+            end,
+            tuple((title, tuple(sorted(ids))) for title, ids in rows),
+            reengagement=None if report_is_empty(week) else digest_line(week),
+        )
 
     def _render_digest(self, digest: DigestData) -> str:
         context = RenderContext(
@@ -616,6 +632,7 @@ class SurfaceReads(_Core):
                 rows=tuple(
                     DigestRow(title, len(labels), labels) for title, labels in digest.rows if labels
                 ),
+                reengagement=digest.reengagement,
             )
         )
         return self.phrases.render("cct_weekly_digest", context, channel="slack")

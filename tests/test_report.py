@@ -240,3 +240,22 @@ def test_the_html_report_opens_in_headless_chromium_without_script_errors(
     assert body is not None
     assert 'data-ready="yes"' in body.group(0)  # the page's script ran to the end
     assert "data-script-error" not in body.group(0)
+
+
+def test_the_weekly_cct_digest_carries_the_protected_reengagement_line(
+    history: CareService,
+) -> None:
+    monday = local(2026, 3, 23, 9)  # the week 2026-03-16 .. 03-22
+    key = history.queue_weekly_digest(monday)
+    assert key is not None
+    with history.uow() as repo:
+        row = repo.outbox_by_key(key)
+        assert row is not None
+        outbox_id = row.id
+    text = history.outbox_message(outbox_id).text
+    assert (
+        "Re-engagement this week: outreach opened 6, re-engaged 5, came back after a heads-up 0, "
+        "discharged 0, care-team removals 0, rematches 0"
+    ) in text
+    for chart in ("A1", "A5"):
+        assert chart not in text.split("Re-engagement", 1)[1]
