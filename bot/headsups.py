@@ -20,7 +20,15 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from bot.domain.errors import DomainError, NotAllowed
-from bot.domain.headsup import HeadsUp, HeadsUpRules, SessionOutcome, evaluate, next_check
+from bot.domain.headsup import (
+    HeadsUp,
+    HeadsUpRules,
+    SessionOutcome,
+    evaluate,
+    next_check,
+    sorted_outcomes,
+    stretch_key,
+)
 from bot.domain.model import MISSED, Event, EventKind, Recipient, State
 from bot.service_types import Actor
 from bot.settings import Settings
@@ -47,6 +55,7 @@ class HeadsUpStatus:
     REACHED_OUT = "reached_out"
     EXPECTED = "expected"
     DISMISSED = "dismissed"
+    LAPSED = "lapsed"  # nobody answered; the client came back or outreach began
 
 
 def rules_from(settings: Settings) -> HeadsUpRules:
@@ -85,8 +94,18 @@ def schedule(
     rules: HeadsUpRules,
     now: datetime,
 ) -> None:
-    """Set the episode's `headsup_due_at`: when its heads-up must next be looked at."""
+    """Set the episode's `headsup_due_at`: when its heads-up must next be looked at.
+
+    When the stretch that had a heads-up is over (the client came) or outreach has begun,
+    it is due at once: the tick closes it out, so its buttons go away.
+    """
     told = frozenset({episode.headsup_stretch}) if episode.headsup_stretch else frozenset()
+    if episode.headsup_stretch and (
+        state is not State.ACTIVE
+        or stretch_key(sorted_outcomes(outcomes), now) != episode.headsup_stretch
+    ):
+        episode.headsup_due_at = now
+        return
     episode.headsup_due_at = next_check(
         outcomes, now, rules, active=state is State.ACTIVE, already=told
     )
@@ -110,15 +129,17 @@ def queue_due_headsups(
             for episode in batch:
                 seen.add(episode.id)
                 outcomes = outcomes_of_records(records.get(episode.id, []))
+                active = episode.state == State.ACTIVE.value
+                if episode.headsup_stretch and (
+                    not active
+                    or stretch_key(sorted_outcomes(outcomes), at) != episode.headsup_stretch
+                ):
+                    _close_out(core, repo, episode, at)
                 told = frozenset({episode.headsup_stretch}) if episode.headsup_stretch else None
-                found = evaluate(
-                    outcomes,
-                    at,
-                    rules,
-                    active=episode.state == State.ACTIVE.value,
-                    already=told or frozenset(),
-                )
-                if found is not None:
+                found = evaluate(outcomes, at, rules, active=active, already=told or frozenset())
+                if found is not None and not repo.headsup_exists(
+                    episode_id=episode.id, stretch=found.stretch
+                ):
                     message = _write_headsup(core, repo, episode, found, at)
                     if message is not None:
                         queued.append(
@@ -135,6 +156,35 @@ def queue_due_headsups(
         if len(batch) < BATCH:
             break
     return queued
+
+
+def _close_out(core: CoreService, repo: Repository, episode: Episode, at: datetime) -> None:
+    """The told stretch is over (the client came) or outreach began: a heads-up nobody
+    answered lapses and its message loses its buttons; the next stretch starts untold."""
+    for record in repo.headsups_of(episode_id=episode.id, stretch=episode.headsup_stretch or ""):
+        if record.status != HeadsUpStatus.OPEN:
+            continue
+        record.status = HeadsUpStatus.LAPSED
+        record.resolved_at = at
+        record.resolved_by = "scheduler"
+        row = repo.outbox_by_id(record.outbox_id) if record.outbox_id else None
+        if row is not None:
+            _queue_headsup_update(core, repo, row, at)
+    episode.headsup_stretch = None
+
+
+def _queue_headsup_update(
+    core: CoreService, repo: Repository, row: OutboxMessage, at: datetime
+) -> str | None:
+    """An in-place update of a posted heads-up (the dispatcher words it as a heads-up)."""
+    if row.status != "sent" or not row.ts:
+        return None
+    key = core._queue_update(repo, row, at)
+    update = repo.outbox_by_key(key) if key else None
+    if update is None:
+        return None
+    update.payload = {**(update.payload or {}), "headsup_target": True}
+    return update.idempotency_key
 
 
 def _write_headsup(
@@ -329,14 +379,10 @@ class HeadsUps(_Core):
                 details={"headsup": record.id, "source": actor.source.value},
             )
             keys: list[str] = []
-            if record.outbox_id is not None:
-                row = repo.outbox_by_id(record.outbox_id)
-                if row is not None and row.status == "sent" and row.ts:
-                    key = self._queue_update(repo, row, now)
-                    update = repo.outbox_by_key(key) if key else None
-                    if update is not None:  # the dispatcher words it as a heads-up
-                        update.payload = {**(update.payload or {}), "headsup_target": True}
-                        keys.append(update.idempotency_key)
+            row = repo.outbox_by_id(record.outbox_id) if record.outbox_id else None
+            if row is not None:
+                key = _queue_headsup_update(self, repo, row, now)
+                keys += [key] if key else []
             return self._headsup_data(repo, record), keys
 
     def headsup_reach_out(self, headsup_id: int, *, actor: Actor) -> tuple[str, list[str]]:

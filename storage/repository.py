@@ -135,6 +135,16 @@ class Repository:
             query = query.with_for_update()
         return self.session.scalar(query)
 
+    def headsups_of(self, *, episode_id: int, stretch: str) -> Sequence[HeadsUpRecord]:
+        return self.session.scalars(
+            select(HeadsUpRecord).where(
+                HeadsUpRecord.episode_id == episode_id, HeadsUpRecord.stretch == stretch
+            )
+        ).all()
+
+    def headsup_exists(self, *, episode_id: int, stretch: str) -> bool:
+        return bool(self.headsups_of(episode_id=episode_id, stretch=stretch))
+
     def open_headsups(self, *, slack_user_id: str, limit: int) -> Sequence[HeadsUpRecord]:
         return self.session.scalars(
             select(HeadsUpRecord)

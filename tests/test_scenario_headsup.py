@@ -195,3 +195,22 @@ def test_a_doubled_gap_alone_is_found_when_its_deadline_comes(
     assert tick(service, clock, local(2026, 4, 6, 9, 59)) == []
     assert tick(service, clock, local(2026, 4, 6, 10)) == [(HEADSUP_KIND, STRETCH_KEY)]
     assert headsups(uow)[0].line == "usual gap 7 days, now 14"
+
+
+def test_an_unanswered_heads_up_lapses_when_the_client_comes_and_outreach_takes_over_later(
+    service: CareService, clock: FixedClock, uow: UnitOfWork
+) -> None:
+    weekly_then_slipping(service, clock)
+    tick(service, clock, local(2026, 4, 6, 11, 5))
+    session(service, clock, EventKind.SESSION_ATTENDED, local(2026, 4, 8, 10))
+    with uow() as repo:
+        episode = repo.session.get(Episode, 1)
+        assert episode is not None
+        assert episode.headsup_due_at == local(2026, 4, 8, 11)  # closed out on the next tick
+    assert tick(service, clock, local(2026, 4, 8, 11, 5)) == []
+    [record] = headsups(uow)
+    assert (record.status, record.resolved_by) == ("lapsed", "scheduler")
+    with uow() as repo:
+        episode = repo.session.get(Episode, 1)
+        assert episode is not None
+        assert episode.headsup_stretch is None

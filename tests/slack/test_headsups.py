@@ -8,8 +8,10 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from bot.domain.model import EventKind
 from bot.slack.ids import Id
 from storage.models import HeadsUpRecord
+from tests.helpers import PLATFORM
 from tests.slack.conftest import CLINICIAN, STRANGER, Bot, buttons, text_of
 from tests.test_scenario_headsup import weekly_then_slipping
 
@@ -112,3 +114,18 @@ def test_app_home_lists_open_heads_ups_with_their_buttons(bot: Bot, headsup: dic
     assert "Early heads-ups" in str(view)
     assert LINE in str(view)
     assert Id.HEADSUP_DISMISS in str(view)
+
+
+def test_when_the_client_comes_back_the_unanswered_heads_up_loses_its_buttons(
+    bot: Bot,
+    headsup: dict,  # type: ignore[type-arg]
+) -> None:
+    bot.clock.set(at(2026, 4, 8, 11))
+    bot.service.record_session(
+        "R-1", EventKind.SESSION_ATTENDED, occurred_at=at(2026, 4, 8, 10), actor=PLATFORM
+    )
+    bot.tick(at(2026, 4, 8, 11, 5))
+    fresh = bot.fresh(headsup)
+    assert buttons(fresh) == []
+    assert "No longer needed" in text_of(fresh)
+    assert status(bot) == "lapsed"
