@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from statistics import median
 from typing import Literal
+from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
@@ -97,6 +98,12 @@ class Report:
     columns: tuple[Column, ...]
     min_cell: int
     total_checkins: int
+    zone: str = "UTC"  # the practice's: the dates a reader sees
+
+    @property
+    def period(self) -> str:
+        zone = ZoneInfo(self.zone)
+        return f"{self.since.astimezone(zone):%Y-%m-%d} to {self.until.astimezone(zone):%Y-%m-%d}"
 
     @property
     def rows(self) -> tuple[Row, ...]:
@@ -128,6 +135,7 @@ def build(
     min_cell: int,
     clinician_id: int | None = None,
     own_view: bool = False,
+    zone: str = "UTC",
 ) -> Report:
     """Run the aggregates for [since, until) and arrange them per clinician and practice.
 
@@ -192,6 +200,7 @@ def build(
         columns=tuple(columns(total_checkins)),
         min_cell=min_cell,
         total_checkins=total_checkins,
+        zone=zone,
     )
 
 
@@ -243,7 +252,7 @@ def to_table(report: Report) -> str:
         return "  ".join([first, *rest]).rstrip()
 
     out = [
-        f"Re-engagement report, {report.since:%Y-%m-%d} to {report.until:%Y-%m-%d} "
+        f"Re-engagement report, {report.period} "
         f"(counts from 1 to {report.min_cell - 1} shown as <{report.min_cell} outside a "
         "clinician's own view)",
         "",
@@ -395,7 +404,7 @@ def to_html(report: Report) -> str:
         f'<meta http-equiv="Content-Security-Policy" content="{csp}">'
         "<title>Re-engagement report</title>"
         f"<style>{_STYLE}</style></head><body>"
-        f"<h1>Re-engagement report, {report.since:%Y-%m-%d} to {report.until:%Y-%m-%d}</h1>"
+        f"<h1>Re-engagement report, {html.escape(report.period)}</h1>"
         f'<p class="note">Counts only. Counts from 1 to {report.min_cell - 1} are shown as '
         f"&lt;{report.min_cell}.</p>"
         f'<div class="charts">{figures}</div>'
@@ -441,4 +450,5 @@ def compile_report(
             min_cell=settings.report_min_cell,
             clinician_id=clinician_id,
             own_view=own_view and clinician_id is not None,
+            zone=settings.practice_timezone,
         )
