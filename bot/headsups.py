@@ -137,9 +137,11 @@ def queue_due_headsups(
                     _close_out(core, repo, episode, at)
                 told = frozenset({episode.headsup_stretch}) if episode.headsup_stretch else None
                 found = evaluate(outcomes, at, rules, active=active, already=told or frozenset())
-                if found is not None and not repo.headsup_exists(
+                if found is not None and repo.headsup_exists(
                     episode_id=episode.id, stretch=found.stretch
                 ):
+                    episode.headsup_stretch = found.stretch  # told before: stay quiet
+                elif found is not None:
                     message = _write_headsup(core, repo, episode, found, at)
                     if message is not None:
                         queued.append(

@@ -214,3 +214,24 @@ def test_an_unanswered_heads_up_lapses_when_the_client_comes_and_outreach_takes_
         episode = repo.session.get(Episode, 1)
         assert episode is not None
         assert episode.headsup_stretch is None
+
+
+def test_the_database_keeps_one_heads_up_per_stretch_even_if_the_episode_forgot(
+    service: CareService, clock: FixedClock, uow: UnitOfWork
+) -> None:
+    """Say the episode lost track of the stretch it told (outreach that began on stale facts
+    and went back): the stored heads-up still wins, and the schedule settles."""
+    weekly_then_slipping(service, clock)
+    tick(service, clock, local(2026, 4, 6, 11, 5))
+    with uow() as repo:
+        episode = repo.session.get(Episode, 1)
+        assert episode is not None
+        episode.headsup_stretch = None
+        episode.headsup_due_at = local(2026, 4, 6, 12)
+    assert tick(service, clock, local(2026, 4, 6, 12)) == []
+    assert len(headsups(uow)) == 1
+    with uow() as repo:
+        episode = repo.session.get(Episode, 1)
+        assert episode is not None
+        assert episode.headsup_stretch == STRETCH_KEY.rsplit(":", 1)[-1]
+        assert episode.headsup_due_at is None
