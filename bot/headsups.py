@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
 
@@ -30,6 +29,8 @@ from bot.domain.headsup import (
     stretch_key,
 )
 from bot.domain.model import MISSED, Event, EventKind, Recipient, State
+from bot.readmodels import HEADSUP_REASON_MAX as REASON_MAX
+from bot.readmodels import HeadsUpData
 from bot.service_types import Actor
 from bot.settings import Settings
 from bot.wording import label_for, profile_url, render_context
@@ -47,7 +48,6 @@ log = logging.getLogger(__name__)
 
 HEADSUP_KIND = "headsup"
 BATCH = 200
-REASON_MAX = 500
 
 
 class HeadsUpStatus:
@@ -238,24 +238,6 @@ def _write_headsup(
         details={"headsup": record.id, "pattern": line},
     )
     return message
-
-
-@dataclass(frozen=True)
-class HeadsUpData:
-    """One heads-up as the Slack views show it (no name, no note text; never the reason)."""
-
-    id: int
-    outbox_id: int | None
-    chart_id: str
-    label: str
-    profile_url: str | None
-    line: str
-    text: str  # the rendered `headsup` phrase
-    status: str
-    current: bool  # the stretch is still on and the clinician has not answered
-    resolved_by: str | None = None
-    resolved_at: datetime | None = None
-    zone: str = "UTC"
 
 
 class HeadsUps(_Core):

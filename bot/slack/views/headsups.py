@@ -17,7 +17,7 @@ from slack_sdk.models.blocks import (
 )
 from slack_sdk.models.views import View
 
-from bot.headsups import REASON_MAX, HeadsUpData
+from bot.readmodels import HEADSUP_REASON_MAX, HeadsUpData
 from bot.slack.ids import HeadsUpValue, Id
 from bot.slack.views.format import SlackMessage, first_line, when, who
 
@@ -116,7 +116,7 @@ def expected_modal(value: HeadsUpValue) -> View:
                 element=PlainTextInputElement(
                     action_id=str(Id.A_HEADSUP_REASON),
                     multiline=True,
-                    max_length=REASON_MAX,
+                    max_length=HEADSUP_REASON_MAX,
                     placeholder="e.g. travelling for two weeks, back on the 20th",
                 ),
             ),
