@@ -26,7 +26,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from sqlalchemy import insert, select, text
 
-from bot.report import compile_report, render
+from bot.entrypoints.report_formats import render
+from bot.services.report import compile_report
 from bot.settings import Settings
 from storage.db import make_engine, make_session_factory, migrate
 from storage.models import (

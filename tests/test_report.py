@@ -16,11 +16,12 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.cli import main
 from bot.clock import FixedClock
 from bot.domain.model import ChecklistStep, Classification, EventKind
-from bot.report import Report, compile_report, digest_line, render
-from bot.services import CareService
+from bot.entrypoints.cli import main
+from bot.entrypoints.report_formats import render
+from bot.services import Services
+from bot.services.report import Report, compile_report, digest_line
 from smart_phrases import PhraseLibrary
 from tests.helpers import ADMIN, PLATFORM, import_rows
 
@@ -36,7 +37,7 @@ UNTIL = local(2026, 5, 2)
 
 
 @pytest.fixture
-def history(service: CareService, clock: FixedClock) -> CareService:
+def history(service: Services, clock: FixedClock) -> Services:
     """Clinician U0A: A1-A5 come back after check-in 1, A6 is discharged after three
     check-ins sent with Send for me, A7 misses three sessions in a row and its check-in goes
     overdue. Clinician U0B: B1 is rematched after a fit concern, B2 leaves the care team."""
@@ -48,60 +49,60 @@ def history(service: CareService, clock: FixedClock) -> CareService:
     # A7: three no-shows; check-in 1 is prompted at once and then re-nudged (overdue).
     for day in (4, 5, 6):
         clock.set(local(2026, 3, day, 11))
-        service.record_session(
+        service.recording.record_session(
             "A7", EventKind.SESSION_NO_SHOW, occurred_at=local(2026, 3, day, 10), actor=PLATFORM
         )
-    service.tick(local(2026, 3, 6, 11))
-    service.tick(local(2026, 3, 9, 12))  # 3 days on, a Monday: the first re-nudge
+    service.outreach.tick(local(2026, 3, 6, 11))
+    service.outreach.tick(local(2026, 3, 9, 12))  # 3 days on, a Monday: the first re-nudge
 
     # B1: outreach started by hand, the client writes, a fit concern, CCT rematches.
     clock.set(local(2026, 3, 10, 11))
-    service.start_outreach("B1", actor=ADMIN)
+    service.outreach.start_outreach("B1", actor=ADMIN)
     clock.set(local(2026, 3, 11, 11))
-    service.record_client_message("B1", occurred_at=local(2026, 3, 11, 9), actor=PLATFORM)
-    service.classify_reply("B1", Classification.FIT_CONCERN, actor=ADMIN)
-    service.cct_done("B1", actor=ADMIN)
+    service.recording.record_client_message("B1", occurred_at=local(2026, 3, 11, 9), actor=PLATFORM)
+    service.replies.classify_reply("B1", Classification.FIT_CONCERN, actor=ADMIN)
+    service.cct.cct_done("B1", actor=ADMIN)
 
     # B2: outreach by hand, one check-in, the checklist opened early; still seen by other
     # providers, so CCT removes the clinician from the care team.
-    service.start_outreach("B2", actor=ADMIN)
-    service.mark_checkin_sent("B2", actor=ADMIN)
-    service.open_discharge("B2", actor=ADMIN)
-    service.complete_step("B2", ChecklistStep.NOTES_SIGNED, actor=ADMIN)
-    service.complete_step("B2", ChecklistStep.OTHER_PROVIDERS, answer="yes", actor=ADMIN)
-    service.cct_done("B2", actor=ADMIN)
+    service.outreach.start_outreach("B2", actor=ADMIN)
+    service.outreach.mark_checkin_sent("B2", actor=ADMIN)
+    service.checklist.open_discharge("B2", actor=ADMIN)
+    service.checklist.complete_step("B2", ChecklistStep.NOTES_SIGNED, actor=ADMIN)
+    service.checklist.complete_step("B2", ChecklistStep.OTHER_PROVIDERS, answer="yes", actor=ADMIN)
+    service.cct.cct_done("B2", actor=ADMIN)
 
     # A1-A6: outreach by silence on 2026-03-16; check-in 1 documented.
     clock.set(local(2026, 3, 16, 11))
     for i in range(1, 6):
-        service.mark_checkin_sent(f"A{i}", actor=ADMIN)
-    service.mark_checkin_sent("A6", actor=ADMIN, via="platform")
+        service.outreach.mark_checkin_sent(f"A{i}", actor=ADMIN)
+    service.outreach.mark_checkin_sent("A6", actor=ADMIN, via="platform")
     clock.set(local(2026, 3, 20, 11))
     for i in range(1, 6):
-        service.record_session(
+        service.recording.record_session(
             f"A{i}", EventKind.SESSION_ATTENDED, occurred_at=local(2026, 3, 20, 10), actor=PLATFORM
         )
     for day in (30, 31):
         clock.set(local(2026, 3, day, 11))
-        service.mark_checkin_sent("A6", actor=ADMIN, via="platform")
+        service.outreach.mark_checkin_sent("A6", actor=ADMIN, via="platform")
 
     # A6: inactive by communication; the checklist through to CCT's archive.
     clock.set(local(2026, 5, 1, 12))
-    service.complete_step("A6", ChecklistStep.NOTES_SIGNED, actor=ADMIN)
-    service.complete_step("A6", ChecklistStep.OTHER_PROVIDERS, answer="no", actor=ADMIN)
-    service.save_discharge_summary(
+    service.checklist.complete_step("A6", ChecklistStep.NOTES_SIGNED, actor=ADMIN)
+    service.checklist.complete_step("A6", ChecklistStep.OTHER_PROVIDERS, answer="no", actor=ADMIN)
+    service.checklist.save_discharge_summary(
         "A6", treatment_focus="f", goals_progress="g", risk_level="low", actor=ADMIN
     )
-    service.complete_step("A6", ChecklistStep.MOVED_TO_GROUP, actor=ADMIN)
-    service.cct_done("A6", actor=ADMIN)
+    service.checklist.complete_step("A6", ChecklistStep.MOVED_TO_GROUP, actor=ADMIN)
+    service.cct.cct_done("A6", actor=ADMIN)
     return service
 
 
-def report(service: CareService, **kw: object) -> Report:
+def report(service: Services, **kw: object) -> Report:
     return compile_report(service.uow, service.settings, now=UNTIL, since=SINCE, **kw)  # type: ignore[arg-type]
 
 
-def test_practice_counts_match_the_history(history: CareService) -> None:
+def test_practice_counts_match_the_history(history: Services) -> None:
     counts = report(history).practice.counts
     assert counts.get("outreach_silence") == 6
     assert counts.get("outreach_attendance") == 1
@@ -119,7 +120,7 @@ def test_practice_counts_match_the_history(history: CareService) -> None:
 
 
 def test_the_wording_that_brought_clients_back_is_counted_by_phrase_version(
-    history: CareService, phrases: PhraseLibrary
+    history: Services, phrases: PhraseLibrary
 ) -> None:
     version = phrases.get("checkin_1").version
     assert report(history).practice.phrases == {f"checkin_1@{version}": 5}
@@ -127,7 +128,7 @@ def test_the_wording_that_brought_clients_back_is_counted_by_phrase_version(
     assert f"checkin_1 (version {version}): 5" in text
 
 
-def test_small_cells_are_protected_in_shared_views(history: CareService) -> None:
+def test_small_cells_are_protected_in_shared_views(history: Services) -> None:
     r = report(history)
     p = r.practice
     assert (r.cell(p, "outreach_silence"), r.cell(p, "reengaged")) == ("6", "5")
@@ -143,7 +144,7 @@ def test_small_cells_are_protected_in_shared_views(history: CareService) -> None
 
 
 def test_a_clinicians_own_table_is_exact_and_the_rest_stays_protected(
-    history: CareService,
+    history: Services,
 ) -> None:
     r = report(history, clinician_slack_id="U0A", own_view=True)
     [mine] = r.clinicians
@@ -154,7 +155,7 @@ def test_a_clinicians_own_table_is_exact_and_the_rest_stays_protected(
     assert r.practice.counts.get("rematched") is None  # narrowed to U0A's clients
 
 
-def test_nothing_names_a_client(history: CareService) -> None:
+def test_nothing_names_a_client(history: Services) -> None:
     r = report(history)
     for fmt in ("table", "csv", "html"):
         text = render(r, fmt)  # type: ignore[arg-type]
@@ -163,14 +164,14 @@ def test_nothing_names_a_client(history: CareService) -> None:
                 assert shape not in text
 
 
-def test_the_digest_line_is_practice_wide_and_protected(history: CareService) -> None:
+def test_the_digest_line_is_practice_wide_and_protected(history: Services) -> None:
     assert digest_line(report(history)) == (
         "Re-engagement this week: outreach opened 9, re-engaged 5, came back after a "
         "heads-up 0, discharged <5, care-team removals <5, rematches <5"
     )
 
 
-def test_before_the_window_nothing_is_counted(history: CareService) -> None:
+def test_before_the_window_nothing_is_counted(history: Services) -> None:
     r = compile_report(
         history.uow, history.settings, now=local(2026, 3, 1), since=local(2026, 1, 1)
     )
@@ -178,13 +179,13 @@ def test_before_the_window_nothing_is_counted(history: CareService) -> None:
 
 
 # -- the command line and the HTML in a real browser -------------------------------------------
-def _run_report(history: CareService, monkeypatch: pytest.MonkeyPatch, *args: str) -> int:
+def _run_report(history: Services, monkeypatch: pytest.MonkeyPatch, *args: str) -> int:
     monkeypatch.setenv("DATABASE_URL", history.settings.database_url)
     return main(["report", "--since", "2026-03-01", "--now", UNTIL.isoformat(), *args])
 
 
 def test_the_command_prints_a_clinicians_own_table_exactly(
-    history: CareService, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    history: Services, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     assert _run_report(history, monkeypatch, "--clinician", "U0A") == 0
     out = capsys.readouterr().out
@@ -193,14 +194,14 @@ def test_the_command_prints_a_clinicians_own_table_exactly(
 
 
 def test_the_command_refuses_an_unknown_clinician(
-    history: CareService, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    history: Services, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     assert _run_report(history, monkeypatch, "--clinician", "U0NOBODY") == 2
     assert "no clinician U0NOBODY" in capsys.readouterr().err
 
 
 def test_the_html_report_opens_in_headless_chromium_without_script_errors(
-    history: CareService, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+    history: Services, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     page = tmp_path / "report.html"
     assert _run_report(history, monkeypatch, "--format", "html", "--output", str(page)) == 0
@@ -243,16 +244,16 @@ def test_the_html_report_opens_in_headless_chromium_without_script_errors(
 
 
 def test_the_weekly_cct_digest_carries_the_protected_reengagement_line(
-    history: CareService,
+    history: Services,
 ) -> None:
     monday = local(2026, 3, 23, 9)  # the week 2026-03-16 .. 03-22
-    key = history.queue_weekly_digest(monday)
+    key = history.digest.queue_weekly_digest(monday)
     assert key is not None
     with history.uow() as repo:
         row = repo.outbox_by_key(key)
         assert row is not None
         outbox_id = row.id
-    text = history.outbox_message(outbox_id).text
+    text = history.messages.outbox_message(outbox_id).text
     assert (
         "Re-engagement this week: outreach opened 6, re-engaged 5, came back after a heads-up 0, "
         "discharged 0, care-team removals 0, rematches 0"

@@ -11,8 +11,9 @@ import pytest
 from bot.clock import FixedClock
 from bot.domain.errors import DomainError, NotAllowed
 from bot.domain.model import EventKind, State
-from bot.headsups import HEADSUP_KIND
-from bot.services import Actor, CareService, Source
+from bot.services import Services, build_services
+from bot.services.headsup_rules import HEADSUP_KIND
+from bot.services.types import Actor, Source
 from bot.settings import Settings
 from smart_phrases import PhraseLibrary
 from storage.models import Episode, HeadsUpRecord, OutboxMessage
@@ -33,26 +34,24 @@ def monday(week: int) -> datetime:
     return (datetime(2026, 3, 2, 10, tzinfo=TORONTO) + timedelta(days=7 * week)).astimezone(UTC)
 
 
-def session(service: CareService, clock: FixedClock, kind: EventKind, at: datetime) -> None:
+def session(service: Services, clock: FixedClock, kind: EventKind, at: datetime) -> None:
     clock.set(at + timedelta(hours=1))
-    service.record_session("R-1", kind, occurred_at=at, actor=PLATFORM)
+    service.recording.record_session("R-1", kind, occurred_at=at, actor=PLATFORM)
 
 
-def book(service: CareService, clock: FixedClock, at: datetime, for_: datetime) -> None:
+def book(service: Services, clock: FixedClock, at: datetime, for_: datetime) -> None:
     clock.set(at)
-    service.record_session(
+    service.recording.record_session(
         "R-1", EventKind.SESSION_SCHEDULED, occurred_at=at, session_at=for_, actor=PLATFORM
     )
 
 
-def tick(service: CareService, clock: FixedClock, at: datetime) -> list[tuple[str, str]]:
+def tick(service: Services, clock: FixedClock, at: datetime) -> list[tuple[str, str]]:
     clock.set(at)
-    return [(q.kind, q.key) for q in service.tick(at).queued]
+    return [(q.kind, q.key) for q in service.outreach.tick(at).queued]
 
 
-def weekly_then_slipping(
-    service: CareService, clock: FixedClock, clinician: str = "U0CLIN1"
-) -> None:
+def weekly_then_slipping(service: Services, clock: FixedClock, clinician: str = "U0CLIN1") -> None:
     """Four Mondays attended (each next one booked), then a no-show on 2026-03-30, a new
     booking two days later, and a second no-show on 2026-04-06."""
     clock.set(local(2026, 3, 2, 9))
@@ -82,7 +81,7 @@ STRETCH_KEY = "ep1:headsup:20260323T140000Z"  # the stretch began at the 2026-03
 
 
 def test_two_misses_in_four_send_one_private_heads_up_through_the_tick(
-    service: CareService, clock: FixedClock, uow: UnitOfWork
+    service: Services, clock: FixedClock, uow: UnitOfWork
 ) -> None:
     weekly_then_slipping(service, clock)
     with uow() as repo:
@@ -103,11 +102,11 @@ def test_two_misses_in_four_send_one_private_heads_up_through_the_tick(
 
 
 def test_a_third_miss_hands_over_to_the_policy_and_no_heads_up_follows(
-    service: CareService, clock: FixedClock, uow: UnitOfWork
+    service: Services, clock: FixedClock, uow: UnitOfWork
 ) -> None:
     weekly_then_slipping(service, clock)
     session(service, clock, EventKind.SESSION_NO_SHOW, local(2026, 4, 13, 10))
-    assert service.current_state("R-1", actor=CLINICIAN) is State.OUTREACH
+    assert service.recording.current_state("R-1", actor=CLINICIAN) is State.OUTREACH
     # the attendance path's check-in 1 was queued with the miss; no heads-up follows
     assert outbox_row(uow, "ep1:checkin-1:0").kind == "checkin"
     assert tick(service, clock, local(2026, 4, 13, 11, 5)) == []
@@ -115,7 +114,7 @@ def test_a_third_miss_hands_over_to_the_policy_and_no_heads_up_follows(
 
 
 def test_a_heads_up_found_after_hours_waits_for_the_working_morning(
-    service: CareService, clock: FixedClock, uow: UnitOfWork
+    service: Services, clock: FixedClock, uow: UnitOfWork
 ) -> None:
     weekly_then_slipping(service, clock)
     assert tick(service, clock, local(2026, 4, 6, 18, 30)) == [(HEADSUP_KIND, STRETCH_KEY)]
@@ -123,20 +122,20 @@ def test_a_heads_up_found_after_hours_waits_for_the_working_morning(
 
 
 def test_expected_keeps_the_reason_and_silences_the_stretch_until_the_next_session(
-    service: CareService, clock: FixedClock, uow: UnitOfWork
+    service: Services, clock: FixedClock, uow: UnitOfWork
 ) -> None:
     weekly_then_slipping(service, clock)
     tick(service, clock, local(2026, 4, 6, 11, 5))
     [record] = headsups(uow)
     with pytest.raises(NotAllowed):
-        service.headsup_expected(record.id, "travel", actor=STRANGER)
+        service.headsups.expected(record.id, "travel", actor=STRANGER)
     with pytest.raises(DomainError):
-        service.headsup_expected(record.id, "   ", actor=CLINICIAN)
-    data, _ = service.headsup_expected(record.id, "Away for two weeks", actor=CLINICIAN)
+        service.headsups.expected(record.id, "   ", actor=CLINICIAN)
+    data, _ = service.headsups.expected(record.id, "Away for two weeks", actor=CLINICIAN)
     assert data.status == "expected"
     assert not data.current
     with pytest.raises(DomainError, match="already answered"):
-        service.headsup_dismiss(record.id, actor=CLINICIAN)
+        service.headsups.dismiss(record.id, actor=CLINICIAN)
     [record] = headsups(uow)
     assert (record.reason, record.resolved_by) == ("Away for two weeks", "U0CLIN1")
     # a later doubled gap in the same stretch stays silent
@@ -155,12 +154,12 @@ def test_expected_keeps_the_reason_and_silences_the_stretch_until_the_next_sessi
 
 
 def test_reach_out_now_renders_the_active_client_check_in_without_the_name(
-    service: CareService, clock: FixedClock, uow: UnitOfWork
+    service: Services, clock: FixedClock, uow: UnitOfWork
 ) -> None:
     weekly_then_slipping(service, clock)
     tick(service, clock, local(2026, 4, 6, 11, 5))
     [record] = headsups(uow)
-    text, _ = service.headsup_reach_out(record.id, actor=CLINICIAN)
+    text, _ = service.headsups.reach_out(record.id, actor=CLINICIAN)
     assert "haven't been able to meet as regularly" in text
     assert "Ana" not in text
     assert "[client first name]" in text
@@ -170,7 +169,7 @@ def test_reach_out_now_renders_the_active_client_check_in_without_the_name(
 def test_one_setting_turns_the_heads_up_off(
     uow: UnitOfWork, clock: FixedClock, settings: Settings, phrases: PhraseLibrary
 ) -> None:
-    service = CareService(
+    service = build_services(
         uow, clock, settings.model_copy(update={"headsup_enabled": False}), phrases
     )
     weekly_then_slipping(service, clock)
@@ -183,7 +182,7 @@ def test_one_setting_turns_the_heads_up_off(
 
 
 def test_a_doubled_gap_alone_is_found_when_its_deadline_comes(
-    service: CareService, clock: FixedClock, uow: UnitOfWork
+    service: Services, clock: FixedClock, uow: UnitOfWork
 ) -> None:
     """Weekly sessions, then none, though the client keeps writing (so no outreach)."""
     clock.set(local(2026, 3, 2, 9))
@@ -191,14 +190,16 @@ def test_a_doubled_gap_alone_is_found_when_its_deadline_comes(
     for week in range(4):
         session(service, clock, EventKind.SESSION_ATTENDED, monday(week))
     clock.set(local(2026, 4, 1, 12))
-    service.record_client_message("R-1", occurred_at=local(2026, 4, 1, 12), actor=PLATFORM)
+    service.recording.record_client_message(
+        "R-1", occurred_at=local(2026, 4, 1, 12), actor=PLATFORM
+    )
     assert tick(service, clock, local(2026, 4, 6, 9, 59)) == []
     assert tick(service, clock, local(2026, 4, 6, 10)) == [(HEADSUP_KIND, STRETCH_KEY)]
     assert headsups(uow)[0].line == "usual gap 7 days, now 14"
 
 
 def test_an_unanswered_heads_up_lapses_when_the_client_comes_and_outreach_takes_over_later(
-    service: CareService, clock: FixedClock, uow: UnitOfWork
+    service: Services, clock: FixedClock, uow: UnitOfWork
 ) -> None:
     weekly_then_slipping(service, clock)
     tick(service, clock, local(2026, 4, 6, 11, 5))
@@ -217,7 +218,7 @@ def test_an_unanswered_heads_up_lapses_when_the_client_comes_and_outreach_takes_
 
 
 def test_the_database_keeps_one_heads_up_per_stretch_even_if_the_episode_forgot(
-    service: CareService, clock: FixedClock, uow: UnitOfWork
+    service: Services, clock: FixedClock, uow: UnitOfWork
 ) -> None:
     """Say the episode lost track of the stretch it told (outreach that began on stale facts
     and went back): the stored heads-up still wins, and the schedule settles."""

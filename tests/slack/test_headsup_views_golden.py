@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from slack_sdk.models.views import View
 
-from bot.readmodels import HeadsUpData
+from bot.services.readmodels import HeadsUpData
 from bot.slack.ids import HeadsUpValue
 from bot.slack.views.format import SlackMessage
 from bot.slack.views.headsups import (

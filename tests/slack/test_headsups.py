@@ -121,7 +121,7 @@ def test_when_the_client_comes_back_the_unanswered_heads_up_loses_its_buttons(
     headsup: dict,  # type: ignore[type-arg]
 ) -> None:
     bot.clock.set(at(2026, 4, 8, 11))
-    bot.service.record_session(
+    bot.service.recording.record_session(
         "R-1", EventKind.SESSION_ATTENDED, occurred_at=at(2026, 4, 8, 10), actor=PLATFORM
     )
     bot.tick(at(2026, 4, 8, 11, 5))

@@ -38,7 +38,7 @@ def reach_out(ack: Ack, body: dict[str, Any], client: WebClient, context: BoltCo
     ack()
     surface, value = surface_of(context), _value(body)
     actor = surface.actor(user_of(body))
-    text, keys = surface.service.headsup_reach_out(value.h, actor=actor)
+    text, keys = surface.services.headsups.reach_out(value.h, actor=actor)
     client.views_open(trigger_id=body["trigger_id"], view=reach_out_modal(value.c, text))
     _after(client, context, body, keys)
 
@@ -46,14 +46,14 @@ def reach_out(ack: Ack, body: dict[str, Any], client: WebClient, context: BoltCo
 def expected(ack: Ack, body: dict[str, Any], client: WebClient, context: BoltContext) -> None:
     ack()
     surface, value = surface_of(context), _value(body)
-    surface.service.headsup_check(value.h, actor=surface.actor(user_of(body)))
+    surface.services.headsups.check(value.h, actor=surface.actor(user_of(body)))
     client.views_open(trigger_id=body["trigger_id"], view=expected_modal(value))
 
 
 def dismiss(ack: Ack, body: dict[str, Any], client: WebClient, context: BoltContext) -> None:
     ack()
     surface, value = surface_of(context), _value(body)
-    _, keys = surface.service.headsup_dismiss(value.h, actor=surface.actor(user_of(body)))
+    _, keys = surface.services.headsups.dismiss(value.h, actor=surface.actor(user_of(body)))
     _after(client, context, body, keys)
 
 
@@ -67,7 +67,7 @@ def submit_expected(
         "value"
     ) or ""
     try:
-        _, keys = surface.service.headsup_expected(
+        _, keys = surface.services.headsups.expected(
             value.h, str(reason), actor=surface.actor(user_of(body))
         )
     except DomainError as problem:

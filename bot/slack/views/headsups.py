@@ -17,7 +17,7 @@ from slack_sdk.models.blocks import (
 )
 from slack_sdk.models.views import View
 
-from bot.readmodels import HEADSUP_REASON_MAX, HeadsUpData
+from bot.services.readmodels import HEADSUP_REASON_MAX, HeadsUpData
 from bot.slack.ids import HeadsUpValue, Id
 from bot.slack.views.format import SlackMessage, first_line, when, who
 
