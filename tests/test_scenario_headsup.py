@@ -236,3 +236,15 @@ def test_the_database_keeps_one_heads_up_per_stretch_even_if_the_episode_forgot(
         assert episode is not None
         assert episode.headsup_stretch == STRETCH_KEY.rsplit(":", 1)[-1]
         assert episode.headsup_due_at is None
+
+
+def test_a_lapsed_heads_up_cannot_be_answered_any_more(
+    service: Services, clock: FixedClock, uow: UnitOfWork
+) -> None:
+    weekly_then_slipping(service, clock)
+    tick(service, clock, local(2026, 4, 6, 11, 5))
+    session(service, clock, EventKind.SESSION_ATTENDED, local(2026, 4, 8, 10))
+    tick(service, clock, local(2026, 4, 8, 11, 5))
+    [record] = headsups(uow)
+    with pytest.raises(DomainError, match="no longer applies"):
+        service.headsups.dismiss(record.id, actor=CLINICIAN)

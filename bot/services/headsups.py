@@ -261,6 +261,11 @@ class HeadsUps:
             raise NotAllowed(
                 f"Only {client.chart_id}'s clinician or the Care Coordination Team can do that."
             )
+        if record.status == HeadsUpStatus.LAPSED:
+            raise DomainError(
+                "This heads-up no longer applies (the client came to a session, or outreach "
+                "has begun), so nothing changed."
+            )
         if record.status != HeadsUpStatus.OPEN:
             raise DomainError("This heads-up was already answered, so nothing changed.")
         return record
