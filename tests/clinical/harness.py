@@ -194,12 +194,19 @@ class Clinic:
                 .where(Episode.next_due_at.is_not(None))
                 .order_by(Episode.next_due_at)
             ).first()
+            headsup = conn.execute(
+                select(Episode.headsup_due_at)
+                .where(Episode.headsup_due_at.is_not(None))
+                .order_by(Episode.headsup_due_at)
+            ).first()
             outbox = conn.execute(
                 select(OutboxMessage.deliver_after)
                 .where(OutboxMessage.status == "pending")
                 .order_by(OutboxMessage.deliver_after)
             ).first()
-        found = [r[0] for r in (episode, outbox) if r is not None and r[0] is not None]
+        found = [
+            r[0] for r in (episode, headsup, outbox) if r is not None and r[0] is not None
+        ]
         return min(found) if found else None
 
     def until(self, end: datetime) -> None:

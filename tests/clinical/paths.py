@@ -394,6 +394,7 @@ Tue 2026-03-03 12:00 | client / platform | books a session for Mon 03-16
 Tue 2026-03-03 12:00 | client / platform | books a session for Mon 03-23
 Mon 2026-03-09 10:50 | client / platform | no-show
 Mon 2026-03-16 10:50 | client / platform | no-show
+Mon 2026-03-16 10:50 | clinician DM | A gentle heads-up about R-1042: missed 2 of the last 2. / Nothing is due yet.
 Mon 2026-03-23 10:50 | client / platform | no-show
 Mon 2026-03-23 10:50 | clinician DM | Check-in 1 of 2 is due for R-1042. / Why: 3 consecutive cancellations/no-shows: inactive by attendance, a check-in is due now.
 Mon 2026-03-23 11:00 | clinician does | presses Send for me
@@ -410,6 +411,7 @@ Tue 2026-03-03 12:00 | client / platform | books a session for Mon 03-23
 Tue 2026-03-03 12:00 | client / platform | books a session for Mon 03-30
 Mon 2026-03-09 10:50 | client / platform | no-show
 Mon 2026-03-16 10:50 | client / platform | no-show
+Mon 2026-03-16 10:50 | clinician DM | A gentle heads-up about R-1042: missed 2 of the last 2. / Nothing is due yet.
 Mon 2026-03-23 10:50 | client / platform | no-show
 Mon 2026-03-30 10:50 | client / platform | attends the session
 Mon 2026-03-30 10:50 | clinician DM | Good news: R-1042 re-engaged. / Outreach has stopped, no further check-ins will be prompted, and the client is active again.
@@ -422,6 +424,7 @@ Tue 2026-03-03 12:00 | client / platform | books a session for Mon 03-23
 Tue 2026-03-03 12:00 | client / platform | books a session for Mon 03-30
 Mon 2026-03-09 10:50 | client / platform | no-show
 Mon 2026-03-16 10:50 | client / platform | no-show
+Mon 2026-03-16 10:50 | clinician DM | A gentle heads-up about R-1042: missed 2 of the last 2. / Nothing is due yet.
 Mon 2026-03-23 10:50 | client / platform | no-show
 Mon 2026-03-30 10:50 | client / platform | no-show
 Mon 2026-03-30 10:50 | clinician DM | Check-in 1 of 2 is due for R-1042. / Why: 3 consecutive cancellations/no-shows: inactive by attendance, a check-in is due now.
@@ -499,6 +502,7 @@ Wed 2026-03-04 10:50 | client / platform | no-show
 Thu 2026-03-05 08:00 | client / platform | the provider cancels (illness)
 Fri 2026-03-06 08:00 | client / platform | the appointment is deleted (booked in error)
 Mon 2026-03-09 10:50 | client / platform | no-show
+Mon 2026-03-09 10:50 | clinician DM | A gentle heads-up about R-1042: missed 2 of the last 2. / Nothing is due yet.
 Tue 2026-03-10 10:50 | client / platform | the client cancels
 Tue 2026-03-10 10:50 | clinician DM | Check-in 1 of 2 is due for R-1042. / Why: 3 consecutive cancellations/no-shows: inactive by attendance, a check-in is due now.
 """,

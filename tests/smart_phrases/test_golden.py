@@ -22,6 +22,7 @@ PHRASE_NAMES = (
     "discharge_checklist", "step_overdue", "client_returned", "client_reengaged",
     "discharge_summary", "checkin_admin_note", "cct_chart_check", "cct_care_team_removal",
     "cct_rematch", "cct_escalation", "cct_weekly_digest", "pause_ends", "client_handed_over",
+    "checkin_active", "headsup",
 )  # fmt: skip
 
 

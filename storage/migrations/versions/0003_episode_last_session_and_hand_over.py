@@ -1,7 +1,7 @@
 """episodes: last attended session known at opening, who a hand-over left; name source
 
-Revision ID: 0002_clinical_paths
-Revises: 0001
+Revision ID: 0003_clinical_paths
+Revises: 0002_headsups_and_report
 Create Date: 2026-11-29 19:00:00
 """
 
@@ -12,8 +12,8 @@ from alembic import op
 
 import storage.types
 
-revision = "0002_clinical_paths"
-down_revision = "0001"
+revision = "0003_clinical_paths"
+down_revision = "0002_headsups_and_report"
 branch_labels = None
 depends_on = None
 
