@@ -18,6 +18,8 @@ from bot.caseload import CaseloadError, parse_sessions, read_caseload
 from bot.clock import FixedClock, ensure_utc
 from bot.domain.errors import DomainError
 from bot.domain.model import EventKind
+from bot.logging_setup import configure_logging
+from bot.ops import commands as ops_commands
 from bot.services import Actor, Source, Timeline
 from bot.settings import Settings, load_settings
 from smart_phrases import PhraseLibrary, PhraseSetError, lint, sample_context
@@ -552,16 +554,14 @@ def build_parser() -> argparse.ArgumentParser:
         "sends it. It is looked for in Slack first, so it is never posted twice.",
     )
     retry_p.add_argument("id", type=int, metavar="ID", help="the message id from `outbox --dead`")
+    ops_commands.register(sub, command)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    logging.basicConfig(
-        level=logging.DEBUG if args.verbose else logging.INFO,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
+    configure_logging(verbose=args.verbose)
     if not args.verbose:
         logging.getLogger("alembic").setLevel(logging.WARNING)
     if not getattr(args, "handler", None):
@@ -581,7 +581,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         handler: Handler = args.handler
         return handler(args, settings)
-    except UsageError as exc:
+    except (UsageError, ops_commands.OpsUsageError) as exc:
         print(f"discharge-bot {args.command}: {exc}", file=sys.stderr)
         return 2
     except NotMigrated as exc:

@@ -1,0 +1,101 @@
+"""`discharge-bot demo`: the real app through twelve virtual weeks; every path reaches its end."""
+
+from __future__ import annotations
+
+import io
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from bot.cli import main
+from bot.demo.caseload import demo_clients
+from bot.demo.run import DemoOptions, DemoResult, Progress, outcome_table, run_demo, timeline_line
+from bot.domain.model import Closure, State
+from bot.settings import Settings
+
+START = date(2026, 3, 2)  # a Monday
+
+
+@pytest.fixture(scope="module")
+def result() -> DemoResult:
+    return run_demo(Settings(_env_file=None), DemoOptions(start=START, seed=1))
+
+
+def test_every_path_of_the_guide_reaches_its_end_in_twelve_weeks(result: DemoResult) -> None:
+    by_path = {o.client.path: o for o in result.outcomes}
+    quiet = by_path["quiet: 3 check-ins, then discharge"]
+    assert quiet.closures == (Closure.ARCHIVED,) and quiet.now is State.CLOSED
+    assert quiet.checkins == 3
+    missed = by_path["3 missed sessions in a row"]
+    assert missed.closures == (Closure.ARCHIVED,) and missed.now is State.CLOSED
+    continuing = by_path["replies: continuing care"]
+    assert continuing.closures == (Closure.CONTINUING,) and continuing.now is State.ACTIVE
+    assert by_path["replies with a fit concern"].closures[0] is Closure.REMATCHED
+    assert by_path["still seen by another provider"].closures[0] is Closure.CARE_TEAM_REMOVED
+    returned = by_path["discharged, then books again"]
+    assert returned.closures[0] is Closure.ARCHIVED and returned.now is State.ACTIVE
+    assert "returned" in returned.story
+    assert all(o.reached for o in result.outcomes), outcome_table(result.outcomes)
+
+
+def test_the_transcript_is_what_the_app_sent_to_slack_and_who_clicked(result: DemoResult) -> None:
+    messages = [e for e in result.entries if e.kind == "message"]
+    clicks = [e for e in result.entries if e.kind == "click"]
+    assert any(e.where == "#care-coordination" for e in messages)
+    assert {e.actor for e in clicks} == {"Dana Whitfield", "Sam Okafor", "Robin Care"}
+    assert all(e.status == 200 for e in result.entries if e.status is not None)
+    # The app's own words, from the fake Slack: every message carries blocks to render.
+    assert all(e.blocks for e in messages)
+    # Nothing on a weekend in the clinician's own zone.
+    from zoneinfo import ZoneInfo
+
+    for e in messages:
+        assert e.at.astimezone(ZoneInfo(e.zone)).weekday() < 5, timeline_line(e)
+
+
+def test_no_client_first_name_reaches_the_cct_channel(result: DemoResult) -> None:
+    names = [c.first_name for c in demo_clients(1)]
+    for e in result.entries:
+        if e.where == "#care-coordination":
+            blob = repr(e.blocks) + e.summary
+            assert not any(name in blob for name in names)
+
+
+def test_a_seed_changes_the_caseload_and_the_same_seed_repeats_it() -> None:
+    assert [c.chart_id for c in demo_clients(1)] == [c.chart_id for c in demo_clients(1)]
+    assert [c.chart_id for c in demo_clients(1)] != [c.chart_id for c in demo_clients(2)]
+
+
+def test_the_progress_bar_redraws_on_a_terminal_and_prints_weeks_elsewhere(
+    result: DemoResult,
+) -> None:
+    tty, plain = io.StringIO(), io.StringIO()
+    bars = [Progress(tty, tty=True), Progress(plain, tty=False)]
+    for bar in bars:
+        bar.step(result.start, result.start, result.end)
+        bar.entry("a line")
+        bar.step(result.start, result.end, result.end)
+        bar.done()
+    assert "\r\033[K[" in tty.getvalue() and "100%" in tty.getvalue()
+    assert "\r" not in plain.getvalue()
+    assert "-- week 1 of 12 --" in plain.getvalue() and "-- week 12 of 12 --" in plain.getvalue()
+
+
+def test_demo_command_prints_the_timeline_and_the_outcome_table(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    db = tmp_path / "demo.db"
+    assert main(["demo", "--start", "2026-03-02", "--weeks", "12", "--db", str(db)]) == 0
+    out = capsys.readouterr().out
+    assert "Check-in 1 of 3 is due" in out  # the app's own words
+    assert "6 of 6 paths reached their end" in out
+    assert "END REACHED" in out
+    assert db.exists()  # --db keeps the database for a look afterwards
+    assert not (tmp_path / "discharge-bot.db").exists()  # never the practice's own database
+
+
+def test_demo_refuses_a_start_that_is_not_a_monday(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["demo", "--start", "2026-03-03"]) == 2
+    assert "not a Monday" in capsys.readouterr().err
