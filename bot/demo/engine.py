@@ -15,6 +15,7 @@ Scenario tests use it the same way the demo does: build a `Stage`, `import_casel
 from __future__ import annotations
 
 import json
+import re
 import time
 import urllib.error
 import urllib.request
@@ -232,6 +233,8 @@ class Stage:
         self._seen_calls = 0
         self._events = 0
         self._last_user: str | None = None
+        self._last_chart: str | None = None
+        self.charts: list[str] = []  # chart ids imported, to say what a message is about
 
     def close(self) -> None:
         self.server.stop()
@@ -289,6 +292,7 @@ class Stage:
         """Import caseload CSV rows (no header) the way `discharge-bot import` does."""
         text = CSV_HEADER + "\n" + "\n".join(rows) + "\n"
         parsed = parse_caseload(text, practice_timezone=self.settings.practice_timezone)
+        self.charts.extend(row.client_id for row in parsed)
         report = self.runtime.service.import_caseload(parsed, actor=Actor("cli:demo", Source.CLI))
         return str(report)
 
@@ -347,6 +351,7 @@ class Stage:
             if confirm:
                 label += f' and confirmed "{(confirm.get("confirm") or {}).get("text", "OK")}"'
         self._last_user = user
+        self._last_chart = chart_of(message)
         answer = post(self.server.url, request)
         where, _ = self.where(channel)
         person = self.person(user)
@@ -486,7 +491,7 @@ class Stage:
                         where,
                         zone,
                         first_line(text) or "(blocks)",
-                        chart_of({"blocks": list(blocks)}),
+                        self._about(text, blocks),
                         blocks,
                     )
                 )
@@ -502,11 +507,20 @@ class Stage:
                         f"modal for {for_whom}",
                         self.zone_of(self._last_user),
                         f'opened the form "{title}"',
-                        None,
+                        self._last_chart,
                         tuple(view.get("blocks") or ()),
                         title=title,
                     )
                 )
+
+    def _about(self, text: str, blocks: Sequence[Json]) -> str | None:
+        """The client a message is about: its buttons say so, else the chart id it names."""
+        found = chart_of({"blocks": list(blocks)})
+        if found:
+            return found
+        blob = text + json.dumps(list(blocks))
+        named = [c for c in self.charts if re.search(rf"(?<![\w-]){re.escape(c)}(?![\w-])", blob)]
+        return named[0] if len(named) == 1 else None
 
     def _name(self, slack_id: str) -> str:
         person = self.people.get(slack_id)

@@ -3,38 +3,38 @@
 from __future__ import annotations
 
 import io
-from datetime import date
 from pathlib import Path
 
 import pytest
 
 from bot.cli import main
 from bot.demo.caseload import demo_clients
-from bot.demo.run import DemoOptions, DemoResult, Progress, outcome_table, run_demo, timeline_line
+from bot.demo.run import DemoResult, Progress, outcome_table, timeline_line
 from bot.domain.model import Closure, State
-from bot.settings import Settings
-
-START = date(2026, 3, 2)  # a Monday
 
 
-@pytest.fixture(scope="module")
-def result() -> DemoResult:
-    return run_demo(Settings(_env_file=None), DemoOptions(start=START, seed=1))
+@pytest.fixture
+def result(demo_result: DemoResult) -> DemoResult:
+    return demo_result
 
 
 def test_every_path_of_the_guide_reaches_its_end_in_twelve_weeks(result: DemoResult) -> None:
     by_path = {o.client.path: o for o in result.outcomes}
     quiet = by_path["quiet: 3 check-ins, then discharge"]
-    assert quiet.closures == (Closure.ARCHIVED,) and quiet.now is State.CLOSED
+    assert quiet.closures == (Closure.ARCHIVED,)
+    assert quiet.now is State.CLOSED
     assert quiet.checkins == 3
     missed = by_path["3 missed sessions in a row"]
-    assert missed.closures == (Closure.ARCHIVED,) and missed.now is State.CLOSED
+    assert missed.closures == (Closure.ARCHIVED,)
+    assert missed.now is State.CLOSED
     continuing = by_path["replies: continuing care"]
-    assert continuing.closures == (Closure.CONTINUING,) and continuing.now is State.ACTIVE
+    assert continuing.closures == (Closure.CONTINUING,)
+    assert continuing.now is State.ACTIVE
     assert by_path["replies with a fit concern"].closures[0] is Closure.REMATCHED
     assert by_path["still seen by another provider"].closures[0] is Closure.CARE_TEAM_REMOVED
     returned = by_path["discharged, then books again"]
-    assert returned.closures[0] is Closure.ARCHIVED and returned.now is State.ACTIVE
+    assert returned.closures[0] is Closure.ARCHIVED
+    assert returned.now is State.ACTIVE
     assert "returned" in returned.story
     assert all(o.reached for o in result.outcomes), outcome_table(result.outcomes)
 
@@ -77,9 +77,11 @@ def test_the_progress_bar_redraws_on_a_terminal_and_prints_weeks_elsewhere(
         bar.entry("a line")
         bar.step(result.start, result.end, result.end)
         bar.done()
-    assert "\r\033[K[" in tty.getvalue() and "100%" in tty.getvalue()
+    assert "\r\033[K[" in tty.getvalue()
+    assert "100%" in tty.getvalue()
     assert "\r" not in plain.getvalue()
-    assert "-- week 1 of 12 --" in plain.getvalue() and "-- week 12 of 12 --" in plain.getvalue()
+    assert "-- week 1 of 12 --" in plain.getvalue()
+    assert "-- week 12 of 12 --" in plain.getvalue()
 
 
 def test_demo_command_prints_the_timeline_and_the_outcome_table(
