@@ -419,6 +419,7 @@ def run_scenario(
         stage.tick()
         director.act()
         director.look()
+        script.plan()  # what just happened may trigger the next platform event
         if on_step is not None:
             on_step(now)
         if now >= end:

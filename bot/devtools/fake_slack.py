@@ -622,6 +622,9 @@ def _history(fake: FakeSlackAPI, body: Mapping[str, Any]) -> Json:
     channel = str(body.get("channel", ""))
     if not channel:
         return {"ok": False, "error": "channel_not_found"}
+    known = fake._channels.get(channel)
+    if known is not None and not known["is_member"]:
+        return {"ok": False, "error": "not_in_channel"}
     limit = max(1, min(int(body.get("limit") or 100), 999))
     oldest = float(body.get("oldest") or 0)
     latest = float(body["latest"]) if body.get("latest") else None
@@ -707,6 +710,11 @@ def _conversations_info(fake: FakeSlackAPI, body: Mapping[str, Any]) -> Json:
     channel = str(body.get("channel", ""))
     if channel[:1] == "D":
         return {"ok": True, "channel": {"id": channel, "is_im": True, "is_member": True}}
+    if not {"channels:read", "groups:read"} & set(fake.scopes):
+        return {
+            "ok": False, "error": "missing_scope", "needed": "channels:read,groups:read",
+            "provided": ",".join(fake.scopes),
+        }
     info = fake._channels.get(channel)
     if info is None:
         return {"ok": False, "error": "channel_not_found"}
