@@ -12,6 +12,9 @@ from bot.demo.caseload import demo_clients
 from bot.demo.run import DemoResult, Progress, outcome_table, timeline_line
 from bot.domain.model import Closure, State
 
+#: Its database backend is its own (a SQLite file, or none): the PostgreSQL pass skips it.
+pytestmark = pytest.mark.once
+
 
 @pytest.fixture
 def result(demo_result: DemoResult) -> DemoResult:

@@ -13,6 +13,9 @@ import pytest
 from bot.demo.html import block, mrkdwn, render_html
 from bot.demo.run import DemoResult
 
+#: Its database backend is its own (a SQLite file, or none): the PostgreSQL pass skips it.
+pytestmark = pytest.mark.once
+
 
 def chromium() -> str:
     for name in ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable"):

@@ -14,6 +14,9 @@ from bot.demo.run import DemoResult
 from bot.ops.records import EXPORT_COLUMNS, export_discharges
 from bot.settings import Settings
 
+#: Its database backend is its own (a SQLite file, or none): the PostgreSQL pass skips it.
+pytestmark = pytest.mark.once
+
 
 @pytest.fixture
 def settings_for(demo_result: DemoResult, demo_db: Path) -> Settings:

@@ -20,6 +20,10 @@ from storage.db import make_engine, migrate
 from tests.fakes.healthie import API_KEY, FakeHealthie
 from tests.fakes.slack_api import FakeSlackAPI
 
+#: The demo, doctor and logging pick their own backend (SQLite files of their own).
+pytestmark = pytest.mark.once
+
+
 CHANNEL = "C0CCTDOC01"
 NOW = FixedClock(datetime(2026, 11, 29, 15, 0, tzinfo=UTC))
 
