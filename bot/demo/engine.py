@@ -21,7 +21,7 @@ import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -35,7 +35,7 @@ from bot.devtools.fake_slack import FakeSlackAPI
 from bot.devtools.slack_requests import SlackRequests, post
 from bot.http import ServerThread, create_wsgi_app
 from bot.platform.generic import sign_generic
-from bot.scheduler import tick_and_deliver
+from bot.scheduler import Scheduler, tick_and_deliver
 from bot.services import Actor, Source
 from bot.settings import Settings
 from bot.slack.app import Surface, build_surface, create_app
@@ -302,6 +302,21 @@ class Stage:
         deliver it through the outbox dispatcher."""
         tick_and_deliver(self.surface.service, self.surface.dispatcher, deliver_seconds=10.0)
         self.collect()
+
+    def digest(self) -> None:
+        """The scheduler's weekly job: the CCT digest, queued and delivered."""
+        Scheduler(self.surface.service, self.surface.dispatcher).digest()
+        self.collect()
+
+    def next_digest(self, after: datetime) -> datetime:
+        """The next weekly digest instant at or after `after` (practice zone settings)."""
+        zone = ZoneInfo(self.settings.practice_timezone)
+        local = after.astimezone(zone)
+        day = local.date() + timedelta(days=(self.settings.digest_weekday - local.weekday()) % 7)
+        at = datetime.combine(day, self.settings.digest_time, tzinfo=zone)
+        if at < after:
+            at += timedelta(days=7)
+        return at.astimezone(UTC)
 
     def next_due(self) -> datetime | None:
         """The earliest instant after now at which the app has something scheduled: an

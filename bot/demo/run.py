@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import sys
 import tempfile
@@ -60,7 +61,10 @@ def run_demo(
     end = start + timedelta(weeks=options.weeks)
     folder = None
     if options.db is None:
-        folder = Path(tempfile.mkdtemp(prefix="discharge-bot-demo-"))
+        # In memory-backed storage when the system has it: the demo writes a lot, briefly.
+        shm = Path("/dev/shm")  # noqa: S108 - mkdtemp below makes a private folder in it
+        base = str(shm) if shm.is_dir() and os.access(shm, os.W_OK) else None
+        folder = Path(tempfile.mkdtemp(prefix="discharge-bot-demo-", dir=base))
         db_path = folder / "demo.db"
     else:
         db_path = options.db

@@ -22,7 +22,7 @@ from bot.domain.model import Closure, State
 from bot.services import Actor, Source
 from bot.slack.ids import Id
 
-MAX_STEP = timedelta(hours=6)
+MAX_STEP = timedelta(hours=24)  # a safety net: every due instant is visited anyway
 MIN_STEP = timedelta(minutes=1)
 
 
@@ -412,11 +412,15 @@ def run_scenario(
     stage.note(f"Imported the caseload: {stage.import_caseload(rows)}")
     director = Director(stage, {c.chart_id: c for c in clients}, random.Random(seed))
     script = PlatformScript(stage, clients, start)
+    digest_at = stage.next_digest(start)
     while True:
         now = stage.clock.now()
         script.plan()
         script.fire()
         stage.tick()
+        if now >= digest_at:
+            stage.digest()
+            digest_at = stage.next_digest(now + MIN_STEP)
         director.act()
         director.look()
         script.plan()  # what just happened may trigger the next platform event
@@ -426,7 +430,14 @@ def run_scenario(
             break
         candidates = [
             t
-            for t in (stage.next_due(), director.next_due(), script.next_due(), now + MAX_STEP, end)
+            for t in (
+                stage.next_due(),
+                director.next_due(),
+                script.next_due(),
+                digest_at,
+                now + MAX_STEP,
+                end,
+            )
             if t is not None and t > now
         ]
         stage.clock.set(max(min(candidates), now + MIN_STEP))
