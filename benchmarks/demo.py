@@ -14,7 +14,7 @@ import statistics
 import time
 from datetime import date
 
-from bot.demo.run import DemoOptions, run_demo
+from bot.entrypoints.demo.run import DemoOptions, run_demo
 from bot.settings import Settings
 
 BUDGET_SECONDS = 30.0

@@ -7,7 +7,7 @@ bash scripts/bootstrap.sh dev
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 .venv/bin/discharge-bot demo --start 2026-03-02 --seed 1 --html "$tmp/demo.html" > /dev/null
-chart=$(.venv/bin/python -c 'from bot.demo.caseload import demo_clients; print(demo_clients(1)[0].chart_id)')
+chart=$(.venv/bin/python -c 'from bot.entrypoints.demo.caseload import demo_clients; print(demo_clients(1)[0].chart_id)')
 chromium --headless --no-sandbox --disable-gpu --disable-dev-shm-usage --hide-scrollbars \
   --no-first-run --user-data-dir="$tmp/profile" --window-size=900,3000 \
   --screenshot="$PWD/docs/demo-transcript.png" "file://$tmp/demo.html#$chart" 2>/dev/null

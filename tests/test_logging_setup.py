@@ -9,7 +9,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from bot.http import create_wsgi_app
+from bot.entrypoints.http import create_wsgi_app
 from bot.logging_setup import HANDLER_NAME, configure_logging, log_context
 
 #: Its database backend is its own (a SQLite file, or none): the PostgreSQL pass skips it.

@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.demo.run import DemoOptions, DemoResult, run_demo
+from bot.entrypoints.demo.result import DemoResult
+from bot.entrypoints.demo.run import DemoOptions, run_demo
 from bot.settings import Settings
 
 START = date(2026, 3, 2)  # a Monday

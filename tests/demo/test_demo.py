@@ -7,10 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from bot.cli import main
-from bot.demo.caseload import demo_clients
-from bot.demo.run import DemoResult, Progress, outcome_table, timeline_line
 from bot.domain.model import Closure, State
+from bot.entrypoints.cli import main
+from bot.entrypoints.demo.caseload import demo_clients
+from bot.entrypoints.demo.result import DemoResult, outcome_table
+from bot.entrypoints.demo.run import Progress, timeline_line
 
 #: Its database backend is its own (a SQLite file, or none): the PostgreSQL pass skips it.
 pytestmark = pytest.mark.once

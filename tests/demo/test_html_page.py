@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.demo.html import block, mrkdwn, render_html
-from bot.demo.run import DemoResult
+from bot.entrypoints.demo.html import block, mrkdwn, render_html
+from bot.entrypoints.demo.result import DemoResult
 
 #: Its database backend is its own (a SQLite file, or none): the PostgreSQL pass skips it.
 pytestmark = pytest.mark.once

@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from bot.cli import main
-from bot.demo.caseload import demo_clients
-from bot.demo.run import DemoResult
-from bot.ops.records import EXPORT_COLUMNS, export_discharges
+from bot.entrypoints.cli import main
+from bot.entrypoints.demo.caseload import demo_clients
+from bot.entrypoints.demo.result import DemoResult
+from bot.entrypoints.ops.records import EXPORT_COLUMNS, export_discharges
 from bot.settings import Settings
 
 #: Its database backend is its own (a SQLite file, or none): the PostgreSQL pass skips it.

@@ -10,11 +10,11 @@ from pathlib import Path
 
 import pytest
 
-from bot.demo.caseload import DANA, PEOPLE, ROBIN
-from bot.demo.engine import Stage, open_controls
-from bot.demo.run import DemoOptions, run_demo
-from bot.demo.scenario import DemoClient, Director, Planned, fill_form, run_scenario
 from bot.domain.model import Closure, State
+from bot.entrypoints.demo.caseload import DANA, PEOPLE, ROBIN
+from bot.entrypoints.demo.engine import Stage, open_controls
+from bot.entrypoints.demo.run import DemoOptions, run_demo
+from bot.entrypoints.demo.scenario import DemoClient, Director, Planned, fill_form, run_scenario
 from bot.settings import Settings
 from bot.slack.ids import Id
 
@@ -56,7 +56,7 @@ def test_the_stage_ticks_clicks_and_reads_back_like_a_test_harness(stage: Stage)
     mark = next(c for c in open_controls(prompt) if c["action_id"] == Id.MARK_SENT)
     assert stage.click(dm, prompt, mark, user=DANA.slack_id) == 200
     assert open_controls(stage.messages(dm)[0]) == []  # updated in place, buttons gone
-    [row] = stage.surface.service.caseload()
+    [row] = stage.surface.services.reads.caseload()
     assert (row.state, row.checkins_sent) == (State.OUTREACH, 1)
     assert stage.next_due() is not None  # check-in 2, two weeks on
     assert stage.platform_event("client.message", "R-9002") == 200

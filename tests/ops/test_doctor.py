@@ -11,11 +11,11 @@ from pathlib import Path
 import pytest
 from pydantic import SecretStr
 
-from bot.cli import main
 from bot.clock import FixedClock
-from bot.manifest import BOT_SCOPES
-from bot.ops.doctor import CHECKS, Finding, check, print_report, run_checks
+from bot.entrypoints.cli import main
+from bot.entrypoints.ops.doctor import CHECKS, Finding, check, print_report, run_checks
 from bot.settings import Settings
+from bot.slack.manifest import BOT_SCOPES
 from storage.db import make_engine, migrate
 from tests.fakes.healthie import API_KEY, FakeHealthie
 from tests.fakes.slack_api import FakeSlackAPI

@@ -14,9 +14,10 @@ from pathlib import Path
 from typing import TextIO
 from zoneinfo import ZoneInfo
 
-from bot.demo.caseload import PEOPLE, demo_clients
-from bot.demo.engine import Entry, Stage
-from bot.demo.scenario import Outcome, run_scenario
+from bot.entrypoints.demo.caseload import PEOPLE, demo_clients
+from bot.entrypoints.demo.engine import Entry, Stage
+from bot.entrypoints.demo.result import DemoResult, outcome_table
+from bot.entrypoints.demo.scenario import run_scenario
 from bot.settings import Settings
 
 
@@ -28,16 +29,6 @@ class DemoOptions:
     start: date | None = None  # a Monday; default: the coming Monday
     db: Path | None = None
     html: Path | None = None
-
-
-@dataclass
-class DemoResult:
-    entries: list[Entry]
-    outcomes: list[Outcome]
-    start: datetime
-    end: datetime
-    seconds: float
-    practice_zone: str
 
 
 def default_start(today: date) -> date:
@@ -176,27 +167,6 @@ class Progress:
             self.shown = False
 
 
-def outcome_table(outcomes: list[Outcome]) -> str:
-    headers = ("CLIENT", "CLINICIAN", "PATH", "CHECK-INS", "WHAT HAPPENED", "END REACHED")
-    rows = [
-        (
-            o.client.chart_id,
-            o.client.clinician.name,
-            o.client.path,
-            str(o.checkins),
-            o.story,
-            "yes" if o.reached else "not yet",
-        )
-        for o in outcomes
-    ]
-    widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(headers)]
-    lines = [
-        "  ".join(c.ljust(widths[i]) for i, c in enumerate(line)).rstrip()
-        for line in (headers, *rows)
-    ]
-    return "\n".join(lines)
-
-
 def print_intro(out: TextIO, options: DemoOptions, settings: Settings) -> None:
     out.write(
         "discharge-bot demo: the real bot (scheduler, Slack listeners, outbox) against a fake\n"
@@ -231,7 +201,7 @@ def main_demo(settings: Settings, options: DemoOptions, out: TextIO | None = Non
         f"in {result.seconds:.1f} s.\n"
     )
     if options.html is not None:
-        from bot.demo.html import write_html
+        from bot.entrypoints.demo.html import write_html
 
         write_html(result, options.html)
         out.write(f"The transcript, rendered as Slack shows it: {options.html}\n")

@@ -47,7 +47,7 @@ class Doctor:
 
     @functools.cached_property
     def slack(self) -> WebClient:
-        from bot.slack_client import make_web_client
+        from bot.delivery.slack_client import make_web_client
 
         return make_web_client(self.settings, timeout=max(1, int(self.timeout)))
 
@@ -243,7 +243,7 @@ def smart_phrases(doc: Doctor) -> Finding:
 
 @check("slack token")
 def slack_token(doc: Doctor) -> list[Finding]:
-    from bot.manifest import BOT_SCOPES
+    from bot.slack.manifest import BOT_SCOPES
 
     if doc.settings.slack_bot_token is None:
         return [Finding("slack token", "skip", "SLACK_BOT_TOKEN is not set")]

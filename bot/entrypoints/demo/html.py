@@ -20,9 +20,9 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from bot.demo.caseload import PEOPLE
-from bot.demo.engine import Entry
-from bot.demo.run import DemoResult, outcome_table
+from bot.entrypoints.demo.caseload import PEOPLE
+from bot.entrypoints.demo.engine import Entry
+from bot.entrypoints.demo.result import DemoResult, outcome_table
 
 EMOJI = {
     "white_check_mark": "\u2705",

@@ -17,9 +17,9 @@ from datetime import datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from bot.demo.engine import Json, Person, Stage, chart_of, choice_of, open_controls
 from bot.domain.model import Closure, State
-from bot.services import Actor, Source
+from bot.entrypoints.demo.engine import Json, Person, Stage, chart_of, choice_of, open_controls
+from bot.services.types import Actor, Source
 from bot.slack.ids import Id
 
 MAX_STEP = timedelta(hours=24)  # a safety net: every due instant is visited anyway
@@ -324,7 +324,7 @@ class PlatformScript:
         if seen == self._seen:
             return
         self._seen = seen
-        rows = {r.chart_id: r for r in self.stage.surface.service.caseload()}
+        rows = {r.chart_id: r for r in self.stage.surface.services.reads.caseload()}
         now = self.stage.clock.now()
         for client in self.clients:
             zone = client.clinician.timezone
@@ -471,7 +471,7 @@ def outcomes(stage: Stage, clients: Sequence[DemoClient]) -> list[Outcome]:
     actor = Actor("cli:demo", Source.CLI)
     found = []
     for client in clients:
-        timeline = stage.surface.service.timeline(client.chart_id, actor=actor)
+        timeline = stage.surface.services.reads.timeline(client.chart_id, actor=actor)
         parts: list[str] = []
         closures: list[Closure] = []
         checkins = 0

@@ -28,19 +28,20 @@ from zoneinfo import ZoneInfo
 from pydantic import SecretStr
 from sqlalchemy import func, select
 
-from bot.bootstrap import Runtime, build_runtime
-from bot.caseload import parse_caseload
 from bot.clock import FixedClock
+from bot.delivery.slack_client import make_web_client
 from bot.devtools.fake_slack import FakeSlackAPI
 from bot.devtools.slack_requests import SlackRequests, post
-from bot.http import ServerThread, create_wsgi_app
+from bot.entrypoints.bootstrap import Runtime, build_runtime
+from bot.entrypoints.http import ServerThread, create_wsgi_app
+from bot.entrypoints.scheduler import Scheduler, tick_and_deliver
+from bot.entrypoints.web import HealthCheck, platform_routes
 from bot.platform.generic import sign_generic
-from bot.scheduler import Scheduler, tick_and_deliver
-from bot.services import Actor, Source
+from bot.services.caseload_file import parse_caseload
+from bot.services.types import Actor, Source
 from bot.settings import Settings
-from bot.slack.app import Surface, build_surface, create_app
-from bot.slack_client import make_web_client
-from bot.web import HealthCheck, platform_routes
+from bot.slack.app import build_surface, create_app
+from bot.slack.surface import Surface
 from storage.db import make_engine, migrate
 from storage.models import Episode, OutboxMessage
 
@@ -293,19 +294,21 @@ class Stage:
         text = CSV_HEADER + "\n" + "\n".join(rows) + "\n"
         parsed = parse_caseload(text, practice_timezone=self.settings.practice_timezone)
         self.charts.extend(row.client_id for row in parsed)
-        report = self.runtime.service.import_caseload(parsed, actor=Actor("cli:demo", Source.CLI))
+        report = self.runtime.services.caseload.import_caseload(
+            parsed, actor=Actor("cli:demo", Source.CLI)
+        )
         return str(report)
 
     # -- moving time -----------------------------------------------------------------------------
     def tick(self) -> None:
         """One pass of the real scheduler job at the clock's instant: queue what is due, then
         deliver it through the outbox dispatcher."""
-        tick_and_deliver(self.surface.service, self.surface.dispatcher, deliver_seconds=10.0)
+        tick_and_deliver(self.surface.services, self.surface.dispatcher, deliver_seconds=10.0)
         self.collect()
 
     def digest(self) -> None:
         """The scheduler's weekly job: the CCT digest, queued and delivered."""
-        Scheduler(self.surface.service, self.surface.dispatcher).digest()
+        Scheduler(self.surface.services, self.surface.dispatcher).digest()
         self.collect()
 
     def next_digest(self, after: datetime) -> datetime:

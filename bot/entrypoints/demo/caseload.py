@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import random
 
-from bot.demo.engine import Person
-from bot.demo.scenario import DemoClient, Planned, ongoing_care
 from bot.domain.model import Closure, State
+from bot.entrypoints.demo.engine import Person
+from bot.entrypoints.demo.scenario import DemoClient, Planned, ongoing_care
 
 DANA = Person("U0DEMOCLIN1", "Dana Whitfield", "clinician", "America/Toronto")
 SAM = Person("U0DEMOCLIN2", "Sam Okafor", "clinician", "America/Vancouver")

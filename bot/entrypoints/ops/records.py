@@ -14,10 +14,11 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import or_, select
 
-from bot.bootstrap import build_runtime
 from bot.domain.errors import UnknownClient
 from bot.domain.model import ChecklistStep, Closure, EventKind, State
-from bot.services import Actor, Source
+from bot.entrypoints.bootstrap import build_runtime
+from bot.entrypoints.ops.errors import OpsUsageError
+from bot.services.types import Actor, Source
 from bot.settings import Settings
 from storage.models import AdminNote, AuditEntry, Client, Clinician, Episode, EventRecord
 
@@ -29,8 +30,6 @@ def _zone(settings: Settings, tz: str | None) -> ZoneInfo:
     try:
         return ZoneInfo(tz or settings.practice_timezone)
     except Exception:
-        from bot.ops.commands import OpsUsageError
-
         raise OpsUsageError(f"unknown time zone {tz!r}") from None
 
 
@@ -145,7 +144,7 @@ def discharge_rows(
     runtime = build_runtime(settings)
     rows: list[dict[str, str]] = []
     try:
-        service = runtime.service
+        reads = runtime.services.reads
         with runtime.uow() as repo:
             episodes = list(
                 repo.session.scalars(
@@ -182,7 +181,7 @@ def discharge_rows(
                 )
             }
         for episode_id, chart_id, clinician_id, clinician_name in picked:
-            timeline = service.timeline(chart_id, actor=ADMIN)
+            timeline = reads.timeline(chart_id, actor=ADMIN)
             view = next(v for v in timeline.episodes if v.episode_id == episode_id)
             a = view.assessment
             moved = _step_event(view.events, ChecklistStep.MOVED_TO_GROUP)

@@ -10,13 +10,10 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
+from bot.entrypoints.ops.errors import OpsUsageError
 from bot.settings import Settings
 
 Handler = Callable[[argparse.Namespace, Settings], int]
-
-
-class OpsUsageError(Exception):
-    """Bad input on the command line (exit status 2)."""
 
 
 def _date(text: str) -> date:
@@ -41,7 +38,7 @@ def _since(text: str) -> datetime | date:
 
 
 def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
-    from bot.demo.run import DemoOptions, main_demo
+    from bot.entrypoints.demo.run import DemoOptions, main_demo
 
     if args.weeks < 1 or args.weeks > 52:
         raise OpsUsageError("--weeks must be between 1 and 52")
@@ -64,14 +61,14 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_doctor(args: argparse.Namespace, settings: Settings) -> int:
-    from bot.ops.doctor import print_report, run_checks
+    from bot.entrypoints.ops.doctor import print_report, run_checks
 
     results = run_checks(settings, timeout=args.timeout)
     return print_report(results, sys.stdout)
 
 
 def cmd_audit(args: argparse.Namespace, settings: Settings) -> int:
-    from bot.ops.records import print_audit
+    from bot.entrypoints.ops.records import print_audit
 
     return print_audit(
         settings, client=args.client, since=args.since, tz=args.tz, limit=args.limit, out=sys.stdout
@@ -79,7 +76,7 @@ def cmd_audit(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
-    from bot.ops.records import export_discharges
+    from bot.entrypoints.ops.records import export_discharges
 
     out = sys.stdout
     if args.output:
