@@ -106,3 +106,16 @@ def test_demo_command_prints_the_timeline_and_the_outcome_table(
 def test_demo_refuses_a_start_that_is_not_a_monday(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["demo", "--start", "2026-03-03"]) == 2
     assert "not a Monday" in capsys.readouterr().err
+
+
+def test_demo_never_replaces_a_database_it_did_not_make(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    practice = tmp_path / "discharge-bot.db"
+    practice.write_bytes(b"the practice's real records")
+    assert main(["demo", "--weeks", "1", "--db", str(practice)]) == 2
+    assert "is not a database an earlier demo made" in capsys.readouterr().err
+    assert practice.read_bytes() == b"the practice's real records"
+    again = tmp_path / "demo.db"
+    assert main(["demo", "--weeks", "1", "--start", "2026-03-02", "--db", str(again)]) == 0
+    assert main(["demo", "--weeks", "1", "--start", "2026-03-02", "--db", str(again)]) == 0

@@ -50,6 +50,7 @@ Json = dict[str, Any]
 SIGNING_SECRET = "demo-signing-secret"  # noqa: S105 - a local fake, never a real secret
 WEBHOOK_SECRET = "demo-platform-secret"  # noqa: S105
 BOT_NAME = "discharge-bot"
+DEMO_MARK = "demo"  # a runtime mark that says "this database was made by the demo"
 CSV_HEADER = (
     "client_id,clinician_slack_id,first_name,last_contact_at,next_session_at,clinician_timezone"
 )
@@ -208,6 +209,8 @@ class Stage:
         finally:
             engine.dispose()
         self.runtime: Runtime = build_runtime(self.settings, clock=self.clock)
+        with self.runtime.uow() as repo:
+            repo.mark(name=DEMO_MARK, at=self.clock.now(), detail="made by discharge-bot demo")
         client = make_web_client(self.settings)
         factory = self.runtime.uow.session_factory
         self.surface: Surface = build_surface(

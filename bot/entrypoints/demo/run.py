@@ -15,7 +15,7 @@ from typing import TextIO
 from zoneinfo import ZoneInfo
 
 from bot.entrypoints.demo.caseload import PEOPLE, demo_clients
-from bot.entrypoints.demo.engine import Entry, Stage
+from bot.entrypoints.demo.engine import DEMO_MARK, Entry, Stage
 from bot.entrypoints.demo.result import DemoResult, outcome_table
 from bot.entrypoints.demo.scenario import run_scenario
 from bot.settings import Settings
@@ -29,6 +29,29 @@ class DemoOptions:
     start: date | None = None  # a Monday; default: the coming Monday
     db: Path | None = None
     html: Path | None = None
+
+
+class NotADemoDatabase(Exception):
+    """`--db` names a file the demo did not make: it is never replaced."""
+
+
+def is_demo_database(path: Path) -> bool:
+    """True when `path` is a SQLite file an earlier demo made (it carries the demo's mark)."""
+    import sqlite3
+
+    try:
+        connection = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    except sqlite3.Error:
+        return False
+    try:
+        row = connection.execute(
+            "SELECT 1 FROM runtime_marks WHERE name = ?", (DEMO_MARK,)
+        ).fetchone()
+    except sqlite3.Error:
+        return False
+    finally:
+        connection.close()
+    return row is not None
 
 
 def default_start(today: date) -> date:
@@ -60,6 +83,11 @@ def run_demo(
     else:
         db_path = options.db
         if db_path.exists():
+            if not is_demo_database(db_path):
+                raise NotADemoDatabase(
+                    f"{db_path} exists and is not a database an earlier demo made; the demo "
+                    "replaces its --db file, so give it a new file name"
+                )
             db_path.unlink()  # the demo starts from an empty practice every time
     started = time.monotonic()
     try:

@@ -38,7 +38,7 @@ def _since(text: str) -> datetime | date:
 
 
 def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
-    from bot.entrypoints.demo.run import DemoOptions, main_demo
+    from bot.entrypoints.demo.run import DemoOptions, NotADemoDatabase, main_demo
 
     if args.weeks < 1 or args.weeks > 52:
         raise OpsUsageError("--weeks must be between 1 and 52")
@@ -57,7 +57,10 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
         db=args.db,
         html=args.html,
     )
-    return main_demo(settings, options)
+    try:
+        return main_demo(settings, options)
+    except NotADemoDatabase as exc:
+        raise OpsUsageError(str(exc)) from None
 
 
 def cmd_doctor(args: argparse.Namespace, settings: Settings) -> int:
