@@ -69,7 +69,10 @@ def test_an_unfamiliar_prompt_gets_its_primary_button_and_nothing_else(stage: St
     primary = {"type": "button", "action_id": "new_thing", "style": "primary", "value": "{}"}
     plain = {"type": "button", "action_id": "other_thing", "value": "{}"}
     assert director.choose([plain, primary]) == primary
-    assert director.choose([plain]) is None
+    assert director.choose([plain]) == plain  # e.g. a new "Documented in chart" button
+    snooze = {"type": "button", "action_id": str(Id.PAUSE), "style": "primary", "value": "{}"}
+    replied = {"type": "button", "action_id": str(Id.CLIENT_REPLIED), "value": "{}"}
+    assert director.choose([snooze, replied]) is None  # never postpones or invents a reply
     assert director.reader_of(stage.cct_channel) == ROBIN
 
 

@@ -128,6 +128,9 @@ SUMMARY_TEXT = {
     str(Id.B_GOALS): "Sleep routine partly restored; two of three goals met at last contact",
 }
 PREFERRED_OPTIONS = ("low",)
+#: Buttons a scripted person never presses unless a rule above says so: they postpone the
+#: work or tell the app something the scenario did not say happened.
+NEVER_CLICKED = frozenset(str(i) for i in (Id.SNOOZE, Id.PAUSE, Id.CLIENT_REPLIED, Id.SEND_FOR_ME))
 
 
 def fill_form(view: Mapping[str, Any], today: str) -> Json:
@@ -281,11 +284,15 @@ class Director:
             found = pick(action)
             if found is not None:
                 return found
-        # A prompt this director has no rule for: do what the app suggests (its primary button).
-        return next(
-            (c for c in controls if c.get("type") == "button" and c.get("style") == "primary"),
-            None,
-        )
+        # A prompt this director has no rule for: do what the app suggests (its primary
+        # button), else the first button that does not put the work off or change the story.
+        buttons = [
+            c
+            for c in controls
+            if c.get("type") == "button" and str(c["action_id"]) not in NEVER_CLICKED
+        ]
+        primary = next((c for c in buttons if c.get("style") == "primary"), None)
+        return primary or (buttons[0] if buttons else None)
 
     def _fill_summary(self, user: str) -> None:
         view = self.stage.last_modal()
