@@ -100,3 +100,22 @@ def test_speed_paces_virtual_days_against_the_wall_clock() -> None:
     started = time.monotonic()
     run_demo(Settings(_env_file=None), DemoOptions(weeks=1, speed=14.0, start=date(2026, 3, 2)))
     assert time.monotonic() - started >= 0.45  # 7 virtual days at 14 days a second
+
+
+def test_the_demo_needs_no_network_beyond_loopback(monkeypatch: pytest.MonkeyPatch) -> None:
+    import socket
+
+    real_connect = socket.socket.connect
+    attempts: list[object] = []
+
+    def loopback_only(self: socket.socket, address: object) -> None:
+        host = address[0] if isinstance(address, tuple) else address
+        if host not in {"127.0.0.1", "::1", "localhost"} and self.family != socket.AF_UNIX:
+            attempts.append(address)
+            raise OSError(f"the demo tried to reach {address!r}")
+        real_connect(self, address)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(socket.socket, "connect", loopback_only)
+    result = run_demo(Settings(_env_file=None), DemoOptions(weeks=2, start=date(2026, 3, 2)))
+    assert attempts == []
+    assert any(e.kind == "message" for e in result.entries)
