@@ -58,6 +58,20 @@ def test_the_transcript_is_what_the_app_sent_to_slack_and_who_clicked(result: De
         assert e.at.astimezone(ZoneInfo(e.zone)).weekday() < 5, timeline_line(e)
 
 
+def test_halfway_and_at_the_end_each_clinician_opens_the_home_tab_the_app_publishes(
+    result: DemoResult,
+) -> None:
+    homes = [e for e in result.entries if e.kind == "home"]
+    assert [e.where for e in homes] == ["Home tab of Dana Whitfield", "Home tab of Sam Okafor"] * 2
+    assert all(e.blocks for e in homes)
+    assert homes[-1].at == max(e.at for e in result.entries)  # after everything else
+    charts = [o.client.chart_id for o in result.outcomes]
+    halfway = repr(homes[0].blocks) + repr(homes[1].blocks)
+    assert any(chart in halfway for chart in charts)  # work under way, by chart id only
+    names = [o.client.first_name for o in result.outcomes]
+    assert not any(name in repr([e.blocks for e in homes]) for name in names)
+
+
 def test_no_client_first_name_reaches_the_cct_channel(result: DemoResult) -> None:
     names = [c.first_name for c in demo_clients(1)]
     for e in result.entries:

@@ -86,7 +86,7 @@ def test_page_is_self_contained(demo_result: DemoResult) -> None:
     assert "http://" not in page.replace('href="http', "")  # no fetched resource
     for tag in ("<link", "<img", "<iframe", "src="):
         assert tag not in page
-    posted = sum(e.kind in {"message", "ephemeral", "modal"} for e in demo_result.entries)
+    posted = sum(e.kind in {"message", "ephemeral", "modal", "home"} for e in demo_result.entries)
     updates = sum(e.kind == "update" for e in demo_result.entries)
     # every post is shown; an in-place edit shows only what changed (when something did)
     assert posted <= page.count('<article class="entry') <= posted + updates

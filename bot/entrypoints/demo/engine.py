@@ -238,6 +238,7 @@ class Stage:
         self._events = 0
         self._last_user: str | None = None
         self._last_chart: str | None = None
+        self._home_wanted = False  # App Home refreshes are noise, except when asked to look
         self.charts: list[str] = []  # chart ids imported, to say what a message is about
 
     def close(self) -> None:
@@ -393,6 +394,19 @@ class Stage:
         self.collect()
         return answer.status
 
+    def open_home(self, user: str) -> int:
+        """The user opens the bot's Home tab: Slack's `app_home_opened` event, signed; the
+        Home the app publishes is added to the transcript."""
+        answer = post(self.server.url, self.slack.app_home_opened(user))
+        if answer.status != 200:
+            raise AppRefused(f"app_home_opened for {user}: HTTP {answer.status}")
+        self._home_wanted = True
+        try:
+            self.collect()
+        finally:
+            self._home_wanted = False
+        return answer.status
+
     def submit_modal(
         self, view: Mapping[str, Any], values: Mapping[str, Any], *, user: str
     ) -> Json:
@@ -531,6 +545,22 @@ class Stage:
                         self._last_chart,
                         tuple(view.get("blocks") or ()),
                         title=title,
+                    )
+                )
+            elif call.method == "views.publish" and self._home_wanted:
+                view = body.get("view") or {}
+                user = str(body.get("user_id", ""))
+                self.transcript.add(
+                    Entry(
+                        now,
+                        "home",
+                        BOT_NAME,
+                        f"Home tab of {self._name(user)}",
+                        self.zone_of(user),
+                        f"{self._name(user)} opened the bot's Home tab",
+                        None,
+                        tuple(view.get("blocks") or ()),
+                        title="Home",
                     )
                 )
 

@@ -251,6 +251,14 @@ def _entry(entry: Entry, shown: dict[tuple[str, str], list[str]]) -> str:
             f'<span class="ts">{when}</span>{edited}</div>{only_you}'
             f"{body}</div></div></article>"
         )
+    if entry.kind == "home":
+        return (
+            f"<article {attrs}>"
+            f'<div class="where">{html.escape(entry.where)}</div>'
+            f'<div class="home"><div class="home-tabs"><b>Home</b><span>Messages</span>'
+            f'<span>About</span><span class="ts">{when}</span></div>'
+            f'<div class="home-body">{blocks(entry.blocks)}</div></div></article>'
+        )
     if entry.kind == "modal":
         return (
             f"<article {attrs}>"
@@ -323,6 +331,10 @@ div.entry.platform{border-left-color:#1264a3}
 .field{border:1px solid #bbb;border-radius:4px;padding:6px 8px;min-height:34px;background:#fff}
 .field.multiline{min-height:64px}
 .img-alt,.unknown{color:#868686}
+.home{border:1px solid #ddd;border-radius:8px}
+.home-tabs{display:flex;gap:16px;padding:8px 16px;border-bottom:1px solid #e2e2e2;font-size:14px;color:#616061}
+.home-tabs b{color:#1d1c1d;border-bottom:2px solid #1264a3}
+.home-body{padding:8px 16px}
 #script-errors{color:#e01e5a;font-weight:700}
 .hidden{display:none}
 """

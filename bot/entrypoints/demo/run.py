@@ -137,6 +137,7 @@ ICONS = {
     "submit": "**",
     "platform": "<=",
     "note": "--",
+    "home": "[]",
 }
 
 
@@ -148,6 +149,8 @@ def timeline_line(entry: Entry) -> str | None:
     icon = ICONS.get(entry.kind, "  ")
     if entry.kind in {"message", "ephemeral"}:
         return f"{when}  {icon} {entry.where}: {entry.summary}"
+    if entry.kind == "home":
+        return f"{when}  {icon} {entry.summary} (the caseload dashboard)"
     if entry.kind == "modal":
         return f"{when}  {icon} {entry.summary}"
     if entry.kind in {"click", "submit"}:

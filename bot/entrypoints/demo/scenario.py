@@ -420,11 +420,15 @@ def run_scenario(
     director = Director(stage, {c.chart_id: c for c in clients}, random.Random(seed))
     script = PlatformScript(stage, clients, start)
     digest_at = stage.next_digest(start)
+    halfway: datetime | None = start + (end - start) / 2
     while True:
         now = stage.clock.now()
         script.plan()
         script.fire()
         stage.tick()
+        if halfway is not None and now >= halfway:
+            open_homes(stage)  # halfway, a look at the caseload while work is under way
+            halfway = None
         if now >= digest_at:
             stage.digest()
             digest_at = stage.next_digest(now + MIN_STEP)
@@ -448,7 +452,15 @@ def run_scenario(
             if t is not None and t > now
         ]
         stage.clock.set(max(min(candidates), now + MIN_STEP))
+    open_homes(stage)  # at the end, everyone looks at their caseload once more
     return outcomes(stage, clients)
+
+
+def open_homes(stage: Stage) -> None:
+    """Every clinician opens the bot's Home tab (their caseload dashboard)."""
+    for person in stage.people.values():
+        if person.role == "clinician":
+            stage.open_home(person.slack_id)
 
 
 CLOSURE_WORDS = {
