@@ -27,3 +27,13 @@ class NotAllowed(DomainError):
 
 class ChecklistOrderError(DomainError):
     pass
+
+
+class NeedsReason(DomainError):
+    """A step the guide's criteria don't support yet: the clinician may go ahead, but only
+    after confirming with a reason (which is audited and goes into the summary)."""
+
+    def __init__(self, unmet: tuple[str, ...], how: str) -> None:
+        self.unmet = unmet
+        listed = "; ".join(unmet)
+        super().__init__(f"The guide's criteria aren't met: {listed}. {how}")
