@@ -27,6 +27,8 @@ class Runtime:
 
     def close(self) -> None:
         self.engine.dispose()
+        if self.healthie is not None:
+            self.healthie.close()
 
 
 def build_runtime(
@@ -51,6 +53,7 @@ def build_runtime(
         settings,
         api_version=settings.healthie_api_version,
         timeout=settings.healthie_timeout_seconds,
+        clock=clock,
     )
     service = CareService(uow, clock, settings, phrases, platform=healthie)
     return Runtime(settings, engine, uow, clock, phrases, service, healthie)

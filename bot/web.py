@@ -59,6 +59,20 @@ class HealthCheck:
         self.started = time.monotonic()
         self.stale_after = max(STALE_TICKS * runtime.settings.tick_seconds, 300)
 
+    def _platform(self, details: dict[str, Any]) -> None:
+        """Healthie's version warnings, as its last answers carried them (no call is made)."""
+        healthie = self.runtime.healthie
+        if healthie is None:
+            return
+        details["healthie"] = {
+            "api_version": healthie.api_version,
+            "warnings": [
+                {"code": w.code, "sunset_date": w.sunset_date,
+                 "latest_version": w.latest_version}
+                for w in healthie.warnings.current()
+            ],
+        }
+
     def __call__(self) -> tuple[bool, Mapping[str, Any]]:
         details: dict[str, Any] = {}
         try:
@@ -72,8 +86,10 @@ class HealthCheck:
             mark = repo.get_mark("last_tick")
         up_for = time.monotonic() - self.started
         if mark is None:
+            self._platform(details)
             details["last_tick"] = "never"
             return up_for < self.stale_after, details
+        self._platform(details)
         age = (self.runtime.clock.now() - mark.at).total_seconds()
         details["last_tick_age_seconds"] = round(age, 1)
         details["stale_after_seconds"] = self.stale_after

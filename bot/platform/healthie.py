@@ -20,14 +20,16 @@ fetched over GraphQL. Answers:
 =====  ==========================================================================
 200    turned into an event (``"duplicate": true`` when seen before), or ignored with
        ``"ignored": <why>`` — other event types, staff messages, clients not on the
-       caseload. Healthie retries any error for 3 days and then disables the webhook,
-       so what can never succeed must not be an error.
+       caseload. With retries switched on (they are opt-in per webhook:
+       ``should_retry``), Healthie retries an error for up to 3 days and then disables
+       the webhook, so what can never succeed must not be an error.
 400    body is not JSON / not a Healthie payload
 401    Signature or Content-Digest missing or wrong
 405    not a POST
 413    body over 64 KiB
 500    the bot could not store the event (Healthie retries)
-503    Healthie's API did not answer (error, HTTP error, timeout); Healthie retries
+503    Healthie's API did not answer (error, HTTP error, timeout) or kept rate limiting
+       our reads after bounded retries; Retry-After is set and Healthie retries
 =====  ==========================================================================
 
 Every derived `event_id` is a function of the fact, not of the delivery, so Healthie's
@@ -62,6 +64,7 @@ from bot.platform.events import (
 from bot.platform.healthie_api import (
     HealthieClient,
     PlatformRejected,
+    PlatformThrottled,
     PlatformUnavailable,
 )
 
@@ -75,8 +78,11 @@ PM_STATUS_EVENTS = {
     "No-Show": PlatformEventType.SESSION_NO_SHOW,
     "Cancelled": PlatformEventType.SESSION_CANCELLED,
     "Late Cancellation": PlatformEventType.SESSION_CANCELLED,
-    "Re-Scheduled": PlatformEventType.SESSION_SCHEDULED,
 }
+# Healthie's appointments guide: an appointment is not active when Cancelled, Re-Scheduled or
+# No-Show. A Re-Scheduled appointment is neither a booking at its (old) date nor a miss; the
+# new time is booked as an appointment of its own and arrives as appointment.created.
+RESCHEDULED = "Re-Scheduled"
 APPOINTMENT_EVENTS = frozenset(
     {"appointment.created", "appointment.updated", "appointment.deleted"}
 )
@@ -198,6 +204,9 @@ def appointment_event(
             return Ignored("past appointment deleted (record clean-up, not a cancellation)")
         kind = PlatformEventType.SESSION_CANCELLED
         occurred_at = appointment.deleted_at or appointment.updated_at or now
+    elif appointment.pm_status == RESCHEDULED:
+        return Ignored("re-scheduled: not a booking at this date (the new time is its own "
+                       "appointment)")
     elif appointment.pm_status:
         mapped = PM_STATUS_EVENTS.get(appointment.pm_status)
         if mapped is None:
@@ -340,6 +349,12 @@ def handle_healthie(
     except WebhookError as refused:
         _log(path, refused.status, refused.reason, event_type, event)
         return error_response(refused)
+    except PlatformThrottled as throttled:
+        # Our reads were rate limited: answer so Healthie delivers the event again later.
+        _log(path, 503, f"platform rate limited: {throttled}", event_type, event)
+        response = json_response(503, {"ok": False, "error": "Healthie API rate limited; retry"})
+        response[1].append(("Retry-After", str(int(max(throttled.retry_after or 0, 60)))))
+        return response
     except PlatformUnavailable as unavailable:
         _log(path, 503, f"platform unavailable: {unavailable}", event_type, event)
         response = json_response(503, {"ok": False, "error": "Healthie API unavailable; retry"})
