@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import functools
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from sqlalchemy import text
@@ -53,8 +53,15 @@ class HealthCheck:
     as stale, so a fresh deploy is not reported down before its first tick.
     """
 
-    def __init__(self, runtime: Runtime, *, wall: SystemClock | None = None) -> None:
+    def __init__(
+        self,
+        runtime: Runtime,
+        *,
+        wall: SystemClock | None = None,
+        slack_token_error: Callable[[], str | None] | None = None,
+    ) -> None:
         self.runtime = runtime
+        self.slack_token_error = slack_token_error
         self.wall = wall or SystemClock()
         self.started = time.monotonic()
         self.stale_after = max(STALE_TICKS * runtime.settings.tick_seconds, 300)
@@ -81,6 +88,10 @@ class HealthCheck:
             details["database"] = "ok"
         except Exception as exc:
             details["database"] = f"unreachable ({exc.__class__.__name__})"
+            return False, details
+        dead = self.slack_token_error() if self.slack_token_error is not None else None
+        if dead is not None:
+            details["slack"] = f"the bot's token was refused ({dead}); delivery is stopped"
             return False, details
         with self.runtime.uow() as repo:
             mark = repo.get_mark("last_tick")

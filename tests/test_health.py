@@ -87,3 +87,18 @@ def test_healthz_shows_healthies_version_warnings(settings: Settings) -> None:
     assert after["details"]["healthie"]["warnings"] == [{  # type: ignore[index]
         "code": "API_VERSION_SUNSET_WARNING", "sunset_date": "2027-01-31",
         "latest_version": "2026-07-01"}]
+
+
+def test_healthz_is_unhealthy_once_slack_refuses_the_bots_token(settings: Settings) -> None:
+    runtime = build_runtime(settings)
+    refused: list[str] = []
+    health = HealthCheck(runtime, slack_token_error=lambda: refused[0] if refused else None)
+    front = create_wsgi_app(slack_app=None, health=health)
+    with ServerThread(front) as server:
+        assert get(f"{server.url}/healthz")[0] == 200
+        refused.append("account_inactive")
+        status, body = get(f"{server.url}/healthz")
+    runtime.close()
+
+    assert status == 503
+    assert "account_inactive" in str(body["details"]["slack"])  # type: ignore[index]

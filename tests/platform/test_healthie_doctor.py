@@ -91,7 +91,8 @@ def test_unreachable_healthie_is_one_failed_check_not_an_exception(
 
     checks = check_healthie(client, DoctorSettings())
 
-    assert checks[0].status is Status.FAIL and "HEALTHIE_API_KEY" in checks[0].detail
+    assert checks[0].status is Status.FAIL
+    assert "HEALTHIE_API_KEY" in checks[0].detail
     assert checks[-1].name == "healthie.recurring_appointments"
 
 
