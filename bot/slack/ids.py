@@ -7,6 +7,7 @@ that does not parse is a forged or outdated button, not something to guess at.
 
 from __future__ import annotations
 
+import re
 from enum import StrEnum
 from typing import Literal, TypeVar
 
@@ -52,6 +53,20 @@ class Id(StrEnum):
     B_ACTIONS = "prompt_actions"
     B_RESOLUTION = "prompt_resolution"
     B_STEP = "checklist_step"
+
+
+def variant(action: Id, choice: str) -> str:
+    """The action_id of one of several elements with the same action in one block.
+
+    Slack wants action_id unique within its block; the choice rides after a colon
+    (``reply_classify:fit_concern``) and the listener matches them all with `any_variant`.
+    """
+    return f"{action}:{choice}"
+
+
+def any_variant(action: Id) -> re.Pattern[str]:
+    """Matches `action` itself and every `variant` of it, nothing else."""
+    return re.compile(rf"^{re.escape(str(action))}(?::[A-Za-z0-9_.-]+)?$")
 
 
 class _Value(BaseModel):

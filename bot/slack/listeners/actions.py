@@ -11,7 +11,7 @@ from slack_sdk import WebClient
 from bot.domain.errors import DomainError
 from bot.domain.model import ChecklistStep, Classification
 from bot.readmodels import Resolved
-from bot.slack.ids import Id, PromptValue, SummaryMetadata, parse
+from bot.slack.ids import Id, PromptValue, SummaryMetadata, any_variant, parse
 from bot.slack.listeners import follow, surface_of, user_of
 from bot.slack.views.format import when
 from bot.slack.views.messages import CLASSIFICATION_WORDS
@@ -24,9 +24,9 @@ def register(app: App) -> None:
     app.action(str(Id.CLIENT_REPLIED))(client_replied)
     app.action(str(Id.SNOOZE))(snooze)
     app.action(str(Id.PAUSE))(pause)
-    app.action(str(Id.CLASSIFY))(classify)
+    app.action(any_variant(Id.CLASSIFY))(classify)
     app.action(str(Id.STEP_CONFIRM))(confirm_step)
-    app.action(str(Id.OTHER_PROVIDERS))(other_providers)
+    app.action(any_variant(Id.OTHER_PROVIDERS))(other_providers)
     app.action(str(Id.OPEN_SUMMARY))(open_summary)
     app.action(str(Id.MOVE_FOR_ME))(move_for_me)
     app.action(str(Id.MOVED_CONFIRM))(moved_confirm)

@@ -17,8 +17,9 @@ from slack_sdk.models.blocks import (
 
 from bot.domain.model import ChecklistStep, Classification, State, StepKind
 from bot.readmodels import OutboxKind, OutboxMessageData, Resolution, Resolved
-from bot.slack.ids import Id, PromptValue
-from bot.slack.views.format import SlackMessage, chunks, escape, first_line, quote, when, who
+from bot.slack.ids import Id, PromptValue, variant
+from bot.slack.views.format import SlackMessage, chunks, escape, first_line, when, who
+from smart_phrases.slack_text import preview_sections
 
 CLASSIFICATION_WORDS = {
     Classification.CONTINUING: "continuing care",
@@ -84,7 +85,7 @@ def _value(data: OutboxMessageData, choice: str | None = None) -> str:
 
 def _button(
     label: str,
-    action: Id,
+    action: Id | str,
     value: str,
     *,
     style: str | None = None,
@@ -141,8 +142,8 @@ def _answered(data: OutboxMessageData) -> bool:
 
 def checkin_message(data: OutboxMessageData) -> SlackMessage:
     blocks: list[Block] = [_section(data.text)]
-    if data.preview:
-        blocks.append(_section("*Message for the client's chat*\n" + quote(data.preview)))
+    if data.preview:  # split as the lint measured it: a long check-in still fits
+        blocks.extend(_section(part) for part in preview_sections(data.preview))
     if not _answered(data):
         elements: list[ButtonElement | StaticSelectElement] = [
             _button("Mark as sent", Id.MARK_SENT, _value(data), style="primary"),
@@ -203,13 +204,13 @@ def classify_message(data: OutboxMessageData) -> SlackMessage:
                 elements=[
                     _button(
                         "Continuing care",
-                        Id.CLASSIFY,
+                        variant(Id.CLASSIFY, Classification.CONTINUING.value),
                         _value(data, Classification.CONTINUING.value),
                         style="primary",
                     ),
                     _button(
                         "Met their goals",
-                        Id.CLASSIFY,
+                        variant(Id.CLASSIFY, Classification.MET_GOALS.value),
                         _value(data, Classification.MET_GOALS.value),
                         confirm=_confirm(
                             "Met their goals?",
@@ -220,7 +221,7 @@ def classify_message(data: OutboxMessageData) -> SlackMessage:
                     ),
                     _button(
                         "Fit concern",
-                        Id.CLASSIFY,
+                        variant(Id.CLASSIFY, Classification.FIT_CONCERN.value),
                         _value(data, Classification.FIT_CONCERN.value),
                         confirm=_confirm(
                             "Ask CCT for a rematch?",
@@ -229,7 +230,11 @@ def classify_message(data: OutboxMessageData) -> SlackMessage:
                             "Ask CCT",
                         ),
                     ),
-                    _button("Other", Id.CLASSIFY, _value(data, Classification.OTHER.value)),
+                    _button(
+                        "Other",
+                        variant(Id.CLASSIFY, Classification.OTHER.value),
+                        _value(data, Classification.OTHER.value),
+                    ),
                 ],
             )
         )
@@ -299,7 +304,7 @@ def _step_controls(data: OutboxMessageData, step: ChecklistStep) -> list[Block]:
             _actions(
                 _button(
                     "Yes, still seeing others",
-                    Id.OTHER_PROVIDERS,
+                    variant(Id.OTHER_PROVIDERS, "yes"),
                     _value(data, "yes"),
                     confirm=_confirm(
                         "Still seeing other providers?",
@@ -308,7 +313,12 @@ def _step_controls(data: OutboxMessageData, step: ChecklistStep) -> list[Block]:
                         "Yes",
                     ),
                 ),
-                _button("No, nobody else", Id.OTHER_PROVIDERS, _value(data, "no"), style="primary"),
+                _button(
+                    "No, nobody else",
+                    variant(Id.OTHER_PROVIDERS, "no"),
+                    _value(data, "no"),
+                    style="primary",
+                ),
             )
         )
         return blocks
