@@ -30,7 +30,7 @@ SUNSET_DATE = "2027-01-31"
 RECURRING_CAVEAT = (
     "Healthie sends appointment.created/updated/deleted for one-time appointments only; "
     "for recurring appointments ask Healthie support (hello@gethealthie.com) to enable them, "
-    "or outcomes of recurring sessions must be recorded by hand (/care log)."
+    "or outcomes of recurring sessions must be recorded by hand (/care session)."
 )
 
 

@@ -264,8 +264,12 @@ class FakeSlackAPI:
         tz_label: str | None = None,
         is_bot: bool = False,
         deleted: bool = False,
+        email: str | None = None,
     ) -> None:
-        """Make `users.info` know `user_id` (unknown users get `user_not_found`)."""
+        """Make `users.info` know `user_id` (unknown users get `user_not_found`).
+
+        `email` is in the profile as Slack gives it to an app with `users:read.email`.
+        """
         with self._lock:
             self._users[user_id] = {
                 "id": user_id,
@@ -280,7 +284,8 @@ class FakeSlackAPI:
                 "is_admin": False,
                 "is_owner": False,
                 "updated": 1_700_000_000,
-                "profile": {"real_name": real_name, "display_name": real_name.split(" ")[0]},
+                "profile": {"real_name": real_name, "display_name": real_name.split(" ")[0],
+                            **({"email": email} if email else {})},
             }
 
     def add_usergroup(self, usergroup_id: str, users: Iterable[str]) -> None:
