@@ -232,6 +232,7 @@ class _Fold:
     missed_run: list[datetime] = field(default_factory=list)
     outreach_started_at: datetime | None = None
     checkins: list[datetime] = field(default_factory=list)
+    charted: set[int] = field(default_factory=set)  # check-in numbers whose note is in the chart
     resumed_at: datetime | None = None
     snoozed_until: dict[int, datetime] = field(default_factory=dict)
     reply_at: datetime | None = None
@@ -358,6 +359,9 @@ class _Fold:
             self.checkins.append(at)
             count, total = len(self.checkins), self.policy.checkins
             self.reasons.append(f"{_day(at)}: check-in {count} of {total} documented")
+        elif kind is EventKind.NOTE_IN_CHART:
+            if event.number is not None:
+                self.charted.add(event.number)
         elif kind is EventKind.SNOOZED:
             self.move(Signal.SNOOZE, at)
             if event.until is not None:
@@ -391,6 +395,12 @@ class _Fold:
     def _contact(self, at: datetime) -> None:
         if self.last_contact is None or at > self.last_contact:
             self.last_contact = at
+
+    def checklist(self) -> ChecklistStatus:
+        in_chart = sum(1 for n in self.charted if 1 <= n <= len(self.checkins))
+        return checklist_status(
+            self.steps_done, checkins_documented=in_chart, checkins_sent=len(self.checkins)
+        )
 
     def _consume_booking(self, session_at: datetime) -> None:
         self.bookings.discard(session_at)
@@ -453,7 +463,7 @@ class _Fold:
         self.steps_done[step] = event.at
         if step is ChecklistStep.OTHER_PROVIDERS:
             self.other_providers = False
-        status = checklist_status(self.steps_done, checkins_documented=len(self.checkins))
+        status = self.checklist()
         if self.state is State.INACTIVE and status.complete:
             self.ended_at = event.at
             self.move(
@@ -524,7 +534,7 @@ def assess(
         missed_run=len(f.missed_run),
         outreach_started_at=f.outreach_started_at,
         inactive_at=f.inactive_at,
-        checklist=checklist_status(f.steps_done, checkins_documented=len(f.checkins)),
+        checklist=f.checklist(),
         booked_session_at=live_bookings[0] if live_bookings else None,
         bookings=tuple(live_bookings),
     )
