@@ -23,6 +23,7 @@ class Id(StrEnum):
     CLIENT_REPLIED = "checkin_client_replied"
     SNOOZE = "checkin_snooze"
     PAUSE = "checkin_pause"
+    NOTE_DOCUMENTED = "checkin_note_documented"
     # reply classification
     CLASSIFY = "reply_classify"
     # discharge checklist
@@ -51,6 +52,7 @@ class Id(StrEnum):
     A_CONSIDERATIONS = "summary_considerations_input"
     # blocks whose ids other code looks for
     B_ACTIONS = "prompt_actions"
+    B_NOTE_ACTIONS = "prompt_note_actions"
     B_RESOLUTION = "prompt_resolution"
     B_STEP = "checklist_step"
 
