@@ -59,6 +59,7 @@ class ChartLink:
     title: str
     url: str | None
     on: datetime | None = None
+    id: str | None = None  # the platform's id of the note
 
 
 @dataclass(frozen=True)
