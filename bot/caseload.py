@@ -2,6 +2,7 @@
 
 Columns (header row, UTF-8):
 client_id,clinician_slack_id,first_name,last_contact_at,next_session_at,clinician_timezone
+and, optionally, clinician_platform_id (the clinician's user id in the clinical platform).
 
 Dates are ISO 8601. A date alone means midnight, and a time without an offset means local time,
 in the clinician's zone (the row's clinician_timezone, else the practice zone).
@@ -25,6 +26,7 @@ COLUMNS = (
     "next_session_at",
     "clinician_timezone",
 )
+OPTIONAL_COLUMNS = ("clinician_platform_id",)
 REQUIRED = ("client_id", "clinician_slack_id", "last_contact_at")
 _SLACK_USER = re.compile(r"^[UW][A-Z0-9]{2,}$")
 _CHART_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
@@ -58,6 +60,7 @@ class CaseloadRow:
     last_contact_at: datetime
     next_session_at: datetime | None
     clinician_timezone: str | None
+    clinician_platform_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -102,12 +105,13 @@ def parse_caseload(content: str, *, practice_timezone: str) -> list[CaseloadRow]
                 for c in missing
             ]
         )
-    unknown = [h for h in header if h not in COLUMNS]
+    unknown = [h for h in header if h not in COLUMNS and h not in OPTIONAL_COLUMNS]
     if unknown:
         problems.append(Problem(1, unknown[0], f"unknown column {unknown[0]!r}"))
     rows: list[CaseloadRow] = []
     seen: dict[str, int] = {}
     zones: dict[str, tuple[str, int]] = {}
+    platform_ids: dict[str, tuple[str, int]] = {}
     for raw in reader:
         line = reader.line_num
         values = {(k or "").strip(): (v or "").strip() for k, v in raw.items() if k is not None}
@@ -161,6 +165,17 @@ def parse_caseload(content: str, *, practice_timezone: str) -> list[CaseloadRow]
                         )
                     )
                 zones.setdefault(clinician, (zone_name, line))
+        platform_id = values.get("clinician_platform_id") or None
+        if platform_id and not _CHART_ID.match(platform_id):
+            row_problems.append(Problem(line, "clinician_platform_id",
+                                        f"{platform_id!r} is not a platform user id"))
+        elif platform_id:
+            earlier_id = platform_ids.get(clinician)
+            if earlier_id and earlier_id[0] != platform_id:
+                row_problems.append(Problem(
+                    line, "clinician_platform_id",
+                    f"{clinician} is platform user {earlier_id[0]} on line {earlier_id[1]}"))
+            platform_ids.setdefault(clinician, (platform_id, line))
         instants: dict[str, datetime | None] = {}
         for column in ("last_contact_at", "next_session_at"):
             value = values.get(column, "")
@@ -191,6 +206,7 @@ def parse_caseload(content: str, *, practice_timezone: str) -> list[CaseloadRow]
                 last_contact_at=last_contact,
                 next_session_at=instants["next_session_at"],
                 clinician_timezone=zone_name,
+                clinician_platform_id=platform_id,
             )
         )
     if problems:
