@@ -21,7 +21,7 @@ from bot.platform.healthie_api import (
     HealthieClient,
     profile_url,
 )
-from bot.readmodels import ChartLink
+from bot.services.readmodels import ChartLink
 
 log = logging.getLogger(__name__)
 

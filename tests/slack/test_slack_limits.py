@@ -9,7 +9,7 @@ import pytest
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from bot.readmodels import Resolution, Resolved
+from bot.services.readmodels import Resolution, Resolved
 from bot.slack.views.messages import outbox_message
 from smart_phrases.slack_text import PREVIEW_HEADER, SLACK_SECTION_LIMIT
 from tests.fakes.slack_api import FakeSlackAPI

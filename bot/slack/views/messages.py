@@ -16,7 +16,7 @@ from slack_sdk.models.blocks import (
 )
 
 from bot.domain.model import ChecklistStep, Classification, State, StepKind
-from bot.readmodels import ChartLink, OutboxKind, OutboxMessageData, Resolution, Resolved
+from bot.services.readmodels import ChartLink, OutboxKind, OutboxMessageData, Resolution, Resolved
 from bot.slack.ids import Id, PromptValue, variant
 from bot.slack.views.format import SlackMessage, chunks, day, escape, first_line, when, who
 from smart_phrases.slack_text import preview_sections
