@@ -69,7 +69,7 @@ def _surface(settings: Settings, runtime: Runtime) -> Surface:
         session_factory=runtime.uow.session_factory,
         clock=runtime.clock,
         phrases=runtime.phrases,
-        platform=runtime.healthie,
+        platform=runtime.chart,
     )
 
 

@@ -24,6 +24,7 @@ def register(app: App) -> None:
     app.action(str(Id.CLIENT_REPLIED))(client_replied)
     app.action(str(Id.SNOOZE))(snooze)
     app.action(str(Id.PAUSE))(pause)
+    app.action(str(Id.NOTE_DOCUMENTED))(note_documented)
     app.action(any_variant(Id.CLASSIFY))(classify)
     app.action(str(Id.STEP_CONFIRM))(confirm_step)
     app.action(any_variant(Id.OTHER_PROVIDERS))(other_providers)
@@ -113,6 +114,20 @@ def snooze(ack: Ack, body: dict[str, Any], context: BoltContext) -> None:
         action=Resolved.SNOOZED,
         detail=detail,
     )
+
+
+def note_documented(ack: Ack, body: dict[str, Any], context: BoltContext) -> None:
+    """*Documented in chart*: the clinician pasted the check-in's admin note into the chart."""
+    ack()
+    surface, value = surface_of(context), _value(body)
+    actor = surface.actor(user_of(body))
+    surface.services.messages.check_prompt(value.o, value.c, actor=actor, current=False)
+    try:
+        number = int(value.v or "")
+    except ValueError:
+        raise DomainError("That button is out of date. Open the latest message.") from None
+    outcome = surface.services.chart.confirm_documented(value.c, number, actor=actor)
+    follow(surface, value.c, actor, outcome.queued, outbox_id=value.o)
 
 
 def pause(ack: Ack, body: dict[str, Any], context: BoltContext) -> None:

@@ -125,8 +125,12 @@ def _footer(data: OutboxMessageData) -> list[Block]:
 def is_final(data: OutboxMessageData) -> bool:
     """The message will never offer buttons again: later refreshes can leave it alone.
 
-    An unanswered prompt that is merely not current (outreach paused) may come back.
+    An unanswered prompt that is merely not current (outreach paused) may come back, and a
+    documented check-in whose admin note still waits to be pasted keeps its button.
     """
+    note = data.chart_note
+    if note is not None and note.link is None and note.paste and not note.documented:
+        return False
     final = {r.action for r in data.resolutions} - {Resolved.TAKEN}
     return bool(final) or data.state is State.CLOSED
 
