@@ -17,8 +17,8 @@ HEADER = (
 )
 
 
-def import_rows(service: Services, *lines: str) -> None:
-    rows = parse_caseload(HEADER + "\n".join(lines) + "\n", practice_timezone="America/Toronto")
+def import_rows(service: Services, *lines: str, header: str = HEADER) -> None:
+    rows = parse_caseload(header + "\n".join(lines) + "\n", practice_timezone="America/Toronto")
     service.caseload.import_caseload(rows, actor=ADMIN)
 
 

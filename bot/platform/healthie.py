@@ -86,6 +86,8 @@ RESCHEDULED = "Re-Scheduled"
 APPOINTMENT_EVENTS = frozenset(
     {"appointment.created", "appointment.updated", "appointment.deleted"}
 )
+# A note signed or locked in the chart: checklist step 2 may now be done.
+NOTE_SIGNED_EVENTS = frozenset({"form_answer_group.locked", "form_answer_group.signed"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -259,6 +261,21 @@ def message_event(client: HealthieClient, note_id: str) -> PlatformEvent | Ignor
     )
 
 
+def note_signed_event(
+    client: HealthieClient, note_id: str, event_type: str, clock: Clock
+) -> PlatformEvent | Ignored:
+    client_id = client.charting_note_client(note_id)
+    if client_id is None:
+        return Ignored("note not found")
+    return PlatformEvent(
+        event_id=f"healthie:{event_type}:{note_id}",
+        type=PlatformEventType.CHART_NOTE_SIGNED,
+        client_id=client_id,
+        occurred_at=clock.now(),
+        source="healthie",
+    )
+
+
 def group_event(
     client: HealthieClient,
     user_id: str,
@@ -298,6 +315,8 @@ def event_from_payload(
         return appointment_event(client, resource_id, event_type, clock)
     if event_type == "message.created":
         return message_event(client, resource_id)
+    if event_type in NOTE_SIGNED_EVENTS:
+        return note_signed_event(client, resource_id, event_type, clock)
     if event_type == "patient.updated":
         changed = [str(f) for f in payload.get("changed_fields") or []]
         return group_event(client, resource_id, changed, discharged_group_name, clock)

@@ -637,6 +637,12 @@ class HealthieClient:
             ))
         return notes
 
+    def charting_note_client(self, note_id: str) -> str | None:
+        """The client whose chart holds the charting note (FormAnswerGroup) `note_id`."""
+        data = self.execute("DischargeBotFormAnswerGroup", docs.FORM_ANSWER_GROUP_QUERY,
+                            {"id": note_id})
+        return _id(_as_dict(data.get("formAnswerGroup")).get("user_id"))
+
     # --- for doctor -------------------------------------------------------------------------
 
     def current_user_id(self) -> str | None:

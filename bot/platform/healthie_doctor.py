@@ -25,6 +25,8 @@ REQUIRED_WEBHOOK_EVENTS = (
     "appointment.deleted",
     "message.created",
     "patient.updated",
+    "form_answer_group.signed",
+    "form_answer_group.locked",
 )
 SUNSET_DATE = "2027-01-31"
 RECURRING_CAVEAT = (

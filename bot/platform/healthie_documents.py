@@ -134,6 +134,11 @@ query DischargeBotChartingNotes($user_id: ID!, $after: String) {
   }
 }"""
 
+FORM_ANSWER_GROUP_QUERY: Final = """
+query DischargeBotFormAnswerGroup($id: ID) {
+  formAnswerGroup(id: $id) { id user_id }
+}"""
+
 # --- the care team and the calendar ----------------------------------------------------------
 
 ORGANIZATION_MEMBERS_QUERY: Final = """
@@ -183,6 +188,7 @@ DOCUMENTS: Final[dict[str, str]] = {
     "DischargeBotFormsByName": FORMS_BY_NAME_QUERY,
     "DischargeBotCreateChartingNote": CREATE_CHARTING_NOTE_MUTATION,
     "DischargeBotChartingNotes": CHARTING_NOTES_QUERY,
+    "DischargeBotFormAnswerGroup": FORM_ANSWER_GROUP_QUERY,
     "DischargeBotOrganizationMembers": ORGANIZATION_MEMBERS_QUERY,
     "DischargeBotLastOccurredAppointment": LAST_OCCURRED_APPOINTMENT_QUERY,
     "DischargeBotCurrentUser": CURRENT_USER_QUERY,

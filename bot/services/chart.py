@@ -178,6 +178,15 @@ class Chart:
             )
         return True
 
+    def notes_changed(self, chart_id: str, *, actor: Actor) -> list[str]:
+        """A note was signed or locked in the chart: tick step 2 if none is left unsigned,
+        else refresh the checklist so its list of unsigned notes follows. Returns keys queued."""
+        if self.settle_notes_signed(chart_id, actor=actor):
+            return []
+        with self.uow() as repo:
+            client = self.episodes.client(repo, chart_id, actor)
+            return self.episodes.refresh_live(repo, client, self.clock.now())
+
     # -- who is who, and the calendar ----------------------------------------------------------
     def map_clinician(self, slack_user_id: str, email: str | None) -> bool:
         """Learn the clinician's platform id from their Slack email, when none is on record."""

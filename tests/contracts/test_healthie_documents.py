@@ -116,6 +116,7 @@ def every_call(client: HealthieClient) -> None:
     client.create_charting_note(CLIENT, form, "Check-in 1 sent.",
                                 dated=datetime(2026, 2, 2, 15, tzinfo=UTC))
     client.charting_notes(CLIENT)
+    client.charting_note_client("9000")
     client.find_member_id_by_email("sam@example.org")
     client.last_occurred_session(CLIENT, CLINICIAN, before=datetime(2026, 3, 1, tzinfo=UTC))
     client.last_occurred_session(CLIENT, None, before=datetime(2026, 3, 1, tzinfo=UTC))

@@ -575,6 +575,10 @@ class FakeHealthie:
             })
         return self._page(nodes, variables)
 
+    def _resolve_formAnswerGroup(self, variables: dict[str, Any]) -> dict[str, Any] | None:
+        note = self.state.charting_notes.get(str(variables.get("id")))
+        return {"id": note["id"], "user_id": note["user_id"]} if note else None
+
     def _resolve_organizationMembers(self, variables: dict[str, Any]) -> dict[str, Any]:
         keywords = (variables.get("keywords") or "").lower()
         nodes = [

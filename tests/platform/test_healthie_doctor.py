@@ -11,7 +11,8 @@ from bot.platform.healthie_doctor import Status, check_healthie, event_name
 from tests.fakes.healthie import API_KEY, FakeHealthie
 
 EVENTS = ["appointment.created", "appointment.updated", "appointment.deleted",
-          "message.created", "patient.updated"]
+          "message.created", "patient.updated", "form_answer_group.signed",
+          "form_answer_group.locked"]
 
 
 @dataclass
