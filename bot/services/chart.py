@@ -10,7 +10,7 @@ note that is in the chart (written there, or confirmed pasted) counts for checkl
 from __future__ import annotations
 
 import logging
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from bot.domain.checklist import check_can_complete
@@ -26,6 +26,7 @@ from storage.repository import Repository
 log = logging.getLogger(__name__)
 
 PLATFORM_CHART = Actor("platform:chart", Source.PLATFORM)
+UNMATCHED_RETRY = timedelta(hours=6)
 
 
 class Chart:
@@ -36,6 +37,7 @@ class Chart:
         self.uow = episodes.uow
         self.clock = episodes.clock
         self.port: ChartPort | None = chart_of(platform)
+        self._unmatched: dict[str, datetime] = {}  # slack id -> when its email matched nobody
 
     # -- admin notes ---------------------------------------------------------------------------
     def write_note(self, note_id: int) -> ChartLink | None:
@@ -192,6 +194,9 @@ class Chart:
         """Learn the clinician's platform id from their Slack email, when none is on record."""
         if self.port is None or not email:
             return False
+        tried = self._unmatched.get(slack_user_id)
+        if tried is not None and self.clock.now() - tried < UNMATCHED_RETRY:
+            return False  # asked recently and nobody had that email: don't ask on every DM
         with self.uow() as repo:
             clinician = repo.clinician_by_slack_id(slack_user_id)
             if clinician is None or clinician.platform_user_id:
@@ -204,6 +209,7 @@ class Chart:
             return False
         if member is None:
             log.info("clinician %s: no platform member has their Slack email", slack_user_id)
+            self._unmatched[slack_user_id] = self.clock.now()
             return False
         with self.uow() as repo:
             clinician = repo.clinician_by_slack_id(slack_user_id)

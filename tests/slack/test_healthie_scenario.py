@@ -212,3 +212,37 @@ def test_healthie_practice_goes_through_the_guide_with_the_chart_as_record(
     for message in bot.fake.messages(CCT_CHANNEL):
         assert "Zephyrine" not in text_of(message)
         assert "Low mood" not in text_of(message)
+
+
+def test_care_note_goes_into_the_chart_and_the_reply_keeps_its_text_out_of_channels(
+    scenario: tuple[Bot, HealthieWebhookSender], healthie: FakeHealthie
+) -> None:
+    bot, _ = scenario
+    bot.clock.set(local(2026, 3, 2, 12))
+    import_rows(bot.service, f"{CLIENT},{CLINICIAN},Zephyrine,2026-02-23T10:00,,")
+
+    answer = bot.send(bot.slack.slash_command(f"note {CLIENT} Called, left a voicemail.",
+                                              user_id=CLINICIAN))
+
+    assert answer.status == 200
+    [note] = [n for n in healthie.state.charting_notes.values()
+              if n["custom_module_form_id"] == "300"]
+    assert note["answers"][0]["answer"] == "Called, left a voicemail."
+    assert note["date"].startswith("2026-03-02")
+    assert all("voicemail" not in text_of(m) for m in bot.fake.messages(CCT_CHANNEL))
+
+
+def test_a_clinician_whose_email_matches_nobody_is_not_looked_up_on_every_message(
+    scenario: tuple[Bot, HealthieWebhookSender], healthie: FakeHealthie
+) -> None:
+    bot, _ = scenario
+    bot.clock.set(local(2026, 3, 2, 12))
+    import_rows(bot.service, f"{CLIENT},{CLINICIAN},Zephyrine,2026-02-23T10:00,,")
+    chart = bot.service.chart
+
+    assert chart.map_clinician(CLINICIAN, "someone.else@practice.example") is False
+    assert chart.map_clinician(CLINICIAN, "someone.else@practice.example") is False
+    assert len(healthie.calls_to("organizationMembers")) == 1
+    bot.clock.advance(timedelta(hours=7))
+    assert chart.map_clinician(CLINICIAN, CLINICIAN_EMAIL) is True
+    assert len(healthie.calls_to("organizationMembers")) == 2
