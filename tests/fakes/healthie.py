@@ -165,6 +165,7 @@ class FakeHealthie:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"  # keep-alive, as Healthie's edge does
+            disable_nagle_algorithm = True  # headers and body leave at once, as a server's do
 
             def do_POST(self) -> None:
                 fake._handle(self)
