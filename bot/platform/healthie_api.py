@@ -21,13 +21,14 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import quote
-
-import httpx
 
 from bot.clock import Clock, SystemClock
 from bot.platform import healthie_documents as docs
+
+if TYPE_CHECKING:  # imported when a client is built: processes without Healthie start faster
+    import httpx
 
 log = logging.getLogger(__name__)
 
@@ -257,6 +258,8 @@ class HealthieClient:
         self._max_wait = max_wait
         self._sleep = sleep
         self.warnings = ApiWarnings(clock or SystemClock())
+        import httpx
+
         self._http = httpx.Client(
             headers={
                 "Content-Type": "application/json",
@@ -315,6 +318,8 @@ class HealthieClient:
         raise AssertionError("unreachable")  # pragma: no cover - the loop returns or raises
 
     def _post_once(self, operation: str, body: bytes) -> dict[str, Any]:
+        import httpx
+
         try:
             response = self._http.post(self._url, content=body)
         except httpx.TimeoutException:
