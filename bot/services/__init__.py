@@ -16,6 +16,7 @@ from bot.services.checklist import Checklist
 from bot.services.clinicians import Clinicians
 from bot.services.digest import Digest
 from bot.services.episodes import Episodes
+from bot.services.headsups import HeadsUps
 from bot.services.messages import Messages
 from bot.services.notes import Notes
 from bot.services.outreach import Outreach
@@ -45,6 +46,7 @@ class Services:
     messages: Messages
     cct: Cct
     chart: Chart
+    headsups: HeadsUps
     platform: PlatformPort | None = None
 
     @property
@@ -77,10 +79,11 @@ def build_services(
     checklist = Checklist(episodes, platform, chart)
     digest = Digest(episodes)
     messages = Messages(episodes, checklist, digest, chart)
+    headsups = HeadsUps(episodes)
     return Services(
         episodes=episodes,
         recording=Recording(episodes),
-        outreach=Outreach(episodes, platform, chart),
+        outreach=Outreach(episodes, platform, chart, headsups=headsups),
         replies=Replies(episodes),
         checklist=checklist,
         notes=Notes(episodes, chart),
@@ -91,6 +94,7 @@ def build_services(
         messages=messages,
         cct=Cct(episodes, messages),
         chart=chart,
+        headsups=headsups,
         platform=platform,
     )
 
