@@ -9,11 +9,11 @@ import pytest
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
+from bot.devtools.slack_limits import Refused, check_message
 from bot.services.readmodels import Resolution, Resolved
 from bot.slack.views.messages import outbox_message
 from smart_phrases.slack_text import PREVIEW_HEADER, SLACK_SECTION_LIMIT
 from tests.fakes.slack_api import FakeSlackAPI
-from tests.fakes.slack_limits import Refused, check_message
 from tests.slack.test_views_golden import AT, MESSAGES, base
 
 
