@@ -17,6 +17,7 @@ from pydantic import AliasChoices, Field, SecretStr, field_validator, model_vali
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 DEFAULT_DATABASE_URL = "sqlite:///discharge-bot.db"
+MAX_SNOOZE_DAYS = 100
 WEEKDAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 
@@ -83,7 +84,20 @@ class Settings(BaseSettings):
         None, validation_alias="HEALTHIE_WEBHOOK_SECRET"
     )
     platform_app_url: str | None = Field(None, validation_alias="PLATFORM_APP_URL")
-    healthie_api_version: str = Field("2026-01-01", validation_alias="HEALTHIE_API_VERSION")
+    healthie_api_version: str = Field("2026-07-01", validation_alias="HEALTHIE_API_VERSION")
+    healthie_admin_note_form_id: str | None = Field(
+        None, validation_alias="HEALTHIE_ADMIN_NOTE_FORM_ID"
+    )
+    healthie_admin_note_form_name: str = Field(
+        "Outreach Admin Note", validation_alias="HEALTHIE_ADMIN_NOTE_FORM_NAME"
+    )
+    healthie_discharge_form_id: str | None = Field(
+        None, validation_alias="HEALTHIE_DISCHARGE_FORM_ID"
+    )
+    healthie_discharge_form_name: str = Field(
+        "Discharge Summary", validation_alias="HEALTHIE_DISCHARGE_FORM_NAME"
+    )
+    platform_note_url: str | None = Field(None, validation_alias="PLATFORM_NOTE_URL")
     healthie_webhook_path_prefix: str = Field("", validation_alias="HEALTHIE_WEBHOOK_PATH_PREFIX")
     healthie_timeout_seconds: float = Field(
         10.0, gt=0, le=120, validation_alias="HEALTHIE_TIMEOUT_SECONDS"
@@ -243,6 +257,19 @@ class Settings(BaseSettings):
     @classmethod
     def _snooze(cls, value: Any) -> Any:
         return _split_commas(value)
+
+    @field_validator("snooze_days")
+    @classmethod
+    def _snooze_range(cls, value: list[int]) -> list[int]:
+        if not value:
+            raise ValueError("DISCHARGE_SNOOZE_DAYS needs at least one number of days, e.g. 1,3,7")
+        wrong = [v for v in value if not 1 <= v <= MAX_SNOOZE_DAYS]
+        if wrong:
+            raise ValueError(
+                f"DISCHARGE_SNOOZE_DAYS values must be whole days from 1 to {MAX_SNOOZE_DAYS}; "
+                f"got {', '.join(str(v) for v in wrong)}"
+            )
+        return sorted(set(value))
 
     @field_validator("holidays", mode="before")
     @classmethod

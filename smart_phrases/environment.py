@@ -29,6 +29,7 @@ from smart_phrases.context import (
     PracticeContext,
     SummaryContext,
 )
+from smart_phrases.slack_text import SLACK_SECTION_LIMIT as SLACK_SECTION_LIMIT
 
 Channel = Literal["slack", "chat", "plain"]
 Audience = Literal["client", "clinician", "cct"]
@@ -47,8 +48,6 @@ DEFAULT_CHANNEL: Final[Mapping[Format, Channel]] = {
 FIRST_NAME_PLACEHOLDER: Final = "[client first name]"
 """What a client-audience phrase shows instead of the first name anywhere but the chat."""
 
-SLACK_SECTION_LIMIT: Final = 3000
-"""Slack's limit on the text of one section block, in characters."""
 
 
 @dataclass(frozen=True, slots=True)

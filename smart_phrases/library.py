@@ -33,6 +33,7 @@ from smart_phrases.environment import (
 from smart_phrases.errors import PhraseRenderError, PhraseSetError, Problem, UnknownPhraseError
 from smart_phrases.header import PhraseMeta, parse_header
 from smart_phrases.samples import sample_context
+from smart_phrases.slack_text import MAX_PREVIEW_SECTIONS, SLACK_MESSAGE_BLOCKS, preview_sections
 
 DEFAULTS_DIR: Final = Path(__file__).resolve().with_name("defaults")
 SUFFIX: Final = ".j2"
@@ -322,14 +323,29 @@ def _check_renders(library: PhraseLibrary, phrase: Phrase) -> list[Problem]:
                 problems.append(
                     Problem(phrase.path, phrase.header_line, f"renders to empty text ({sample})")
                 )
-            if channel == "slack" and len(text) > SLACK_SECTION_LIMIT and not too_long:
-                too_long = True  # once is enough; the minimal sample would only repeat it
-                problems.append(
-                    Problem(
-                        phrase.path,
-                        phrase.header_line,
-                        f"renders to {len(text)} characters for Slack with the {sample}; "
-                        f"a Slack section holds at most {SLACK_SECTION_LIMIT}",
-                    )
-                )
+            if channel == "slack" and not too_long:
+                problem = _slack_fit(meta.audience, text, sample)
+                if problem:
+                    too_long = True  # once is enough; the minimal sample would only repeat it
+                    problems.append(Problem(phrase.path, phrase.header_line, problem))
     return problems
+
+
+def _slack_fit(audience: str, text: str, sample: str) -> str | None:
+    """Measured as Slack receives it: one section for the clinician's own text; for a client
+    phrase, the quoted preview (header and ``>`` included) split over sections."""
+    if audience != "client":
+        if len(text) > SLACK_SECTION_LIMIT:
+            return (
+                f"renders to {len(text)} characters for Slack with the {sample}; "
+                f"a Slack section holds at most {SLACK_SECTION_LIMIT}"
+            )
+        return None
+    sections = preview_sections(text)
+    if len(sections) > MAX_PREVIEW_SECTIONS:
+        return (
+            f"its Slack preview needs {len(sections)} sections with the {sample} "
+            f"({sum(map(len, sections))} characters quoted); a check-in message holds at most "
+            f"{MAX_PREVIEW_SECTIONS} besides its buttons (Slack: {SLACK_MESSAGE_BLOCKS} blocks)"
+        )
+    return None

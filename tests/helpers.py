@@ -17,8 +17,8 @@ HEADER = (
 )
 
 
-def import_rows(service: Services, *lines: str) -> None:
-    rows = parse_caseload(HEADER + "\n".join(lines) + "\n", practice_timezone="America/Toronto")
+def import_rows(service: Services, *lines: str, header: str = HEADER) -> None:
+    rows = parse_caseload(header + "\n".join(lines) + "\n", practice_timezone="America/Toronto")
     service.caseload.import_caseload(rows, actor=ADMIN)
 
 
@@ -31,3 +31,10 @@ def delivered(fake: FakeSlackAPI) -> Counter[str]:
             if meta.get("event_type") == METADATA_EVENT:
                 found[meta["event_payload"]["idempotency_key"]] += 1
     return found
+
+
+def document_checkin(service: Services, chart_id: str, actor: Actor = ADMIN) -> None:
+    """Mark the due check-in as sent and confirm its admin note is in the chart (no platform
+    writes it in these tests: the clinician pastes it and presses *Documented in chart*)."""
+    outcome = service.outreach.mark_checkin_sent(chart_id, actor=actor)
+    service.chart.confirm_documented(chart_id, outcome.assessment.checkins_sent, actor=actor)

@@ -118,3 +118,28 @@ def test_reimport_with_a_new_clinician_reassigns_the_client(service: Services, u
         entries = repo.audit_entries(client_id=client.id)
         assert entries[0].action == "client_updated"
         assert "Ana" not in str(entries[0].details)
+
+
+PLATFORM_HEADER = HEADER.rstrip("\n") + ",clinician_platform_id\n"
+
+
+def test_optional_clinician_platform_id_says_who_the_clinician_is_in_the_platform(
+    service: Services, uow: UnitOfWork
+) -> None:
+    import_rows(service, "R-1,U0CLIN1,Ana,2026-03-02,,,77", "R-2,U0CLIN1,Bo,2026-03-02,,,",
+                header=PLATFORM_HEADER)
+
+    with uow() as repo:
+        [clinician] = repo.session.scalars(select(Clinician)).all()
+        assert clinician.platform_user_id == "77"
+        audit = repo.session.scalars(
+            select(AuditEntry).where(AuditEntry.action == "clinician_platform_id")).all()
+        assert [a.details["source"] for a in audit] == ["caseload"]
+
+
+def test_one_clinician_with_two_platform_ids_is_refused() -> None:
+    content = PLATFORM_HEADER + "R-1,U0CLIN1,,2026-03-02,,,77\nR-2,U0CLIN1,,2026-03-02,,,78\n"
+
+    with pytest.raises(CaseloadError, match="line 3, column clinician_platform_id: U0CLIN1 is "
+                                            "platform user 77 on line 2"):
+        parse_caseload(content, practice_timezone="America/Toronto")

@@ -7,6 +7,7 @@ import urllib.error
 import urllib.request
 from datetime import UTC, datetime, timedelta
 
+from pydantic import SecretStr
 from sqlalchemy import create_engine
 
 from bot.clock import FixedClock
@@ -58,3 +59,46 @@ def test_healthz_says_when_the_database_is_unreachable(settings: Settings) -> No
     assert status == 503
     assert str(body["details"]["database"]).startswith("unreachable")  # type: ignore[index]
     runtime.close()
+
+
+def test_healthz_shows_healthies_version_warnings(settings: Settings) -> None:
+    from tests.fakes.healthie import API_KEY, FakeHealthie
+
+    fake = FakeHealthie().start()
+    fake.add_user("4242")
+    try:
+        configured = settings.model_copy(update={
+            "healthie_api_url": fake.url, "healthie_api_key": SecretStr(API_KEY),
+            "healthie_api_version": "2026-01-01"})
+        runtime = build_runtime(configured, clock=FixedClock(datetime(2026, 11, 29, tzinfo=UTC)))
+        assert runtime.healthie is not None
+        front = create_wsgi_app(slack_app=None, health=HealthCheck(runtime))
+        with ServerThread(front) as server:
+            _, before = get(f"{server.url}/healthz")
+            runtime.healthie.get_user("4242")  # any call: Healthie attaches the warning
+            status, after = get(f"{server.url}/healthz")
+        runtime.close()
+    finally:
+        fake.stop()
+
+    assert before["details"]["healthie"] == {  # type: ignore[index]
+        "api_version": "2026-01-01", "warnings": []}
+    assert status == 200  # a warning is not an outage
+    assert after["details"]["healthie"]["warnings"] == [{  # type: ignore[index]
+        "code": "API_VERSION_SUNSET_WARNING", "sunset_date": "2027-01-31",
+        "latest_version": "2026-07-01"}]
+
+
+def test_healthz_is_unhealthy_once_slack_refuses_the_bots_token(settings: Settings) -> None:
+    runtime = build_runtime(settings)
+    refused: list[str] = []
+    health = HealthCheck(runtime, slack_token_error=lambda: refused[0] if refused else None)
+    front = create_wsgi_app(slack_app=None, health=health)
+    with ServerThread(front) as server:
+        assert get(f"{server.url}/healthz")[0] == 200
+        refused.append("account_inactive")
+        status, body = get(f"{server.url}/healthz")
+    runtime.close()
+
+    assert status == 503
+    assert "account_inactive" in str(body["details"]["slack"])  # type: ignore[index]

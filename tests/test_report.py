@@ -67,6 +67,7 @@ def history(service: Services, clock: FixedClock) -> Services:
     # providers, so CCT removes the clinician from the care team.
     service.outreach.start_outreach("B2", actor=ADMIN)
     service.outreach.mark_checkin_sent("B2", actor=ADMIN)
+    service.chart.confirm_documented("B2", 1, actor=ADMIN)  # its admin note pasted
     service.checklist.open_discharge("B2", actor=ADMIN, reason="Client asked to close the file")
     service.checklist.complete_step("B2", ChecklistStep.NOTES_SIGNED, actor=ADMIN)
     service.checklist.complete_step("B2", ChecklistStep.OTHER_PROVIDERS, answer="yes", actor=ADMIN)
@@ -77,14 +78,16 @@ def history(service: Services, clock: FixedClock) -> Services:
     for i in range(1, 6):
         service.outreach.mark_checkin_sent(f"A{i}", actor=ADMIN)
     service.outreach.mark_checkin_sent("A6", actor=ADMIN, via="platform")
+    service.chart.confirm_documented("A6", 1, actor=ADMIN)
     clock.set(local(2026, 3, 20, 11))
     for i in range(1, 6):
         service.recording.record_session(
             f"A{i}", EventKind.SESSION_ATTENDED, occurred_at=local(2026, 3, 20, 10), actor=PLATFORM
         )
-    for day in (30, 31):
+    for number, day in ((2, 30), (3, 31)):
         clock.set(local(2026, 3, day, 11))
         service.outreach.mark_checkin_sent("A6", actor=ADMIN, via="platform")
+        service.chart.confirm_documented("A6", number, actor=ADMIN)
 
     # A6: inactive by communication; the checklist through to CCT's archive.
     clock.set(local(2026, 5, 1, 12))

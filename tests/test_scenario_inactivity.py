@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 from bot.clock import FixedClock
 from bot.domain.model import EventKind, State
 from bot.services import Services
-from tests.helpers import ADMIN, PLATFORM, import_rows
+from tests.helpers import ADMIN, PLATFORM, document_checkin, import_rows
 
 TORONTO = ZoneInfo("America/Toronto")
 
@@ -35,15 +35,15 @@ def test_silent_client_gets_three_checkins_then_the_checklist(
     assert run_tick(service, clock, local(2026, 3, 16, 9, 59)) == []
     assert run_tick(service, clock, local(2026, 3, 16, 10)) == [("checkin", "ep1:checkin-1:0")]
     assert run_tick(service, clock, local(2026, 3, 16, 10)) == []  # same instant: nothing new
-    service.outreach.mark_checkin_sent("R-1042", actor=ADMIN)
+    document_checkin(service, "R-1042")
 
     [row] = service.reads.caseload()
     assert (row.state, row.next_step, row.due_at) == (State.OUTREACH, "checkin 2", local(2026, 3, 30, 10))
     assert run_tick(service, clock, local(2026, 3, 30, 10)) == [("checkin", "ep1:checkin-2:0")]
-    service.outreach.mark_checkin_sent("R-1042", actor=ADMIN)
+    document_checkin(service, "R-1042")
     assert service.reads.caseload()[0].due_at == local(2026, 4, 13, 10)
     assert run_tick(service, clock, local(2026, 4, 13, 10)) == [("checkin", "ep1:checkin-3:0")]
-    service.outreach.mark_checkin_sent("R-1042", actor=ADMIN)
+    document_checkin(service, "R-1042")
 
     # 8 weeks after the last contact, and the third check-in has had 14 days.
     [row] = service.reads.caseload()
@@ -66,7 +66,7 @@ def test_reply_stops_outreach_and_asks_the_clinician(service: Services, clock: F
     clock.set(local(2026, 3, 3, 12))
     import_rows(service, "R-1,U0CLIN1,Ana,2026-03-02T10:00,,")
     run_tick(service, clock, local(2026, 3, 16, 10))
-    service.outreach.mark_checkin_sent("R-1", actor=ADMIN)
+    document_checkin(service, "R-1")
     clock.set(local(2026, 3, 21, 18))  # a Saturday evening
     outcome = service.recording.record_client_message("R-1", occurred_at=clock.now(), actor=PLATFORM)
     assert outcome.assessment.state is State.REPLY_REVIEW
@@ -92,7 +92,7 @@ def test_booked_session_after_discharge_reopens_the_client(
     import_rows(service, "R-9,U0CLIN1,Ana,2026-03-02T10:00,,")
     for when in [local(2026, 3, 16, 10), local(2026, 3, 30, 10), local(2026, 4, 13, 10)]:
         run_tick(service, clock, when)
-        service.outreach.mark_checkin_sent("R-9", actor=ADMIN)
+        document_checkin(service, "R-9")
     run_tick(service, clock, local(2026, 4, 27, 10))
     service.checklist.complete_step("R-9", ChecklistStep.NOTES_SIGNED, actor=ADMIN)
     service.checklist.complete_step("R-9", ChecklistStep.OTHER_PROVIDERS, answer="no", actor=ADMIN)
@@ -130,7 +130,7 @@ def test_three_missed_sessions_open_the_inactive_path_and_attendance_resets(
     third = service.recording.record_session("R-5", EventKind.SESSION_CANCELLED, occurred_at=local(2026, 3, 11, 10), actor=PLATFORM)
     assert third.assessment.state is State.OUTREACH
     assert third.queued == ("ep1:checkin-1:0",)  # check-in 1 at once
-    service.outreach.mark_checkin_sent("R-5", actor=ADMIN)
+    document_checkin(service, "R-5")
     [row] = service.reads.caseload()
     # Attendance path: the closing check-in 14 days after check-in 1, then the checklist 14
     # days after that one is documented.

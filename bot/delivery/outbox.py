@@ -42,17 +42,19 @@ log = logging.getLogger(__name__)
 
 METADATA_EVENT = "discharge_bot_outbox"
 
+#: ok:false errors that say the bot's own token no longer works (for chat.* methods Slack's
+#: `account_inactive` means the token's user or bot was deactivated, not "no such recipient").
+#: No row is at fault: delivery stops, every row is kept, and the operator is alerted.
+TOKEN_DEAD_ERRORS = frozenset(
+    {"account_inactive", "invalid_auth", "not_authed", "token_revoked", "token_expired"}
+)
 #: ok:false errors that no retry can fix: the row is dead-lettered at once.
 PERMANENT_ERRORS = frozenset(
     {
         "channel_not_found",
         "not_in_channel",
-        "account_inactive",
-        "invalid_auth",
-        "not_authed",
-        "token_revoked",
-        "token_expired",
         "user_not_found",
+        "user_not_visible",
         "user_disabled",
         "is_archived",
         "missing_scope",
@@ -60,6 +62,11 @@ PERMANENT_ERRORS = frozenset(
         "invalid_blocks",
         "invalid_blocks_format",
         "msg_too_long",
+        "msg_blocks_too_long",
+        "invalid_metadata_format",
+        "invalid_metadata_schema",
+        "metadata_too_large",
+        "edit_window_closed",
         "no_text",
         "message_not_found",
         "cant_update_message",
@@ -120,6 +127,7 @@ class Report:
     retried: list[tuple[str, str]] = field(default_factory=list)  # (key, error), kept for later
     dead: list[tuple[str, str]] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
+    halted: str | None = None  # the token error that stopped delivery, if any
 
     @property
     def delivered(self) -> list[str]:
@@ -136,6 +144,7 @@ class Report:
         self.retried += other.retried
         self.dead += other.dead
         self.skipped += other.skipped
+        self.halted = self.halted or other.halted
 
     def __str__(self) -> str:
         text = f"{len(self.delivered)} delivered"
@@ -145,6 +154,8 @@ class Report:
             text += f", {len(self.dead)} dead-lettered"
         if self.skipped:
             text += f", {len(self.skipped)} skipped"
+        if self.halted:
+            text += f"; STOPPED: Slack refused the bot's token ({self.halted})"
         return text
 
 
@@ -175,6 +186,7 @@ class Dispatcher:
         policy: DeliveryPolicy | None = None,
         owner: str | None = None,
         on_dead: Callable[[OutboxMessage, str], None] | None = None,
+        on_token_dead: Callable[[str], None] | None = None,
         sleep: Callable[[float], None] = time.sleep,
         rng: random.Random | None = None,
     ) -> None:
@@ -186,6 +198,8 @@ class Dispatcher:
         self.policy = policy or DeliveryPolicy()
         self.owner = owner or new_owner()
         self.on_dead = on_dead
+        self.on_token_dead = on_token_dead
+        self.token_dead: str | None = None  # set once Slack refuses the token; sticky
         self.sleep = sleep
         self.rng = rng or random.Random()
         self._dm: dict[str, str] = {}
@@ -201,6 +215,8 @@ class Dispatcher:
         `patient=False` never sleeps for pacing (a listener must answer Slack within 3 s):
         a row whose channel is not ready yet is handed back for the next pass.
         """
+        if self.token_dead is not None:
+            return Report(halted=self.token_dead)
         now = self._now()
         lease_until = now + timedelta(seconds=self.policy.lease_seconds)
         with self.uow() as repo:
@@ -216,13 +232,14 @@ class Dispatcher:
             )
         report = Report(claimed=len(rows))
         pending = _round_robin(rows)
-        while pending and not self.stopping:
+        while pending and not self.stopping and self.token_dead is None:
             row = self._next_ready(pending, patient=patient)
             if row is None:
                 break
             pending.remove(row)
             self._deliver(row, report)
-        if pending:  # stopping or impatient: give the rest back now, not when the lease ends
+        report.halted = self.token_dead
+        if pending:  # stopping, halted or impatient: give the rest back now
             with self.uow() as repo:
                 for row in pending:
                     store.release(
@@ -248,6 +265,8 @@ class Dispatcher:
             while not self.stopping and time.monotonic() < deadline:
                 report = self.run_once()
                 total.add(report)
+                if report.halted:
+                    break
                 if report.claimed == 0:
                     if not self._retries_pending(within=deadline - time.monotonic()):
                         break
@@ -371,10 +390,30 @@ class Dispatcher:
             self._release(
                 row, report, delay=retry_after, error="ratelimited", refund=True, channel=channel
             )
+        elif error in TOKEN_DEAD_ERRORS:
+            self._halt(row, report, error, channel)
         elif error in PERMANENT_ERRORS:
             self._dead(row, report, error)
         else:  # 5xx and the transient ok:false errors (internal_error, fatal_error, ...)
             self._backoff(row, report, error, channel)
+
+    def _halt(self, row: OutboxMessage, report: Report, error: str, channel: str) -> None:
+        """The token is dead: keep the row (uncharged), stop delivering, alert once."""
+        self._release(row, report, delay=0, error=error, refund=True, channel=channel)
+        first = self.token_dead is None
+        self.token_dead = error
+        if not first:
+            return
+        log.critical(
+            "Slack refused the bot's token (%s): delivery is stopped and every message is kept. "
+            "Reinstall the Slack app or set a working SLACK_BOT_TOKEN, then restart.",
+            error,
+        )
+        if self.on_token_dead is not None:
+            try:
+                self.on_token_dead(error)
+            except Exception:
+                log.exception("alerting about the dead token failed")
 
     def _backoff(self, row: OutboxMessage, report: Report, error: str, channel: str | None) -> None:
         if row.attempts >= self.policy.max_attempts:

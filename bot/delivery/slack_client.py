@@ -41,7 +41,8 @@ IDEMPOTENT_METHODS = frozenset(
 `views.open` are deliberately absent: repeating them shows the message (or modal) twice."""
 
 # A user id lookup may answer these; they mean "no zone to be had", not "try again".
-_NO_SUCH_USER = frozenset({"user_not_found", "user_not_visible", "account_inactive"})
+# (`account_inactive` is not one: it says the bot's own token is dead, and must surface.)
+_NO_SUCH_USER = frozenset({"user_not_found", "user_not_visible"})
 
 
 class SafeConnectionErrorRetryHandler(RetryHandler):

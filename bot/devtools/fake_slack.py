@@ -7,8 +7,9 @@ Modelled on slackapi/bolt-python's `tests/mock_web_api_server/`, with what that 
 port 0 (tests run in parallel), one instance per test (no class-level state), every request
 captured with its parsed body, a small stateful workspace (messages per channel, DMs, views,
 users, user groups) so `conversations.history` and `chat.update` behave like Slack, and
-scripted or random faults per method, including the two connection resets that matter for
-exactly-once delivery:
+scripted or random faults per method, and Slack's payload limits (block counts, text lengths,
+unique action_id per block, metadata shape: `slack_limits.py`) answered with Slack's own
+errors, including the two connection resets that matter for exactly-once delivery:
 
 * `ResetBefore()` - the connection is reset after the request arrived but before anything
   was done with it: nothing is stored, the client sees a connection error.
@@ -44,6 +45,8 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
+
+from bot.devtools.slack_limits import Refused, check_message, check_view
 
 TEAM_ID = "T0FAKE0001"
 TEAM_DOMAIN = "fake-practice"
@@ -186,6 +189,8 @@ class FakeSlackAPI:
         self._dms: dict[str, str] = {}
         self._users: dict[str, Json] = {}
         self._usergroups: dict[str, list[str]] = {}
+        # (method, error, reasons) of every payload refused for breaking Slack's limits
+        self.refusals: list[tuple[str, str, list[str]]] = []
         self._last_ts = 0.0
         self._view_counter = 0
         self._server: ThreadingHTTPServer | None = None
@@ -268,8 +273,12 @@ class FakeSlackAPI:
         tz_label: str | None = None,
         is_bot: bool = False,
         deleted: bool = False,
+        email: str | None = None,
     ) -> None:
-        """Make `users.info` know `user_id` (unknown users get `user_not_found`)."""
+        """Make `users.info` know `user_id` (unknown users get `user_not_found`).
+
+        `email` is in the profile as Slack gives it to an app with `users:read.email`.
+        """
         with self._lock:
             self._users[user_id] = {
                 "id": user_id,
@@ -284,7 +293,8 @@ class FakeSlackAPI:
                 "is_admin": False,
                 "is_owner": False,
                 "updated": 1_700_000_000,
-                "profile": {"real_name": real_name, "display_name": real_name.split(" ")[0]},
+                "profile": {"real_name": real_name, "display_name": real_name.split(" ")[0],
+                            **({"email": email} if email else {})},
             }
 
     def add_channel(
@@ -319,6 +329,7 @@ class FakeSlackAPI:
             self._ephemeral.clear()
             self._views.clear()
             self._home.clear()
+            self.refusals.clear()
 
     # -- inspection -----------------------------------------------------------------
 
@@ -440,8 +451,13 @@ class FakeSlackAPI:
         handler = _METHODS.get(method)
         result: Json
         extra: dict[str, str] = {}
+        refused = _over_limits(method, body)
         if handler is None:
             result = {"ok": False, "error": "unknown_method"}
+        elif refused is not None:
+            with self._lock:
+                self.refusals.append((method, refused.error, refused.reasons))
+            result = refused.answer()
         else:
             with self._lock:
                 result = handler(self, body)
@@ -738,6 +754,20 @@ def _permalink(fake: FakeSlackAPI, body: Mapping[str, Any]) -> Json:
         "channel": channel,
         "permalink": f"https://{TEAM_DOMAIN}.slack.com/archives/{channel}/p{ts.replace('.', '')}",
     }
+
+
+def _over_limits(method: str, body: Mapping[str, Any]) -> Refused | None:
+    """Slack's payload limits (bot/devtools/slack_limits.py), checked before anything is done."""
+    try:
+        if method in ("chat.postMessage", "chat.update", "chat.postEphemeral"):
+            check_message(body)
+        elif method in ("views.open", "views.update", "views.publish") and isinstance(
+            body.get("view"), Mapping
+        ):
+            check_view(body["view"])
+    except Refused as refused:
+        return refused
+    return None
 
 
 _METHODS: dict[str, Callable[[FakeSlackAPI, Mapping[str, Any]], Json]] = {

@@ -25,7 +25,7 @@ class ChecklistStatus:
     """Which steps are done (and when), and the step the clinician should do next."""
 
     done: Mapping[ChecklistStep, datetime]
-    attempts_auto: bool  # ticked from the log: at least one check-in documented
+    attempts_auto: bool  # ticked from the log: check-ins sent, and each one's note in the chart
 
     def is_done(self, step: ChecklistStep) -> bool:
         if step is ChecklistStep.ATTEMPTS_DOCUMENTED and self.attempts_auto:
@@ -46,9 +46,17 @@ class ChecklistStatus:
 
 
 def checklist_status(
-    done: Mapping[ChecklistStep, datetime], *, checkins_documented: int
+    done: Mapping[ChecklistStep, datetime],
+    *,
+    checkins_documented: int,
+    checkins_sent: int | None = None,
 ) -> ChecklistStatus:
-    return ChecklistStatus(done=dict(done), attempts_auto=checkins_documented > 0)
+    """`checkins_documented`: check-ins whose admin note is in the chart. Step 1 ticks itself
+    when there is at least one and none of the `checkins_sent` (default: as many) lacks its."""
+    sent = checkins_documented if checkins_sent is None else checkins_sent
+    return ChecklistStatus(
+        done=dict(done), attempts_auto=checkins_documented > 0 and checkins_documented >= sent
+    )
 
 
 def check_can_complete(

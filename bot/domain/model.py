@@ -38,6 +38,9 @@ class EventKind(StrEnum):
     CLIENT_MESSAGE = "client_message"
     CHECKIN_SENT = "checkin_sent"
     ADMIN_NOTE = "admin_note"
+    # a check-in's admin note is in the chart (written there through the platform, or the
+    # clinician confirmed they pasted it): only these tick checklist step 1 by themselves
+    NOTE_IN_CHART = "note_in_chart"
     OUTREACH_STARTED = "outreach_started"
     OUTREACH_PAUSED = "outreach_paused"
     OUTREACH_RESUMED = "outreach_resumed"

@@ -277,6 +277,7 @@ class _Fold:
     other_sessions: list[tuple[datetime, str]] = field(default_factory=list)
     discharge_reason: str | None = None
     fresh_start: datetime | None = None  # a return or hand-over: the silence clock starts here
+    charted: set[int] = field(default_factory=set)  # check-in numbers whose note is in the chart
     resumed_at: datetime | None = None
     snoozed_until: dict[int, datetime] = field(default_factory=dict)
     reply_at: datetime | None = None
@@ -449,6 +450,9 @@ class _Fold:
                 f"{checkin_title(number, self.policy.checkins, attendance=self.attendance).lower()}"
                 " documented"
             )
+        elif kind is EventKind.NOTE_IN_CHART:
+            if event.number is not None:
+                self.charted.add(event.number)
         elif kind is EventKind.SNOOZED:
             self.move(Signal.SNOOZE, at)
             if event.until is not None:
@@ -487,6 +491,12 @@ class _Fold:
     def _contact(self, at: datetime) -> None:
         if self.last_contact is None or at > self.last_contact:
             self.last_contact = at
+
+    def checklist(self) -> ChecklistStatus:
+        in_chart = sum(1 for n in self.checkin_numbers if n in self.charted)
+        return checklist_status(
+            self.steps_done, checkins_documented=in_chart, checkins_sent=len(self.checkins)
+        )
 
     def _consume_booking(self, session_at: datetime, *, ahead: bool = False) -> None:
         """An outcome settles its booking: the one at that time, else the earliest one due
@@ -609,7 +619,7 @@ class _Fold:
             self.discharge_reason = f"{_sentence(earlier)} {confirmed}" if earlier else confirmed
         if step is ChecklistStep.OTHER_PROVIDERS:
             self.other_providers = False
-        status = checklist_status(self.steps_done, checkins_documented=len(self.checkins))
+        status = self.checklist()
         if self.state is State.INACTIVE and status.complete:
             self.ended_at = event.at
             self.move(
@@ -725,7 +735,7 @@ def assess(
         missed_run=len(f.missed_run),
         outreach_started_at=f.outreach_started_at,
         inactive_at=f.inactive_at,
-        checklist=checklist_status(f.steps_done, checkins_documented=len(f.checkins)),
+        checklist=f.checklist(),
         booked_session_at=live_bookings[0] if live_bookings else None,
         bookings=tuple(live_bookings),
         next_checkin_number=f.next_checkin_number()

@@ -9,6 +9,7 @@ from sqlalchemy import Engine
 
 from bot.clock import Clock, clock_from_start
 from bot.platform.healthie_api import HealthieClient, healthie_client_from_settings
+from bot.platform.healthie_chart import HealthieChart
 from bot.services import Services, build_services
 from bot.settings import Settings
 from smart_phrases import PhraseLibrary
@@ -27,9 +28,12 @@ class Runtime:
     phrases: PhraseLibrary
     services: Services
     healthie: HealthieClient | None = None
+    chart: HealthieChart | None = None  # the platform the services get (wraps `healthie`)
 
     def close(self) -> None:
         self.engine.dispose()
+        if self.healthie is not None:
+            self.healthie.close()
 
 
 def build_runtime(
@@ -59,6 +63,8 @@ def build_runtime(
         settings,
         api_version=settings.healthie_api_version,
         timeout=settings.healthie_timeout_seconds,
+        clock=clock,
     )
-    services = build_services(uow, clock, settings, phrases, platform=healthie)
-    return Runtime(settings, engine, uow, clock, phrases, services, healthie)
+    chart = HealthieChart(healthie, settings) if healthie is not None else None
+    services = build_services(uow, clock, settings, phrases, platform=chart)
+    return Runtime(settings, engine, uow, clock, phrases, services, healthie, chart)

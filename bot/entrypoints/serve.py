@@ -69,7 +69,7 @@ def _surface(settings: Settings, runtime: Runtime) -> Surface:
         session_factory=runtime.uow.session_factory,
         clock=runtime.clock,
         phrases=runtime.phrases,
-        platform=runtime.healthie,
+        platform=runtime.chart,
     )
 
 
@@ -92,15 +92,18 @@ def serve(settings: Settings, *, scheduler_on: bool = True) -> None:
     if scheduler is not None:
         scheduler.start()
     routes = platform_routes(runtime, runtime.healthie)
+    health = HealthCheck(
+        runtime, slack_token_error=lambda: surface.dispatcher.engine.token_dead
+    )
     previous = signal.signal(signal.SIGTERM, _interrupt)
     socket = None
     try:
         if settings.slack_app_token is not None:
             log.info("Slack traffic over Socket Mode; HTTP serves /platform/* and /healthz")
             socket = start_socket_mode(app, settings.slack_app_token.get_secret_value())
-            wsgi = create_wsgi_app(slack_app=None, routes=routes, health=HealthCheck(runtime))
+            wsgi = create_wsgi_app(slack_app=None, routes=routes, health=health)
         else:
-            wsgi = create_wsgi_app(slack_app=app, routes=routes, health=HealthCheck(runtime))
+            wsgi = create_wsgi_app(slack_app=app, routes=routes, health=health)
         serve_http(wsgi, port=settings.port)
     except KeyboardInterrupt:
         log.info("stopping")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import functools
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from sqlalchemy import text
@@ -53,11 +53,32 @@ class HealthCheck:
     as stale, so a fresh deploy is not reported down before its first tick.
     """
 
-    def __init__(self, runtime: Runtime, *, wall: SystemClock | None = None) -> None:
+    def __init__(
+        self,
+        runtime: Runtime,
+        *,
+        wall: SystemClock | None = None,
+        slack_token_error: Callable[[], str | None] | None = None,
+    ) -> None:
         self.runtime = runtime
+        self.slack_token_error = slack_token_error
         self.wall = wall or SystemClock()
         self.started = time.monotonic()
         self.stale_after = max(STALE_TICKS * runtime.settings.tick_seconds, 300)
+
+    def _platform(self, details: dict[str, Any]) -> None:
+        """Healthie's version warnings, as its last answers carried them (no call is made)."""
+        healthie = self.runtime.healthie
+        if healthie is None:
+            return
+        details["healthie"] = {
+            "api_version": healthie.api_version,
+            "warnings": [
+                {"code": w.code, "sunset_date": w.sunset_date,
+                 "latest_version": w.latest_version}
+                for w in healthie.warnings.current()
+            ],
+        }
 
     def __call__(self) -> tuple[bool, Mapping[str, Any]]:
         details: dict[str, Any] = {}
@@ -68,12 +89,18 @@ class HealthCheck:
         except Exception as exc:
             details["database"] = f"unreachable ({exc.__class__.__name__})"
             return False, details
+        dead = self.slack_token_error() if self.slack_token_error is not None else None
+        if dead is not None:
+            details["slack"] = f"the bot's token was refused ({dead}); delivery is stopped"
+            return False, details
         with self.runtime.uow() as repo:
             mark = repo.get_mark("last_tick")
         up_for = time.monotonic() - self.started
         if mark is None:
+            self._platform(details)
             details["last_tick"] = "never"
             return up_for < self.stale_after, details
+        self._platform(details)
         age = (self.runtime.clock.now() - mark.at).total_seconds()
         details["last_tick_age_seconds"] = round(age, 1)
         details["stale_after_seconds"] = self.stale_after

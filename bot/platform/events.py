@@ -33,6 +33,14 @@ class PlatformEventType(StrEnum):
     SESSION_SCHEDULED = "session.scheduled"
     CLIENT_MESSAGE = "client.message"
     CLIENT_DISCHARGED_GROUP = "client.discharged_group"
+    # Healthie only (form_answer_group.locked/signed): a note in the chart was signed or
+    # locked, so checklist step 2 is looked at again. Not part of the generic webhook.
+    CHART_NOTE_SIGNED = "chart.note_signed"
+
+    @property
+    def generic(self) -> bool:
+        """Types the generic webhook accepts (DESIGN's list)."""
+        return self is not PlatformEventType.CHART_NOTE_SIGNED
 
     @property
     def is_session(self) -> bool:

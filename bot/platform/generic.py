@@ -103,8 +103,10 @@ def parse_generic_event(body: bytes) -> PlatformEvent:
         raise WebhookError(400, "missing field: type")
     try:
         event_type = PlatformEventType(raw_type)
+        if not event_type.generic:
+            raise ValueError(raw_type)
     except ValueError:
-        known = ", ".join(t.value for t in PlatformEventType)
+        known = ", ".join(t.value for t in PlatformEventType if t.generic)
         raise WebhookError(400, f"unknown type {str(raw_type)[:60]!r} (known: {known})") from None
     if "occurred_at" not in payload:
         raise WebhookError(400, "missing field: occurred_at")

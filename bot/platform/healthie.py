@@ -20,14 +20,16 @@ fetched over GraphQL. Answers:
 =====  ==========================================================================
 200    turned into an event (``"duplicate": true`` when seen before), or ignored with
        ``"ignored": <why>`` — other event types, staff messages, clients not on the
-       caseload. Healthie retries any error for 3 days and then disables the webhook,
-       so what can never succeed must not be an error.
+       caseload. With retries switched on (they are opt-in per webhook:
+       ``should_retry``), Healthie retries an error for up to 3 days and then disables
+       the webhook, so what can never succeed must not be an error.
 400    body is not JSON / not a Healthie payload
 401    Signature or Content-Digest missing or wrong
 405    not a POST
 413    body over 64 KiB
 500    the bot could not store the event (Healthie retries)
-503    Healthie's API did not answer (error, HTTP error, timeout); Healthie retries
+503    Healthie's API did not answer (error, HTTP error, timeout) or kept rate limiting
+       our reads after bounded retries; Retry-After is set and Healthie retries
 =====  ==========================================================================
 
 Every derived `event_id` is a function of the fact, not of the delivery, so Healthie's
@@ -62,6 +64,7 @@ from bot.platform.events import (
 from bot.platform.healthie_api import (
     HealthieClient,
     PlatformRejected,
+    PlatformThrottled,
     PlatformUnavailable,
 )
 
@@ -75,11 +78,16 @@ PM_STATUS_EVENTS = {
     "No-Show": PlatformEventType.SESSION_NO_SHOW,
     "Cancelled": PlatformEventType.SESSION_CANCELLED,
     "Late Cancellation": PlatformEventType.SESSION_CANCELLED,
-    "Re-Scheduled": PlatformEventType.SESSION_SCHEDULED,
 }
+# Healthie's appointments guide: an appointment is not active when Cancelled, Re-Scheduled or
+# No-Show. A Re-Scheduled appointment is neither a booking at its (old) date nor a miss; the
+# new time is booked as an appointment of its own and arrives as appointment.created.
+RESCHEDULED = "Re-Scheduled"
 APPOINTMENT_EVENTS = frozenset(
     {"appointment.created", "appointment.updated", "appointment.deleted"}
 )
+# A note signed or locked in the chart: checklist step 2 may now be done.
+NOTE_SIGNED_EVENTS = frozenset({"form_answer_group.locked", "form_answer_group.signed"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -200,6 +208,9 @@ def appointment_event(
         kind = PlatformEventType.SESSION_CANCELLED
         cancellation = "deleted"  # the booking is gone, but it is not the client's miss
         occurred_at = appointment.deleted_at or appointment.updated_at or now
+    elif appointment.pm_status == RESCHEDULED:
+        return Ignored("re-scheduled: not a booking at this date (the new time is its own "
+                       "appointment)")
     elif appointment.pm_status:
         mapped = PM_STATUS_EVENTS.get(appointment.pm_status)
         if mapped is None:
@@ -253,6 +264,21 @@ def message_event(client: HealthieClient, note_id: str) -> PlatformEvent | Ignor
     )
 
 
+def note_signed_event(
+    client: HealthieClient, note_id: str, event_type: str, clock: Clock
+) -> PlatformEvent | Ignored:
+    client_id = client.charting_note_client(note_id)
+    if client_id is None:
+        return Ignored("note not found")
+    return PlatformEvent(
+        event_id=f"healthie:{event_type}:{note_id}",
+        type=PlatformEventType.CHART_NOTE_SIGNED,
+        client_id=client_id,
+        occurred_at=clock.now(),
+        source="healthie",
+    )
+
+
 def group_event(
     client: HealthieClient,
     user_id: str,
@@ -292,6 +318,8 @@ def event_from_payload(
         return appointment_event(client, resource_id, event_type, clock)
     if event_type == "message.created":
         return message_event(client, resource_id)
+    if event_type in NOTE_SIGNED_EVENTS:
+        return note_signed_event(client, resource_id, event_type, clock)
     if event_type == "patient.updated":
         changed = [str(f) for f in payload.get("changed_fields") or []]
         return group_event(client, resource_id, changed, discharged_group_name, clock)
@@ -343,6 +371,12 @@ def handle_healthie(
     except WebhookError as refused:
         _log(path, refused.status, refused.reason, event_type, event)
         return error_response(refused)
+    except PlatformThrottled as throttled:
+        # Our reads were rate limited: answer so Healthie delivers the event again later.
+        _log(path, 503, f"platform rate limited: {throttled}", event_type, event)
+        response = json_response(503, {"ok": False, "error": "Healthie API rate limited; retry"})
+        response[1].append(("Retry-After", str(int(max(throttled.retry_after or 0, 60)))))
+        return response
     except PlatformUnavailable as unavailable:
         _log(path, 503, f"platform unavailable: {unavailable}", event_type, event)
         response = json_response(503, {"ok": False, "error": "Healthie API unavailable; retry"})

@@ -1,11 +1,14 @@
-"""Healthie's GraphQL API: the few reads the webhook needs and the confirmed outbound calls.
+"""Healthie's GraphQL API: the reads the webhook and checklist need, and the confirmed writes.
 
 Every request carries `Authorization: Basic <key>`, `AuthorizationSource: API` and
-`Healthie-GraphQL-API-Version` (docs.gethealthie.com, "Authentication" and "Versioning").
-Anything that keeps Healthie from answering — network errors, timeouts, HTTP errors, a
-GraphQL `errors` array — raises `PlatformUnavailable`; the webhook turns that into 503 so
-Healthie retries. An answer that refuses what we asked (mutation `messages`, a missing
-group or client) raises `PlatformRejected`. Neither message carries chart content.
+`Healthie-GraphQL-API-Version` (docs.gethealthie.com, "Authentication" and "Versioning") over
+one pooled httpx connection. Anything that keeps Healthie from answering (network errors,
+timeouts, HTTP errors, a GraphQL `errors` array, rate limiting after bounded retries) raises
+`PlatformUnavailable`; the webhook turns that into 503 so Healthie retries (when retries are
+switched on for the webhook). An answer that refuses what we asked (mutation `messages`, a
+missing group, form or client) raises `PlatformRejected`. No message carries chart content.
+
+The documents themselves are in `bot.platform.healthie_documents`.
 """
 
 from __future__ import annotations
@@ -13,20 +16,30 @@ from __future__ import annotations
 import html
 import json
 import logging
-import urllib.error
-import urllib.request
-from collections.abc import Mapping
-from dataclasses import dataclass
-from datetime import UTC, datetime
-from typing import Any, Protocol
+import threading
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import quote
+
+from bot.clock import Clock, SystemClock
+from bot.platform import healthie_documents as docs
+
+if TYPE_CHECKING:  # imported when a client is built: processes without Healthie start faster
+    import httpx
 
 log = logging.getLogger(__name__)
 
-DEFAULT_API_VERSION = "2026-01-01"
+# Healthie sunsets every version before 2026-07-01 on 2027-01-31 (guides/api-concepts/versioning).
+DEFAULT_API_VERSION = "2026-07-01"
 DEFAULT_TIMEOUT_SECONDS = 10.0
+DEFAULT_MAX_ATTEMPTS = 3
+DEFAULT_MAX_WAIT_SECONDS = 8.0
+RETRY_BASE_SECONDS = 1.0
 MAX_RESPONSE_BYTES = 4 * 1024 * 1024
-
+MAX_PAGES = 20  # of 100 records: a bound on any paginated read
 
 class PlatformError(Exception):
     """Base of everything the Healthie adapter raises."""
@@ -38,6 +51,18 @@ class PlatformUnavailable(PlatformError):
 
 class PlatformRejected(PlatformError):
     """Healthie answered, but refused or lacks what was asked; retrying will not help."""
+
+
+class PlatformThrottled(PlatformUnavailable):
+    """Healthie is rate limiting us (TOO_MANY_REQUESTS or HTTP 429) and retries ran out."""
+
+    def __init__(self, message: str, *, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class FormNotFound(PlatformRejected):
+    """The charting form named in settings does not exist or has no text question."""
 
 
 class GroupNotFound(PlatformRejected):
@@ -83,76 +108,132 @@ class HealthieUser:
     doc_share_id: str | None
 
 
-# Operation names start with DischargeBot so Healthie's audit log shows who asked.
-APPOINTMENT_QUERY = """
-query DischargeBotAppointment($id: ID) {
-  appointment(id: $id, include_deleted: true) {
-    id date pm_status pm_status_changed_at created_at updated_at deleted_at user_id
-    attendees { id }
-    provider { id }
-  }
-}"""
+@dataclass(frozen=True, slots=True)
+class ApiWarning:
+    """One `extensions.warnings` entry as Healthie sent it (no chart content in these)."""
 
-NOTE_QUERY = """
-query DischargeBotNote($id: ID) {
-  note(id: $id) {
-    id content created_at conversation_id is_autoresponse
-    creator { id is_patient }
-  }
-}"""
+    code: str
+    message: str
+    requested_version: str | None
+    sunset_date: str | None
+    latest_version: str | None
+    last_seen: datetime
 
-USER_QUERY = """
-query DischargeBotUser($id: ID) {
-  user(id: $id) {
-    id is_patient updated_at dietitian_id other_provider_ids user_group_id doc_share_id
-    user_group { id name }
-  }
-}"""
 
-CONVERSATIONS_QUERY = """
-query DischargeBotConversations($client_id: String, $provider_id: ID) {
-  conversationMemberships(client_id: $client_id, provider_id: $provider_id,
-                          active_status: "active", conversation_type: "individual", first: 50) {
-    nodes { convo { id includes_multiple_clients } }
-  }
-}"""
+class ApiWarnings:
+    """The warnings Healthie attaches to its answers, latest per code.
 
-CREATE_CONVERSATION_MUTATION = """
-mutation DischargeBotCreateConversation($owner_id: ID, $simple_added_users: String) {
-  createConversation(input: {owner_id: $owner_id, simple_added_users: $simple_added_users}) {
-    conversation { id }
-    messages { field message }
-  }
-}"""
+    Healthie repeats them on every response; the log gets each code once per UTC day.
+    """
 
-CREATE_NOTE_MUTATION = """
-mutation DischargeBotCreateNote($conversation_id: ID!, $content: String, $org_chat: Boolean,
-                                $hide_org_chat_confirmation: Boolean) {
-  createNote(input: {conversation_id: $conversation_id, content: $content, org_chat: $org_chat,
-                     hide_org_chat_confirmation: $hide_org_chat_confirmation}) {
-    note { id }
-    messages { field message }
-  }
-}"""
+    def __init__(self, clock: Clock) -> None:
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._latest: dict[str, ApiWarning] = {}
+        self._logged_on: dict[str, date] = {}
 
-USER_GROUPS_QUERY = """
-query DischargeBotUserGroups($keywords: String) {
-  userGroups(keywords: $keywords, first: 100) {
-    nodes { id name }
-  }
-}"""
+    def record(self, warnings: object) -> None:
+        if not isinstance(warnings, list):
+            return
+        now = self._clock.now()
+        for entry in warnings:
+            if not isinstance(entry, dict) or not entry.get("code"):
+                continue
+            warning = ApiWarning(
+                code=str(entry["code"])[:80],
+                message=str(entry.get("message") or "")[:300],
+                requested_version=_optional_str(entry.get("requested_version")),
+                sunset_date=_optional_str(entry.get("sunset_date")),
+                latest_version=_optional_str(entry.get("latest_version")),
+                last_seen=now,
+            )
+            with self._lock:
+                self._latest[warning.code] = warning
+                first_today = self._logged_on.get(warning.code) != now.date()
+                if first_today:
+                    self._logged_on[warning.code] = now.date()
+            if first_today:
+                log.warning(
+                    "healthie api warning code=%s sunset_date=%s latest_version=%s: %s",
+                    warning.code, warning.sunset_date or "-", warning.latest_version or "-",
+                    warning.message,
+                )
 
-MOVE_TO_GROUP_MUTATION = """
-mutation DischargeBotMoveToGroup($id: ID, $user_group_id: String) {
-  updateClient(input: {id: $id, user_group_id: $user_group_id}) {
-    user { id user_group_id }
-    messages { field message }
-  }
-}"""
+    def current(self) -> list[ApiWarning]:
+        with self._lock:
+            return sorted(self._latest.values(), key=lambda w: w.code)
+
+
+@dataclass(frozen=True, slots=True)
+class ChartingForm:
+    """A Healthie form template (CustomModuleForm) and the question the bot writes into."""
+
+    id: str
+    name: str
+    text_question_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class ChartingNote:
+    """A filled-out charting form (FormAnswerGroup) in the client's chart."""
+
+    id: str
+    name: str
+    form_id: str | None
+    created_at: datetime | None
+    finished: bool
+    locked: bool
+    signed: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Provider:
+    id: str
+    name: str
+    role: str | None
+
+    @property
+    def label(self) -> str:
+        return f"{self.name} ({self.role})" if self.role else self.name
+
+
+@dataclass(frozen=True, slots=True)
+class WebhookSubscription:
+    id: str
+    url: str | None
+    enabled: bool
+    retries: bool
+    event_types: tuple[str, ...] = field(default=())
+
+
+# Question kinds a free text fits in (CustomModule.mod_type).
+TEXT_QUESTION_TYPES = frozenset({"textarea", "text"})
+
+
+# The documents live in healthie_documents (one registry the contract tests check).
+APPOINTMENT_QUERY = docs.APPOINTMENT_QUERY
+NOTE_QUERY = docs.NOTE_QUERY
+USER_QUERY = docs.USER_QUERY
+CONVERSATIONS_QUERY = docs.CONVERSATIONS_QUERY
+CREATE_CONVERSATION_MUTATION = docs.CREATE_CONVERSATION_MUTATION
+CREATE_NOTE_MUTATION = docs.CREATE_NOTE_MUTATION
+USER_GROUPS_QUERY = docs.USER_GROUPS_QUERY
+MOVE_TO_GROUP_MUTATION = docs.MOVE_TO_GROUP_MUTATION
 
 
 class HealthieClient:
-    """A small, synchronous GraphQL client for Healthie (standard library HTTP only)."""
+    """A synchronous GraphQL client for Healthie over one pooled, keep-alive HTTP connection.
+
+    Rate limiting (guides/api-concepts/rate-limits) arrives as a GraphQL error with
+    ``extensions.code: TOO_MANY_REQUESTS`` (or, at the edge, HTTP 429): the call is retried
+    after a growing pause (``Retry-After`` when given), at most `max_attempts` times and never
+    for longer than `max_wait` seconds in all; then `PlatformThrottled` is raised, which the
+    webhook answers with 503 + Retry-After so Healthie delivers the event again.
+
+    Every answer's ``extensions.warnings`` (API_VERSION_SUNSET_WARNING,
+    MISSING_API_VERSION_HEADER) is kept in `warnings` for `/healthz` and `doctor`, and logged
+    at WARNING once per code and UTC day.
+    """
 
     def __init__(
         self,
@@ -161,62 +242,118 @@ class HealthieClient:
         *,
         api_version: str = DEFAULT_API_VERSION,
         timeout: float = DEFAULT_TIMEOUT_SECONDS,
+        max_attempts: int = DEFAULT_MAX_ATTEMPTS,
+        max_wait: float = DEFAULT_MAX_WAIT_SECONDS,
+        sleep: Callable[[float], None] = time.sleep,
+        clock: Clock | None = None,
     ) -> None:
         if not api_url or not api_key:
             raise ValueError("HEALTHIE_API_URL and HEALTHIE_API_KEY are both needed")
+        if max_attempts < 1:
+            raise ValueError("max_attempts must be at least 1")
         self._url = api_url
-        self._key = api_key
         self._version = api_version
         self._timeout = timeout
+        self._max_attempts = max_attempts
+        self._max_wait = max_wait
+        self._sleep = sleep
+        self.warnings = ApiWarnings(clock or SystemClock())
+        import httpx
+
+        self._http = httpx.Client(
+            headers={
+                "Content-Type": "application/json",
+                "Accept": "application/json",
+                "Authorization": f"Basic {api_key}",
+                "AuthorizationSource": "API",
+                "Healthie-GraphQL-API-Version": api_version,
+                "User-Agent": "discharge-bot",
+            },
+            timeout=httpx.Timeout(timeout, connect=min(timeout, 5.0)),
+            limits=httpx.Limits(
+                max_connections=10, max_keepalive_connections=4, keepalive_expiry=30.0
+            ),
+            follow_redirects=False,
+        )
+
+    @property
+    def api_version(self) -> str:
+        return self._version
+
+    def close(self) -> None:
+        """Close the pooled connections (the client is not usable afterwards)."""
+        self._http.close()
 
     # --- transport --------------------------------------------------------------------------
 
     def execute(
         self, operation: str, query: str, variables: Mapping[str, object]
     ) -> dict[str, Any]:
-        """POST one GraphQL operation and return its `data`; raise PlatformUnavailable."""
+        """POST one GraphQL operation and return its `data`.
+
+        Raises PlatformThrottled after bounded retries on rate limiting, PlatformUnavailable
+        for anything else that keeps Healthie from answering.
+        """
         body = json.dumps(
             {"operationName": operation, "query": query, "variables": dict(variables)}
         ).encode()
-        request = urllib.request.Request(  # noqa: S310 - the URL is the configured API URL
-            self._url,
-            data=body,
-            method="POST",
-            headers={
-                "Content-Type": "application/json",
-                "Accept": "application/json",
-                "Authorization": f"Basic {self._key}",
-                "AuthorizationSource": "API",
-                "Healthie-GraphQL-API-Version": self._version,
-                "User-Agent": "discharge-bot",
-            },
-        )
+        waited = 0.0
+        for attempt in range(1, self._max_attempts + 1):
+            try:
+                return self._post_once(operation, body)
+            except PlatformThrottled as throttled:
+                pause = throttled.retry_after or RETRY_BASE_SECONDS * 2 ** (attempt - 1)
+                if attempt == self._max_attempts or waited + pause > self._max_wait:
+                    log.warning(
+                        "healthie operation=%s throttled: gave up after %s attempts (%.1fs)",
+                        operation, attempt, waited,
+                    )
+                    raise
+                log.info(
+                    "healthie operation=%s throttled: retry %s in %.1fs",
+                    operation, attempt + 1, pause,
+                )
+                self._sleep(pause)
+                waited += pause
+        raise AssertionError("unreachable")  # pragma: no cover - the loop returns or raises
+
+    def _post_once(self, operation: str, body: bytes) -> dict[str, Any]:
+        import httpx
+
         try:
-            with urllib.request.urlopen(request, timeout=self._timeout) as response:  # noqa: S310
-                raw = response.read(MAX_RESPONSE_BYTES + 1)
-        except urllib.error.HTTPError as exc:
-            raise PlatformUnavailable(f"Healthie {operation}: HTTP {exc.code}") from None
-        except TimeoutError:
+            response = self._http.post(self._url, content=body)
+        except httpx.TimeoutException:
             raise PlatformUnavailable(
                 f"Healthie {operation}: no answer within {self._timeout:g}s"
             ) from None
-        except (urllib.error.URLError, OSError) as exc:
-            reason = getattr(exc, "reason", exc)
-            if isinstance(reason, TimeoutError):
-                raise PlatformUnavailable(
-                    f"Healthie {operation}: no answer within {self._timeout:g}s"
-                ) from None
-            raise PlatformUnavailable(f"Healthie {operation}: unreachable ({reason})") from None
+        except httpx.HTTPError as exc:
+            raise PlatformUnavailable(
+                f"Healthie {operation}: unreachable ({type(exc).__name__})"
+            ) from None
+        if response.status_code == 429:
+            raise PlatformThrottled(
+                f"Healthie {operation}: HTTP 429", retry_after=_retry_after(response)
+            )
+        raw = response.content
         if len(raw) > MAX_RESPONSE_BYTES:
             raise PlatformUnavailable(f"Healthie {operation}: answer too large")
+        if response.status_code >= 400:
+            raise PlatformUnavailable(f"Healthie {operation}: HTTP {response.status_code}")
         try:
             document = json.loads(raw)
         except (UnicodeDecodeError, json.JSONDecodeError):
             raise PlatformUnavailable(f"Healthie {operation}: answer is not JSON") from None
         if not isinstance(document, dict):
             raise PlatformUnavailable(f"Healthie {operation}: answer is not a JSON object")
+        extensions = document.get("extensions")
+        if isinstance(extensions, dict):
+            self.warnings.record(extensions.get("warnings"))
         errors = document.get("errors")
         if errors:
+            if _error_codes(errors) & {"TOO_MANY_REQUESTS"}:
+                raise PlatformThrottled(
+                    f"Healthie {operation}: too many requests", retry_after=_retry_after(response)
+                )
             raise PlatformUnavailable(f"Healthie {operation}: {_describe_errors(errors)}")
         data = document.get("data")
         if not isinstance(data, dict):
@@ -353,19 +490,205 @@ class HealthieClient:
             )
         return matches[0]
 
-    def other_providers(self, client_id: str, clinician_platform_id: str) -> list[str]:
-        """The client's care team (primary provider and other providers) minus this clinician."""
+    def care_team(self, client_id: str, clinician_platform_id: str | None) -> list[Provider]:
+        """The client's providers (primary and others) other than this clinician, by name.
+
+        Without the clinician's own id the list cannot leave them out, so it refuses
+        (PlatformRejected) rather than name the clinician as "another provider".
+        """
+        if not clinician_platform_id:
+            raise PlatformRejected("the clinician's Healthie id is not known")
         user = self.get_user(client_id)
         if user is None:
             raise PlatformRejected("Healthie does not know this client")
-        team = [user.dietitian_id, *user.other_provider_ids]
-        seen: set[str] = set()
-        others: list[str] = []
-        for provider in team:
-            if provider and provider != clinician_platform_id and provider not in seen:
-                seen.add(provider)
-                others.append(provider)
-        return others
+        seen: set[str] = {clinician_platform_id}
+        team: list[Provider] = []
+        for provider_id in (user.dietitian_id, *user.other_provider_ids):
+            if not provider_id or provider_id in seen:
+                continue
+            seen.add(provider_id)
+            team.append(self.get_provider(provider_id) or Provider(provider_id, "a provider", None))
+        return team
+
+    def other_providers(self, client_id: str, clinician_platform_id: str | None) -> list[str]:
+        """`care_team` as labels for the checklist: "Name (role)"."""
+        return [p.label for p in self.care_team(client_id, clinician_platform_id)]
+
+    def get_provider(self, provider_id: str) -> Provider | None:
+        data = self.execute("DischargeBotProvider", docs.PROVIDER_QUERY, {"id": provider_id})
+        record = data.get("user")
+        if not isinstance(record, dict):
+            return None
+        name = _optional_str(record.get("full_name")) or " ".join(
+            part for part in (_optional_str(record.get("first_name")),
+                              _optional_str(record.get("last_name"))) if part
+        )
+        membership = _as_dict(record.get("organization_membership"))
+        role = (
+            _optional_str(membership.get("title"))
+            or _optional_str(record.get("qualifications"))
+            or _optional_str(membership.get("org_role"))
+        )
+        return Provider(str(record.get("id") or provider_id), name or "a provider", role)
+
+    def find_member_id_by_email(self, email: str) -> str | None:
+        """The organization member (staff) whose email is exactly `email`, any case."""
+        wanted = email.strip().lower()
+        if not wanted:
+            return None
+        for node in self._pages(
+            "DischargeBotOrganizationMembers", docs.ORGANIZATION_MEMBERS_QUERY,
+            {"keywords": wanted}, "organizationMembers",
+        ):
+            if str(node.get("email") or "").strip().lower() == wanted and node.get("id"):
+                return str(node["id"])
+        return None
+
+    def last_occurred_session(
+        self, client_id: str, provider_id: str | None, *, before: datetime
+    ) -> datetime | None:
+        """The date of the client's last appointment marked Occurred (with this provider)."""
+        data = self.execute(
+            "DischargeBotLastOccurredAppointment",
+            docs.LAST_OCCURRED_APPOINTMENT_QUERY,
+            {"user_id": client_id, "provider_id": provider_id,
+             "before": before.astimezone(UTC).isoformat()},
+        )
+        connection = _as_dict(data.get("appointments"))
+        latest: datetime | None = None
+        for node in connection.get("nodes") or []:
+            if not isinstance(node, dict) or node.get("pm_status") != "Occurred":
+                continue
+            when = parse_healthie_datetime(node.get("date"))
+            if when is not None and when <= before and (latest is None or when > latest):
+                latest = when
+        return latest
+
+    # --- charting notes ----------------------------------------------------------------------
+
+    def find_form(self, *, form_id: str | None, name: str) -> ChartingForm:
+        """The form template by id (when configured) or by exact name, with its text question."""
+        if form_id:
+            data = self.execute("DischargeBotForm", docs.FORM_QUERY, {"id": form_id})
+            record = data.get("customModuleForm")
+            if not isinstance(record, dict) or record.get("deleted_at"):
+                raise FormNotFound(f"Healthie has no form with id {form_id}")
+            return _charting_form(record)
+        data = self.execute("DischargeBotFormsByName", docs.FORMS_BY_NAME_QUERY, {"keywords": name})
+        connection = _as_dict(data.get("customModuleForms"))
+        matches = [
+            node for node in connection.get("nodes") or []
+            if isinstance(node, dict) and not node.get("deleted_at")
+            and str(node.get("name") or "").strip().lower() == name.strip().lower()
+        ]
+        if not matches:
+            raise FormNotFound(f"Healthie has no form named exactly {name!r}")
+        if len(matches) > 1:
+            raise FormNotFound(f"Healthie has {len(matches)} forms named {name!r}; set its id")
+        return _charting_form(matches[0])
+
+    def create_charting_note(
+        self, client_id: str, form: ChartingForm, text: str, *, dated: datetime,
+        finished: bool = True,
+    ) -> str:
+        """Write `text` into the form's text question as a note in the client's chart.
+
+        `finished: true` makes it appear in the chart; a note is never locked by the bot, so
+        the clinician can still read, correct and sign it.
+        """
+        if not text.strip():
+            raise ValueError("refusing to write an empty note")
+        data = self.execute(
+            "DischargeBotCreateChartingNote",
+            docs.CREATE_CHARTING_NOTE_MUTATION,
+            {
+                "custom_module_form_id": form.id,
+                "user_id": client_id,
+                "finished": finished,
+                "date": dated.astimezone(UTC).isoformat(),
+                "form_answers": [
+                    {
+                        "custom_module_id": form.text_question_id,
+                        "answer": html.escape(text, quote=False),
+                        "user_id": client_id,
+                    }
+                ],
+            },
+        )
+        payload = _mutation_payload(data, "createFormAnswerGroup")
+        group = payload.get("form_answer_group")
+        if not isinstance(group, dict) or not group.get("id"):
+            raise PlatformRejected("Healthie createFormAnswerGroup: no note was created")
+        return str(group["id"])
+
+    def charting_notes(self, client_id: str) -> list[ChartingNote]:
+        """Every charting note in the client's chart, newest first."""
+        notes = []
+        for node in self._pages(
+            "DischargeBotChartingNotes", docs.CHARTING_NOTES_QUERY, {"user_id": client_id},
+            "formAnswerGroups",
+        ):
+            if not node.get("id"):
+                continue
+            form = _as_dict(node.get("custom_module_form"))
+            notes.append(ChartingNote(
+                id=str(node["id"]),
+                name=str(node.get("name") or form.get("name") or "Charting note")[:120],
+                form_id=_id(form.get("id")),
+                created_at=parse_healthie_datetime(node.get("created_at")),
+                finished=node.get("finished") is True,
+                locked=node.get("is_locked") is True,
+                signed=bool(node.get("form_answer_group_signings")),
+            ))
+        return notes
+
+    def charting_note_client(self, note_id: str) -> str | None:
+        """The client whose chart holds the charting note (FormAnswerGroup) `note_id`."""
+        data = self.execute("DischargeBotFormAnswerGroup", docs.FORM_ANSWER_GROUP_QUERY,
+                            {"id": note_id})
+        return _id(_as_dict(data.get("formAnswerGroup")).get("user_id"))
+
+    # --- for doctor -------------------------------------------------------------------------
+
+    def current_user_id(self) -> str | None:
+        data = self.execute("DischargeBotCurrentUser", docs.CURRENT_USER_QUERY, {})
+        return _id(_as_dict(data.get("currentUser")).get("id"))
+
+    def webhooks(self) -> list[WebhookSubscription]:
+        data = self.execute("DischargeBotWebhooks", docs.WEBHOOKS_QUERY, {})
+        result = []
+        for node in _as_dict(data.get("webhooks")).get("nodes") or []:
+            if not isinstance(node, dict) or not node.get("id"):
+                continue
+            types = {str(node["event_type"])} if node.get("event_type") else set()
+            for event in node.get("webhook_events") or []:
+                if isinstance(event, dict) and event.get("event_type"):
+                    types.add(str(event["event_type"]))
+            result.append(WebhookSubscription(
+                id=str(node["id"]),
+                url=_optional_str(node.get("url")),
+                enabled=node.get("is_enabled") is True,
+                retries=node.get("should_retry") is True,
+                event_types=tuple(sorted(types)),
+            ))
+        return result
+
+    def _pages(
+        self, operation: str, query: str, variables: Mapping[str, object], root: str
+    ) -> list[dict[str, Any]]:
+        """All nodes of a cursor-paginated connection (at most MAX_PAGES pages)."""
+        nodes: list[dict[str, Any]] = []
+        after: str | None = None
+        for _page in range(MAX_PAGES):
+            data = self.execute(operation, query, {**variables, "after": after})
+            connection = _as_dict(data.get(root))
+            nodes.extend(n for n in connection.get("nodes") or [] if isinstance(n, dict))
+            info = _as_dict(connection.get("page_info"))
+            after = _optional_str(info.get("end_cursor"))
+            if info.get("has_next_page") is not True or after is None:
+                return nodes
+        log.warning("healthie operation=%s: stopped after %s pages", operation, MAX_PAGES)
+        return nodes
 
     def _find_conversation(self, client_id: str, provider_id: str | None) -> str | None:
         data = self.execute(
@@ -421,6 +744,7 @@ def healthie_client_from_settings(
     *,
     api_version: str = DEFAULT_API_VERSION,
     timeout: float = DEFAULT_TIMEOUT_SECONDS,
+    clock: Clock | None = None,
 ) -> HealthieClient | None:
     """The client when the adapter is on (HEALTHIE_API_URL and HEALTHIE_API_KEY set), else None."""
     if not settings.healthie_api_url or settings.healthie_api_key is None:
@@ -430,6 +754,7 @@ def healthie_client_from_settings(
         settings.healthie_api_key.get_secret_value(),
         api_version=api_version,
         timeout=timeout,
+        clock=clock,
     )
 
 
@@ -493,6 +818,47 @@ def _describe_errors(errors: object) -> str:
             message = str(error.get("message") or "")[:120]
             parts.append(f"{code}: {message}" if code else message)
     return "GraphQL error: " + ("; ".join(parts) or "unspecified")
+
+
+def _charting_form(record: Mapping[str, Any]) -> ChartingForm:
+    questions = sorted(
+        (m for m in record.get("custom_modules") or [] if isinstance(m, dict)),
+        key=lambda m: (m.get("position") is None, m.get("position") or 0),
+    )
+    text = next(
+        (q for q in questions
+         if str(q.get("mod_type") or "") in TEXT_QUESTION_TYPES and q.get("id")),
+        None,
+    )
+    name = str(record.get("name") or "")
+    if text is None:
+        raise FormNotFound(f"Healthie form {name!r} has no text question to write into")
+    return ChartingForm(id=str(record["id"]), name=name, text_question_id=str(text["id"]))
+
+
+def _error_codes(errors: object) -> set[str]:
+    codes = set()
+    for error in errors if isinstance(errors, list) else []:
+        extensions = error.get("extensions") if isinstance(error, dict) else None
+        if isinstance(extensions, dict) and extensions.get("code"):
+            codes.add(str(extensions["code"]))
+    return codes
+
+
+def _retry_after(response: httpx.Response) -> float | None:
+    value = response.headers.get("Retry-After", "").strip()
+    try:
+        seconds = float(value)
+    except ValueError:
+        return None
+    return min(max(seconds, 0.0), 60.0)
+
+
+def _optional_str(value: object) -> str | None:
+    if value is None:
+        return None
+    text = str(value).strip()
+    return text or None
 
 
 def _as_dict(value: object) -> dict[str, Any]:

@@ -54,6 +54,10 @@ class ServiceSink:
                 actor=actor,
                 delivery_id=event.event_id,
             )
+        if event.type is PlatformEventType.CHART_NOTE_SIGNED:
+            # Look at step 2 again (it ticks itself once no note is left unsigned).
+            services.chart.notes_changed(event.client_id, actor=actor)
+            return None
         if event.type is PlatformEventType.CLIENT_DISCHARGED_GROUP:
             state = services.recording.current_state(event.client_id, actor=actor)
             if state is not State.INACTIVE:

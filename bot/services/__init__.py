@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from bot.clock import Clock
 from bot.services.caseload import CaseloadImport
 from bot.services.cct import Cct
+from bot.services.chart import Chart
 from bot.services.checklist import Checklist
 from bot.services.clinicians import Clinicians
 from bot.services.digest import Digest
@@ -44,6 +45,7 @@ class Services:
     digest: Digest
     messages: Messages
     cct: Cct
+    chart: Chart
     headsups: HeadsUps
     platform: PlatformPort | None = None
 
@@ -73,23 +75,25 @@ def build_services(
     platform: PlatformPort | None = None,
 ) -> Services:
     episodes = Episodes(uow, clock, settings, phrases)
-    checklist = Checklist(episodes, platform)
+    chart = Chart(episodes, platform)
+    checklist = Checklist(episodes, platform, chart)
     digest = Digest(episodes)
-    messages = Messages(episodes, checklist, digest)
+    messages = Messages(episodes, checklist, digest, chart)
     headsups = HeadsUps(episodes)
     return Services(
         episodes=episodes,
         recording=Recording(episodes),
-        outreach=Outreach(episodes, platform, headsups=headsups),
+        outreach=Outreach(episodes, platform, chart, headsups=headsups),
         replies=Replies(episodes),
         checklist=checklist,
-        notes=Notes(episodes),
+        notes=Notes(episodes, chart),
         caseload=CaseloadImport(episodes),
         reads=Reads(episodes),
         clinicians=Clinicians(episodes),
         digest=digest,
         messages=messages,
         cct=Cct(episodes, messages),
+        chart=chart,
         headsups=headsups,
         platform=platform,
     )

@@ -47,11 +47,14 @@ class CaseloadImport:
                 elif row.clinician_timezone and clinician.timezone != row.clinician_timezone:
                     clinician.timezone = row.clinician_timezone
                     clinician.timezone_source = "caseload"
-                if (
-                    row.clinician_platform_id
-                    and clinician.platform_user_id != row.clinician_platform_id
+                if row.clinician_platform_id and (
+                    clinician.platform_user_id != row.clinician_platform_id
                 ):
-                    clinician.platform_user_id = row.clinician_platform_id
+                    clinician.platform_user_id = row.clinician_platform_id  # the file wins
+                    repo.audit(at=now, actor=actor.id, action="clinician_platform_id",
+                               details={"clinician": clinician.slack_user_id,
+                                        "platform_user_id": row.clinician_platform_id,
+                                        "source": "caseload"})
                 if row.clinician_name and clinician.display_name != row.clinician_name:
                     clinician.display_name = row.clinician_name
                     clinician.display_name_source = "caseload"

@@ -116,6 +116,7 @@ def parse_caseload(content: str, *, practice_timezone: str) -> list[CaseloadRow]
     rows: list[CaseloadRow] = []
     seen: dict[str, int] = {}
     zones: dict[str, tuple[str, int]] = {}
+    platform_ids: dict[str, tuple[str, int]] = {}
     for raw in reader:
         line = reader.line_num
         values = {(k or "").strip(): (v or "").strip() for k, v in raw.items() if k is not None}
@@ -169,6 +170,17 @@ def parse_caseload(content: str, *, practice_timezone: str) -> list[CaseloadRow]
                         )
                     )
                 zones.setdefault(clinician, (zone_name, line))
+        platform_id = values.get("clinician_platform_id") or None
+        if platform_id and not _CHART_ID.match(platform_id):
+            row_problems.append(Problem(line, "clinician_platform_id",
+                                        f"{platform_id!r} is not a platform user id"))
+        elif platform_id:
+            earlier_id = platform_ids.get(clinician)
+            if earlier_id and earlier_id[0] != platform_id:
+                row_problems.append(Problem(
+                    line, "clinician_platform_id",
+                    f"{clinician} is platform user {earlier_id[0]} on line {earlier_id[1]}"))
+            platform_ids.setdefault(clinician, (platform_id, line))
         instants: dict[str, datetime | None] = {}
         for column in ("last_contact_at", "next_session_at", "last_session_at"):
             value = values.get(column, "")
@@ -201,7 +213,7 @@ def parse_caseload(content: str, *, practice_timezone: str) -> list[CaseloadRow]
                 clinician_timezone=zone_name,
                 last_session_at=instants["last_session_at"],
                 clinician_name=values.get("clinician_name") or None,
-                clinician_platform_id=values.get("clinician_platform_id") or None,
+                clinician_platform_id=platform_id,
             )
         )
     if problems:

@@ -11,6 +11,7 @@ from bot.domain.checklist import check_can_complete
 from bot.domain.errors import DomainError, NeedsReason
 from bot.domain.model import ChecklistStep, Event, EventKind, Recipient, State
 from bot.domain.policy import unmet_criteria
+from bot.services.chart import Chart
 from bot.services.episodes import Episodes
 from bot.services.ports import PlatformPort, require_platform
 from bot.services.readmodels import OutboxKind
@@ -46,8 +47,11 @@ class SummaryPrefill:
 class Checklist:
     """The discharge checklist, its summary note and the platform steps it offers."""
 
-    def __init__(self, episodes: Episodes, platform: PlatformPort | None = None) -> None:
+    def __init__(
+        self, episodes: Episodes, platform: PlatformPort | None = None, chart: Chart | None = None
+    ) -> None:
         self.episodes = episodes
+        self.chart = chart or Chart(episodes, platform)
         self.uow = episodes.uow
         self.clock = episodes.clock
         self.settings = episodes.settings
@@ -149,7 +153,7 @@ class Checklist:
             client = self.episodes.client(repo, chart_id, actor)
             a = self.episodes.assess(repo, client, self.episodes.episode(repo, client), now)
             hours = self.episodes.hours_for(client.clinician)
-            last_session = a.last_session_at  # attended only; never the last contact
+            last_session = a.last_session_at or self.chart.last_session(client, before=now)
             return SummaryPrefill(
                 chart_id=client.chart_id,
                 reason=SUMMARY_REASON,
@@ -222,6 +226,10 @@ class Checklist:
                 raise DomainError("The discharge checklist isn't open for this client.")
             check_can_complete(current.checklist, ChecklistStep.SUMMARY_NOTE, by_platform=False)
             hours = self.episodes.hours_for(client.clinician)
+            if current.last_session_at is None:  # the platform may know one the log does not
+                current = replace(
+                    current, last_session_at=self.chart.last_session(client, before=now)
+                )
             base = render_context(
                 self.settings,
                 self.policy,
@@ -265,7 +273,9 @@ class Checklist:
                 action="step_completed",
                 details={"step": ChecklistStep.SUMMARY_NOTE.value, "note_id": note.id},
             )
-            return replace(outcome, note_id=note.id, text=body)
+            outcome = replace(outcome, note_id=note.id, text=body)
+        self.chart.write_summary(note.id)  # an unsigned draft in the chart, where it can
+        return outcome
 
     def move_to_discharged_group(self, chart_id: str, *, actor: Actor) -> Outcome:
         """Checklist step 5 through the platform: move the client, then tick the step."""
@@ -297,7 +307,7 @@ class Checklist:
         with self.uow() as repo:
             client = self.episodes.client(repo, chart_id, actor)
             platform_id = client.platform_user_id or client.chart_id
-            clinician_platform_id = client.clinician.platform_user_id or ""
+            clinician_platform_id = client.clinician.platform_user_id
         try:
             return self.platform.other_providers(platform_id, clinician_platform_id)
         except Exception as exc:

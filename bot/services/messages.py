@@ -15,6 +15,7 @@ from bot.domain.checklist import TITLES as CHECKLIST_TITLES
 from bot.domain.errors import DomainError
 from bot.domain.model import ChecklistStep, EventKind, OpenReason, Recipient, State, StepKind
 from bot.domain.policy import Assessment
+from bot.services.chart import Chart, chart_note_of, checkin_note
 from bot.services.checklist import Checklist
 from bot.services.digest import Digest
 from bot.services.episodes import Episodes
@@ -34,8 +35,11 @@ from storage.repository import Repository
 class Messages:
     """Outbox rows as read models, and the record of what was done on them."""
 
-    def __init__(self, episodes: Episodes, checklist: Checklist, digest: Digest) -> None:
+    def __init__(
+        self, episodes: Episodes, checklist: Checklist, digest: Digest, chart: Chart | None = None
+    ) -> None:
         self.episodes = episodes
+        self.chart = chart or checklist.chart
         self.uow = episodes.uow
         self.clock = episodes.clock
         self.settings = episodes.settings
@@ -67,6 +71,20 @@ class Messages:
         ):
             others = self.checklist.other_providers(data.chart_id, actor=SCHEDULER)
             data = replace(data, other_providers=tuple(others) if others is not None else None)
+        if (
+            data.kind == StepKind.CHECKLIST.value
+            and data.current
+            and data.attempt == 0
+            and data.next_step is ChecklistStep.NOTES_SIGNED
+            and data.chart_id
+        ):
+            # Step 2 from the chart: list what is unsigned, or tick it when nothing is.
+            unsigned = self.chart.unsigned_notes(data.chart_id, actor=SCHEDULER)
+            if unsigned == () and self.chart.settle_notes_signed(
+                data.chart_id, actor=SCHEDULER, unsigned=unsigned
+            ):
+                return self.outbox_message(outbox_id)
+            data = replace(data, unsigned_notes=unsigned)
         return replace(data, delivery_id=row.id)
 
     def retire_message(self, outbox_id: int) -> None:
@@ -148,6 +166,7 @@ class Messages:
             if note is None:
                 raise DomainError("That note is no longer on record.")
             owner = repo.session.get(Client, note.client_id)
+            note_state = chart_note_of(note)
             return OutboxMessageData(
                 **base,
                 zone=self.episodes.zone_of(owner.clinician)
@@ -156,6 +175,7 @@ class Messages:
                 text=note.body,
                 chart_id=owner.chart_id if owner else None,
                 current=False,
+                chart_note=note_state if note_state.link is not None else None,
             )
         episode = repo.session.get(Episode, row.episode_id) if row.episode_id else None
         if episode is None:
@@ -198,6 +218,9 @@ class Messages:
             )
             extra["preview"] = render(checkin_phrase(n, self.policy.checkins), number=n)
             extra["can_send_for_me"] = self.checklist.platform is not None
+            documented = checkin_note(repo, episode, n)
+            if documented is not None:
+                extra["chart_note"] = chart_note_of(documented)
             if attempt:
                 label = a.checkin_title(n, self.policy.checkins)
                 text = render("step_overdue", next_step=label, due_at=first_due())
@@ -347,8 +370,11 @@ class Messages:
             keys += self.episodes.refresh_live(repo, client, now, skip=touched)
             return keys
 
-    def check_prompt(self, outbox_id: int, chart_id: str, *, actor: Actor) -> OutboxMessageData:
-        """Refuse a click on a prompt that is not the actor's, or no longer current.
+    def check_prompt(
+        self, outbox_id: int, chart_id: str, *, actor: Actor, current: bool = True
+    ) -> OutboxMessageData:
+        """Refuse a click on a prompt that is not the actor's, or (with `current`) no longer
+        current; a documented check-in's *Documented in chart* asks with current=False.
 
         Authorization comes first, so a stranger learns nothing about the prompt.
         """
@@ -359,7 +385,7 @@ class Messages:
             if row is None or (row.payload or {}).get("chart_id") != client.chart_id:
                 raise DomainError("That button doesn't match a message on record.")
             data = self._message_data(repo, row, now)
-        if not data.current:
+        if current and not data.current:
             raise DomainError("This prompt was already dealt with, so nothing changed.")
         return data
 

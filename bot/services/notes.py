@@ -1,4 +1,5 @@
-"""Notes: admin notes for the chart log (their text never goes to a channel)."""
+"""Notes: admin notes, kept here and written into the chart where the platform can (their
+text never goes to a channel)."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ from dataclasses import replace
 
 from bot.domain.errors import DomainError
 from bot.domain.model import Event, EventKind
+from bot.services.chart import Chart
 from bot.services.episodes import Episodes
 from bot.services.types import Actor, Outcome
 
@@ -13,8 +15,9 @@ from bot.services.types import Actor, Outcome
 class Notes:
     """Admin notes written by hand."""
 
-    def __init__(self, episodes: Episodes) -> None:
+    def __init__(self, episodes: Episodes, chart: Chart | None = None) -> None:
         self.episodes = episodes
+        self.chart = chart or Chart(episodes)
         self.uow = episodes.uow
         self.clock = episodes.clock
 
@@ -40,4 +43,6 @@ class Notes:
                 action="note",
                 details={"note_id": note.id},
             )
-            return replace(outcome, note_id=note.id)
+            outcome = replace(outcome, note_id=note.id)
+        self.chart.write_note(note.id)  # into the chart too, where the platform can
+        return outcome

@@ -10,6 +10,7 @@ from datetime import datetime, timedelta
 from bot.clock import ensure_utc
 from bot.domain.errors import DomainError
 from bot.domain.model import Event, EventKind, Recipient, State
+from bot.services.chart import Chart
 from bot.services.episodes import Episodes, QueuedMessage
 from bot.services.headsups import HeadsUps
 from bot.services.ports import PlatformPort, require_platform
@@ -44,10 +45,12 @@ class Outreach:
         self,
         episodes: Episodes,
         platform: PlatformPort | None = None,
+        chart: Chart | None = None,
         *,
         headsups: HeadsUps | None = None,
     ) -> None:
         self.episodes = episodes
+        self.chart = chart or Chart(episodes, platform)
         self.headsups = headsups
         self.uow = episodes.uow
         self.clock = episodes.clock
@@ -145,7 +148,8 @@ class Outreach:
     def mark_checkin_sent(
         self, chart_id: str, *, actor: Actor, via: str = "clinician", number: int | None = None
     ) -> Outcome:
-        """Document the next check-in as sent; the admin note is written automatically.
+        """Document the next check-in as sent; the admin note is written automatically, and
+        into the chart where the platform can (dated the day of the attempt).
 
         `number` is the check-in the clinician's button was about: pressing it twice (or
         after someone else documented it) is refused instead of documenting the next one.
@@ -187,7 +191,9 @@ class Outreach:
                 body=self.phrases.render("checkin_admin_note", context, channel="plain"),
                 fields={"number": number, "via": via, **self._phrase_used(number)},
             )
-            return replace(outcome, note_id=note.id)
+            outcome = replace(outcome, note_id=note.id)
+        self.chart.write_note(note.id)  # after the commit: an outage loses nothing
+        return outcome
 
     def checkin_text_for_chat(
         self, chart_id: str, *, actor: Actor, number: int | None = None
@@ -239,6 +245,8 @@ class Outreach:
                 raise DomainError(f"Check-in {number} is already being sent.")
             platform_id = client.platform_user_id or client.chart_id
             clinician_platform_id = client.clinician.platform_user_id
+        if clinician_platform_id is None:
+            log.info("clinician of %s has no platform id: sending as the API account", chart_id)
         try:
             platform.send_chat_message(platform_id, clinician_platform_id, text)
         except Exception as exc:

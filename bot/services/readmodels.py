@@ -53,6 +53,29 @@ class ChecklistLine:
 
 
 @dataclass(frozen=True)
+class ChartLink:
+    """A note in the client's chart as the clinician's DM links to it (no note text)."""
+
+    title: str
+    url: str | None
+    on: datetime | None = None
+    id: str | None = None  # the platform's id of the note
+
+
+@dataclass(frozen=True)
+class ChartNote:
+    """Where a check-in's admin note (or the summary draft) stands with the chart.
+
+    `link` when the platform wrote it; otherwise `paste` is the exact text for the clinician
+    to paste, until they confirm (`documented`).
+    """
+
+    link: ChartLink | None = None
+    paste: str | None = None
+    documented: bool = False
+
+
+@dataclass(frozen=True)
 class OutboxMessageData:
     """One outbox row with everything needed to say it (or re-say it in place).
 
@@ -92,6 +115,11 @@ class OutboxMessageData:
     snooze_days: tuple[int, ...] = (1, 3, 7)
     discharged_group: str = "Discharged Clients"
     resolutions: tuple[Resolution, ...] = ()
+    # the check-in's admin note, once the check-in is documented; the summary's chart draft
+    chart_note: ChartNote | None = None
+    # checklist step 2: the client's charting notes not yet signed/locked, per the platform
+    # (None: the platform cannot say, the clinician confirms by hand)
+    unsigned_notes: tuple[ChartLink, ...] | None = None
 
     @property
     def is_update(self) -> bool:

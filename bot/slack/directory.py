@@ -25,6 +25,7 @@ log = logging.getLogger(__name__)
 class UserProfile:
     timezone: str | None
     real_name: str | None
+    email: str | None = None  # only with the users:read.email scope
 
 
 class SlackDirectory:
@@ -95,7 +96,7 @@ class SlackDirectory:
                 tz = None
         else:
             tz = None
-        name = None
+        name = email = None
         if isinstance(user, dict):
             profile = user.get("profile") or {}
             # The name the clinician chose to be seen by (Slack's display name), else their
@@ -106,7 +107,8 @@ class SlackDirectory:
                 or profile.get("real_name")
                 or None
             )
-        found = UserProfile(tz, str(name) if name else None)
+            email = profile.get("email") or None
+        found = UserProfile(tz, str(name) if name else None, str(email) if email else None)
         with self._lock:
             self._profiles[user_id] = (self._now(), found)
         return found

@@ -143,9 +143,14 @@ class Dispatcher:
             # Learn the clinician's zone and name before the first words reach them
             # (the check-in preview is signed with the name).
             profile = self.directory.profile(data.recipient)
-            if profile is not None and self.services.clinicians.learn_clinician(
+            learned = profile is not None and self.services.clinicians.learn_clinician(
                 data.recipient, timezone=profile.timezone, display_name=profile.real_name
-            ):
+            )
+            # Who they are in the platform, from their Slack email (when not on record).
+            mapped = profile is not None and self.services.chart.map_clinician(
+                data.recipient, profile.email
+            )
+            if learned or mapped:
                 data = self.services.messages.outbox_message(outbox_id)
         return data
 

@@ -7,6 +7,7 @@ that does not parse is a forged or outdated button, not something to guess at.
 
 from __future__ import annotations
 
+import re
 from enum import StrEnum
 from typing import Literal, TypeVar
 
@@ -22,6 +23,7 @@ class Id(StrEnum):
     CLIENT_REPLIED = "checkin_client_replied"
     SNOOZE = "checkin_snooze"
     PAUSE = "checkin_pause"
+    NOTE_DOCUMENTED = "checkin_note_documented"
     # reply classification
     CLASSIFY = "reply_classify"
     # discharge checklist
@@ -60,8 +62,23 @@ class Id(StrEnum):
     A_HEADSUP_REASON = "headsup_reason_input"
     # blocks whose ids other code looks for
     B_ACTIONS = "prompt_actions"
+    B_NOTE_ACTIONS = "prompt_note_actions"
     B_RESOLUTION = "prompt_resolution"
     B_STEP = "checklist_step"
+
+
+def variant(action: Id, choice: str) -> str:
+    """The action_id of one of several elements with the same action in one block.
+
+    Slack wants action_id unique within its block; the choice rides after a colon
+    (``reply_classify:fit_concern``) and the listener matches them all with `any_variant`.
+    """
+    return f"{action}:{choice}"
+
+
+def any_variant(action: Id) -> re.Pattern[str]:
+    """Matches `action` itself and every `variant` of it, nothing else."""
+    return re.compile(rf"^{re.escape(str(action))}(?::[A-Za-z0-9_.-]+)?$")
 
 
 class _Value(BaseModel):

@@ -22,6 +22,7 @@ BOT_SCOPES = (
     "im:write",  # conversations.open: a DM with a clinician
     "im:history",  # message.im events; reconciling in-flight DMs against their history
     "users:read",  # users.info: a clinician's time zone
+    "users:read.email",  # users.info's email: who the clinician is in Healthie
     "usergroups:read",  # usergroups.users.list: who is CCT (CCT_USERGROUP_ID)
     "channels:history",  # reconciling in-flight posts in a public CCT channel
     "groups:history",  # ... or a private one

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import logging
 import time
 from collections import Counter
 from collections.abc import Iterator
@@ -82,19 +83,51 @@ def test_every_prompt_arrives_exactly_once_through_twenty_percent_faults(
         assert all(row.ts for row in repo.session.scalars(select(OutboxMessage)))
 
 
+@pytest.mark.parametrize("error", [
+    "channel_not_found", "msg_blocks_too_long", "invalid_metadata_format",
+    "invalid_metadata_schema", "metadata_too_large", "user_not_visible", "edit_window_closed",
+])
 def test_permanent_errors_are_dead_lettered_at_once_and_reported(
-    fake: FakeSlackAPI, uow: UnitOfWork
+    fake: FakeSlackAPI, uow: UnitOfWork, error: str
 ) -> None:
     now = datetime.now(UTC)
     seed(uow, 2, 2, now=now)
-    fake.script("chat.postMessage", NotOk("account_inactive"))
+    fake.script("chat.postMessage", NotOk(error))
     reported: list[tuple[str, str]] = []
     dispatcher = Dispatcher(uow, client_for(fake), text_of, clock=SystemClock(), policy=FAST,
                             on_dead=lambda row, error: reported.append((row.idempotency_key, error)))
     report = dispatcher.drain(timeout=10)
     assert (len(report.sent), len(report.dead)) == (1, 1)
-    assert reported == [("ep0:checkin-1:0", "account_inactive")]
+    assert reported == [("ep0:checkin-1:0", error)]
     assert len(fake.calls("chat.postMessage")) == 2  # no retry of the hopeless one
+
+
+@pytest.mark.parametrize("error", ["account_inactive", "token_revoked", "invalid_auth"])
+def test_a_dead_token_stops_delivery_keeps_every_message_and_alerts_once(
+    fake: FakeSlackAPI, uow: UnitOfWork, error: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    seed(uow, 3, 3, now=datetime.now(UTC))
+    fake.script("chat.postMessage", *[NotOk(error)] * 5)
+    alerts: list[str] = []
+    dead: list[str] = []
+    dispatcher = Dispatcher(uow, client_for(fake), text_of, clock=SystemClock(), policy=FAST,
+                            on_dead=lambda row, e: dead.append(e), on_token_dead=alerts.append)
+
+    with caplog.at_level(logging.CRITICAL, logger="bot.delivery"):
+        report = dispatcher.drain(timeout=10)
+        again = dispatcher.run_once()
+
+    assert report.halted == error
+    assert again.halted == error
+    assert "STOPPED" in str(report)
+    assert len(fake.calls("chat.postMessage")) == 1  # nothing more is tried with a dead token
+    assert alerts == [error]
+    assert dead == []
+    assert [r.levelno for r in caplog.records] == [logging.CRITICAL]
+    with uow() as repo:
+        rows = list(repo.session.scalars(select(OutboxMessage)))
+    assert {row.status for row in rows} == {"pending"}
+    assert all(row.attempts == 0 for row in rows)
 
 
 def test_transient_errors_give_up_after_the_limit(fake: FakeSlackAPI, uow: UnitOfWork) -> None:

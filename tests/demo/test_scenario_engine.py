@@ -55,7 +55,8 @@ def test_the_stage_ticks_clicks_and_reads_back_like_a_test_harness(stage: Stage)
     [prompt] = stage.messages(dm)
     mark = next(c for c in open_controls(prompt) if c["action_id"] == Id.MARK_SENT)
     assert stage.click(dm, prompt, mark, user=DANA.slack_id) == 200
-    assert open_controls(stage.messages(dm)[0]) == []  # updated in place, buttons gone
+    # updated in place: the check-in's buttons are gone; its admin note waits to be pasted
+    assert [c["action_id"] for c in open_controls(stage.messages(dm)[0])] == [Id.NOTE_DOCUMENTED]
     [row] = stage.surface.services.reads.caseload()
     assert (row.state, row.checkins_sent) == (State.OUTREACH, 1)
     assert stage.next_due() is not None  # check-in 2, two weeks on

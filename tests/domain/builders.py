@@ -74,6 +74,11 @@ def checkin(at: datetime, number: int | None = None) -> Event:
     return Event(EventKind.CHECKIN_SENT, at, number=number)
 
 
+def in_chart(at: datetime, number: int) -> Event:
+    """Check-in `number`'s admin note is in the chart (written there, or confirmed pasted)."""
+    return Event(EventKind.NOTE_IN_CHART, at, number=number)
+
+
 def classified(at: datetime, choice: Classification) -> Event:
     return Event(EventKind.CLASSIFIED, at, classification=choice)
 

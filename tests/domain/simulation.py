@@ -192,6 +192,9 @@ class Simulation:
                 self.tick()  # nothing to do: the scheduler still runs at this instant
             else:
                 self.submit(event)
+                if event.kind is EventKind.CHECKIN_SENT:
+                    # its admin note goes into the chart (as the bot does with a platform)
+                    self.submit(Event(EventKind.NOTE_IN_CHART, self.now, number=event.number))
         except DomainError as refusal:
             self.refused.append((move.act, str(refusal)))
             self.tick()

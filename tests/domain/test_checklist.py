@@ -10,7 +10,7 @@ import pytest
 from bot.domain.checklist import ORDER, check_can_complete, checklist_status
 from bot.domain.errors import ChecklistOrderError, DomainError, NeedsReason
 from bot.domain.model import ChecklistStep, Event, State
-from tests.domain.builders import at, checkin, history, local, step
+from tests.domain.builders import at, checkin, history, in_chart, local, step
 
 A = ChecklistStep.ATTEMPTS_DOCUMENTED
 N = ChecklistStep.NOTES_SIGNED
@@ -104,11 +104,8 @@ INACTIVE_AT = local(2026, 4, 27, 10)
 
 
 def _inactive_with(*steps: tuple[ChecklistStep, str | None]) -> list[Event]:
-    events = [
-        checkin(local(2026, 3, 16, 10)),
-        checkin(local(2026, 3, 30, 10)),
-        checkin(local(2026, 4, 13, 10)),
-    ]
+    sent = [local(2026, 3, 16, 10), local(2026, 3, 30, 10), local(2026, 4, 13, 10)]
+    events = [e for i, d in enumerate(sent, 1) for e in (checkin(d), in_chart(d, i))]
     events += [step(local(2026, 4, 28, 10 + i), s, a) for i, (s, a) in enumerate(steps)]
     return events
 

@@ -38,6 +38,7 @@ from tests.domain.builders import (
     ev,
     extend,
     history,
+    in_chart,
     local,
     message,
     no_show,
@@ -66,7 +67,11 @@ def in_outreach() -> EpisodeHistory:
 
 
 def with_checkins(n: int) -> EpisodeHistory:
-    return history(*(checkin(d) for d in CHECKIN_DAYS[:n]), last_contact=LAST)
+    """n check-ins sent, each with its admin note in the chart."""
+    return history(
+        *(e for i, d in enumerate(CHECKIN_DAYS[:n], 1) for e in (checkin(d), in_chart(d, i))),
+        last_contact=LAST,
+    )
 
 
 def paused() -> EpisodeHistory:
@@ -529,6 +534,18 @@ def test_other_providers_yes_hands_over_to_care_team_removal() -> None:
         Recipient.CCT,
         now,
     )
+
+
+def test_attempts_tick_themselves_only_when_every_checkins_note_is_in_the_chart() -> None:
+    sent_only = history(*(checkin(d) for d in CHECKIN_DAYS), last_contact=LAST)
+    two_of_three = after(sent_only, in_chart(CHECKIN_DAYS[0], 1), in_chart(CHECKIN_DAYS[1], 2))
+    all_three = after(two_of_three, in_chart(CHECKIN_DAYS[2], 3))
+    now = INACTIVE_AT + days(1)
+
+    assert at(sent_only, now).checklist.next_step is ChecklistStep.ATTEMPTS_DOCUMENTED
+    assert at(two_of_three, now).checklist.next_step is ChecklistStep.ATTEMPTS_DOCUMENTED
+    assert at(all_three, now).checklist.next_step is ChecklistStep.NOTES_SIGNED
+    assert at(all_three, now).state is at(sent_only, now).state is State.INACTIVE
 
 
 def test_every_step_done_discharges_and_asks_cct_to_archive() -> None:

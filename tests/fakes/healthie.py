@@ -1,10 +1,18 @@
 """A fake Healthie for tests: a loopback GraphQL endpoint and a webhook sender.
 
-The GraphQL side answers the operations the adapter sends (dispatched on the root field of
-the query), from a small in-memory state, checks the auth headers Healthie requires, records
-every call, and can be told to fail: GraphQL ``errors``, HTTP 500, or hang past the client's
-timeout. The sender signs and posts webhooks the way Healthie does (Content-Digest,
-Signature over "method path query digest application/json length", Content-Length).
+The GraphQL side is as strict as Healthie's server about what it accepts: every document is
+parsed and validated against Healthie's published schema (tests/contracts/), the operation
+named by ``operationName`` must exist, and the variables are coerced against the schema's
+input types. Anything invalid is answered the way the real server answers it (HTTP 200, an
+``errors`` array with messages, locations and ``extensions.code``, no ``data``), so a test
+cannot pass on a document Healthie would refuse; `schema_errors` keeps them for asserts.
+
+Valid operations are answered from a small in-memory state (dispatched on the root field),
+after the auth headers Healthie requires are checked. Versions before 2026-07-01 and a missing
+version header get Healthie's ``extensions.warnings`` (guides/api-concepts/versioning). The fake
+can be told to fail: GraphQL ``errors``, HTTP 500, rate limiting (TOO_MANY_REQUESTS), or hang
+past the client's timeout. The sender signs and posts webhooks the way Healthie does
+(Content-Digest, Signature over "method path query digest application/json length").
 """
 
 from __future__ import annotations
@@ -19,12 +27,93 @@ import re
 import threading
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import cache
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from graphql import GraphQLError, GraphQLSchema, OperationDefinitionNode, build_schema, parse
+from graphql import validate as validate_document
+from graphql.execution.values import get_variable_values
+
 API_KEY = "test-healthie-key"
-API_VERSION = "2026-01-01"
+API_VERSION = "2026-07-01"
+SCHEMA_PATH = Path(__file__).resolve().parent.parent / "contracts" / "healthie-schema-2026-01-01.graphql"
+# Healthie's versions (guides/api-concepts/versioning, changelog); before 2026-07-01 they are
+# deprecated and sunset on 2027-01-31. A missing header falls back to the 2024-06-01 baseline.
+KNOWN_VERSIONS = frozenset({"2024-06-01", "2025-01-01", "2025-07-01", "2025-10-15",
+                            "2026-01-01", "2026-07-01"})
+CURRENT_VERSION = "2026-07-01"
+BASELINE_VERSION = "2024-06-01"
+SUNSET_DATE = "2027-01-31"
+
+
+@cache
+def healthie_schema() -> GraphQLSchema:
+    """Healthie's published schema, built once per test session (about 0.7 s)."""
+    return build_schema(SCHEMA_PATH.read_text(encoding="utf-8"))
+
+
+def schema_errors_for(
+    query: str, variables: dict[str, Any] | None, operation_name: str | None
+) -> list[dict[str, Any]]:
+    """What Healthie's server says about a request before running it; [] when it is valid."""
+    schema = healthie_schema()
+    try:
+        document = parse(query)
+    except GraphQLError as error:
+        return [_error_json(error, "parseError")]
+    invalid = validate_document(schema, document)
+    if invalid:
+        return [_error_json(error, "validationError") for error in invalid]
+    operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
+    if operation_name is not None:
+        chosen = [o for o in operations if o.name and o.name.value == operation_name]
+    else:
+        chosen = operations if len(operations) == 1 else []
+    if len(chosen) != 1:
+        return [{"message": f"No operation named \"{operation_name}\"" if operation_name
+                 else "An operation name is required", "extensions": {"code": "operationNotFound"}}]
+    coerced = get_variable_values(
+        schema, chosen[0].variable_definitions or (), variables or {}, max_errors=20
+    )
+    if isinstance(coerced, list):
+        return [_error_json(error, "variableMismatch") for error in coerced]
+    return []
+
+
+def _error_json(error: GraphQLError, code: str) -> dict[str, Any]:
+    shaped: dict[str, Any] = {"message": error.message}
+    if error.locations:
+        shaped["locations"] = [{"line": loc.line, "column": loc.column}
+                               for loc in error.locations]
+    shaped["extensions"] = {"code": code}
+    return shaped
+
+
+def version_warnings(requested: str | None) -> list[dict[str, Any]]:
+    """Healthie's extensions.warnings for a request on `requested` (None: header missing)."""
+    warnings: list[dict[str, Any]] = []
+    effective = requested or BASELINE_VERSION
+    if requested is None:
+        warnings.append({
+            "code": "MISSING_API_VERSION_HEADER",
+            "message": "No Healthie-GraphQL-API-Version header was sent. Defaulting to baseline "
+                       f"version {BASELINE_VERSION}. This fallback will be removed on "
+                       f"{SUNSET_DATE}; please include the header in all requests.",
+            "latest_version": CURRENT_VERSION,
+        })
+    if effective < CURRENT_VERSION:
+        warnings.append({
+            "code": "API_VERSION_SUNSET_WARNING",
+            "message": f"API version {effective} is deprecated and will be sunset on "
+                       f"{SUNSET_DATE}. Please upgrade to a supported version.",
+            "requested_version": effective,
+            "sunset_date": SUNSET_DATE,
+            "latest_version": CURRENT_VERSION,
+        })
+    return warnings
 
 
 def iso(value: datetime) -> str:
@@ -46,6 +135,10 @@ class FakeHealthieState:
     appointments: dict[str, dict[str, Any]] = field(default_factory=dict)
     conversations: dict[str, dict[str, Any]] = field(default_factory=dict)
     notes: dict[str, dict[str, Any]] = field(default_factory=dict)
+    forms: dict[str, dict[str, Any]] = field(default_factory=dict)
+    charting_notes: dict[str, dict[str, Any]] = field(default_factory=dict)
+    webhooks: dict[str, dict[str, Any]] = field(default_factory=dict)
+    api_user_id: str = "service-account"
 
 
 class FakeHealthie:
@@ -55,6 +148,8 @@ class FakeHealthie:
         self.api_key = api_key
         self.state = FakeHealthieState()
         self.calls: list[Call] = []
+        self.schema_errors: list[dict[str, Any]] = []
+        self.connections: set[tuple[str, int]] = set()  # client (host, port) pairs seen
         self._failures: list[str] = []
         self._lock = threading.Lock()
         self._ids = itertools.count(9000)
@@ -65,9 +160,13 @@ class FakeHealthie:
     # --- lifecycle ------------------------------------------------------------------------
 
     def start(self) -> FakeHealthie:
+        healthie_schema()  # built before the first request, not inside a client's timeout
         fake = self
 
         class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"  # keep-alive, as Healthie's edge does
+            disable_nagle_algorithm = True  # headers and body leave at once, as a server's do
+
             def do_POST(self) -> None:
                 fake._handle(self)
 
@@ -97,8 +196,12 @@ class FakeHealthie:
     # --- test controls --------------------------------------------------------------------
 
     def fail_next(self, kind: str, times: int = 1) -> None:
-        """Make the next `times` calls fail: 'graphql_error', 'http_500' or 'hang'."""
-        assert kind in {"graphql_error", "http_500", "hang"}
+        """Make the next `times` calls fail.
+
+        'graphql_error', 'http_500', 'hang' (past the client's timeout), 'throttled' (Healthie's
+        TOO_MANY_REQUESTS GraphQL error) or 'http_429'.
+        """
+        assert kind in {"graphql_error", "http_500", "hang", "throttled", "http_429"}
         with self._lock:
             self._failures.extend([kind] * times)
 
@@ -117,15 +220,69 @@ class FakeHealthie:
         other_provider_ids: list[str] | None = None,
         user_group_id: str | None = None,
         updated_at: datetime | None = None,
+        full_name: str | None = None,
+        email: str | None = None,
+        title: str | None = None,
+        qualifications: str | None = None,
     ) -> None:
+        first, _, last = (full_name or "").partition(" ")
         self.state.users[user_id] = {
             "id": user_id,
             "is_patient": is_patient,
+            "full_name": full_name,
+            "first_name": first or None,
+            "last_name": last or None,
+            "email": email,
+            "qualifications": qualifications,
+            "organization_membership": None if is_patient else {"title": title,
+                                                                "org_role": "Standard"},
             "dietitian_id": dietitian_id,
             "other_provider_ids": other_provider_ids or [],
             "user_group_id": user_group_id,
             "doc_share_id": f"user-{user_id}",
             "updated_at": iso(updated_at or datetime(2025, 1, 1, tzinfo=UTC)),
+        }
+
+    def add_form(
+        self, form_id: str, name: str, *, questions: list[tuple[str, str, str]],
+        use_for_charting: bool = True,
+    ) -> None:
+        """A form template; `questions` are (custom_module id, mod_type, label) in order."""
+        self.state.forms[form_id] = {
+            "id": form_id, "name": name, "use_for_charting": use_for_charting,
+            "deleted_at": None,
+            "custom_modules": [
+                {"id": qid, "mod_type": kind, "label": label, "position": float(index)}
+                for index, (qid, kind, label) in enumerate(questions)
+            ],
+        }
+
+    def add_charting_note(
+        self, note_id: str, *, client_id: str, form_id: str, created_at: datetime,
+        locked: bool = False, signed: bool = False, name: str | None = None,
+    ) -> None:
+        self.state.charting_notes[note_id] = {
+            "id": note_id, "user_id": client_id, "custom_module_form_id": form_id,
+            "name": name or self.state.forms[form_id]["name"], "finished": True,
+            "created_at": iso(created_at), "date": iso(created_at), "is_locked": locked,
+            "locked_at": iso(created_at) if locked else None,
+            "signings": [{"id": f"s{note_id}"}] if signed else [], "answers": [],
+        }
+
+    def lock_note(self, note_id: str, *, signed: bool = True) -> None:
+        note = self.state.charting_notes[note_id]
+        note["is_locked"] = True
+        note["locked_at"] = note["created_at"]
+        if signed:
+            note["signings"] = [{"id": f"s{note_id}"}]
+
+    def add_webhook(
+        self, webhook_id: str, *, url: str, event_types: list[str], should_retry: bool = False,
+        is_enabled: bool = True,
+    ) -> None:
+        self.state.webhooks[webhook_id] = {
+            "id": webhook_id, "url": url, "is_enabled": is_enabled,
+            "should_retry": should_retry, "event_types": list(event_types),
         }
 
     def add_group(self, group_id: str, name: str) -> None:
@@ -196,43 +353,71 @@ class FakeHealthie:
         headers = {k.lower(): v for k, v in request.headers.items()}
         with self._lock:
             failure = self._failures.pop(0) if self._failures else None
+            self.connections.add(request.client_address)
         if failure == "hang":
             self._release.wait(10)
             return
         if failure == "http_500":
             self._reply(request, 500, {"error": "Internal Server Error"})
             return
+        if failure == "http_429":
+            self._reply(request, 429, {"errors": [{"message": "Too many requests"}]},
+                        extra_headers={"Retry-After": "2"})
+            return
         if headers.get("authorization") != f"Basic {self.api_key}" or headers.get(
             "authorizationsource"
         ) != "API":
             self._reply(request, 401, {"errors": [{"message": "Unauthorized"}]})
             return
-        if not headers.get("healthie-graphql-api-version"):
-            self._reply(request, 400, {"errors": [{"message": "missing version header"}]})
+        version = headers.get("healthie-graphql-api-version")
+        if version is not None and version not in KNOWN_VERSIONS:
+            self._reply(request, 200, {"errors": [{
+                "message": f"API version '{version}' is not a recognized Healthie release date.",
+                "extensions": {"code": "UNSUPPORTED_API_VERSION"}}]})
             return
+        extensions = {"warnings": version_warnings(version)} if version_warnings(version) else None
         document = json.loads(raw)
         query = document["query"]
         variables = document.get("variables") or {}
+        operation = document.get("operationName")
+        invalid = schema_errors_for(query, variables, operation)
+        if invalid:
+            with self._lock:
+                self.schema_errors.extend(invalid)
+            self._reply(request, 200, {"errors": invalid})
+            return
         root = _root_field(query)
         with self._lock:
-            self.calls.append(Call(document.get("operationName"), root, variables, headers))
+            self.calls.append(Call(operation, root, variables, headers))
         if failure == "graphql_error":
             self._reply(request, 200, {"data": None, "errors": [
                 {"message": "Something went wrong", "extensions": {"code": "INTERNAL"}}]})
             return
+        if failure == "throttled":
+            self._reply(request, 200, {"errors": [{
+                "message": "Too many requests. Please try again later.",
+                "extensions": {"code": "TOO_MANY_REQUESTS"}}]})
+            return
         resolver = getattr(self, f"_resolve_{root}", None)
         if resolver is None:
-            self._reply(request, 200, {"errors": [{"message": f"unknown field {root}"}]})
-            return
+            raise AssertionError(f"the fake Healthie has no resolver for {root}; add one")
         with self._lock:
             data = resolver(variables)
-        self._reply(request, 200, {"data": {root: data}})
+        answer: dict[str, Any] = {"data": {root: data}}
+        if extensions:
+            answer["extensions"] = extensions
+        self._reply(request, 200, answer)
 
     @staticmethod
-    def _reply(request: BaseHTTPRequestHandler, status: int, payload: object) -> None:
+    def _reply(
+        request: BaseHTTPRequestHandler, status: int, payload: object,
+        extra_headers: dict[str, str] | None = None,
+    ) -> None:
         body = json.dumps(payload).encode()
         try:
             request.send_response(status)
+            for name, value in (extra_headers or {}).items():
+                request.send_header(name, value)
             request.send_header("Content-Type", "application/json")
             request.send_header("Content-Length", str(len(body)))
             request.end_headers()
@@ -322,6 +507,131 @@ class FakeHealthie:
                                                 "message": "not found"}]}
         self.state.users[user_id]["user_group_id"] = group_id or None
         return {"user": {"id": user_id, "user_group_id": group_id}, "messages": []}
+
+
+    # --- charting, care team, calendar, doctor ------------------------------------------
+
+    def _form_view(self, form: dict[str, Any]) -> dict[str, Any]:
+        return {k: form[k] for k in ("id", "name", "use_for_charting", "deleted_at",
+                                     "custom_modules")}
+
+    def _resolve_customModuleForm(self, variables: dict[str, Any]) -> dict[str, Any] | None:
+        form = self.state.forms.get(str(variables.get("id")))
+        return self._form_view(form) if form else None
+
+    def _resolve_customModuleForms(self, variables: dict[str, Any]) -> dict[str, Any]:
+        keywords = (variables.get("keywords") or "").lower()
+        return {"nodes": [self._form_view(f) for f in self.state.forms.values()
+                          if keywords in f["name"].lower()]}
+
+    def _resolve_createFormAnswerGroup(self, variables: dict[str, Any]) -> dict[str, Any]:
+        form = self.state.forms.get(str(variables.get("custom_module_form_id")))
+        user_id = str(variables.get("user_id"))
+        if form is None:
+            return {"form_answer_group": None,
+                    "messages": [{"field": "custom_module_form_id", "message": "not found"}]}
+        if user_id not in self.state.users:
+            return {"form_answer_group": None,
+                    "messages": [{"field": "user_id", "message": "not found"}]}
+        question_ids = {m["id"] for m in form["custom_modules"]}
+        answers = variables.get("form_answers") or []
+        for answer in answers:
+            if answer.get("custom_module_id") not in question_ids:
+                return {"form_answer_group": None, "messages": [
+                    {"field": "custom_module_id", "message": "is not a question of this form"}]}
+            if str(answer.get("user_id")) != user_id:
+                return {"form_answer_group": None, "messages": [
+                    {"field": "user_id", "message": "answers must belong to the form's user"}]}
+        note_id = self.new_id()
+        now = iso(datetime.now(UTC))
+        self.state.charting_notes[note_id] = {
+            "id": note_id, "user_id": user_id, "custom_module_form_id": form["id"],
+            "name": form["name"], "finished": variables.get("finished") is True,
+            "created_at": now, "date": variables.get("date") or now, "is_locked": False,
+            "locked_at": None, "signings": [],
+            "answers": [{"custom_module_id": a["custom_module_id"], "answer": a.get("answer")}
+                        for a in answers],
+        }
+        return {"form_answer_group": {"id": note_id,
+                                      "finished": variables.get("finished") is True,
+                                      "is_locked": False},
+                "messages": []}
+
+    def _resolve_formAnswerGroups(self, variables: dict[str, Any]) -> dict[str, Any]:
+        user_id = str(variables.get("user_id"))
+        nodes = []
+        for note in sorted(self.state.charting_notes.values(),
+                           key=lambda n: n["created_at"], reverse=True):
+            form = self.state.forms.get(note["custom_module_form_id"], {})
+            if note["user_id"] != user_id or not note["finished"]:
+                continue  # unfinished notes are only found by id (guides/filled_out_forms)
+            if variables.get("use_for_charting") and not form.get("use_for_charting"):
+                continue
+            nodes.append({
+                "id": note["id"], "name": note["name"], "created_at": note["created_at"],
+                "finished": note["finished"], "is_locked": note["is_locked"],
+                "locked_at": note["locked_at"],
+                "custom_module_form": {"id": form.get("id"), "name": form.get("name")},
+                "form_answer_group_signings": note["signings"], "appointment": None,
+            })
+        return self._page(nodes, variables)
+
+    def _resolve_formAnswerGroup(self, variables: dict[str, Any]) -> dict[str, Any] | None:
+        note = self.state.charting_notes.get(str(variables.get("id")))
+        return {"id": note["id"], "user_id": note["user_id"]} if note else None
+
+    def _resolve_organizationMembers(self, variables: dict[str, Any]) -> dict[str, Any]:
+        keywords = (variables.get("keywords") or "").lower()
+        nodes = [
+            {"id": u["id"], "email": u.get("email"), "full_name": u.get("full_name")}
+            for u in self.state.users.values()
+            if not u["is_patient"] and keywords in " ".join(
+                str(u.get(k) or "") for k in ("email", "full_name")).lower()
+        ]
+        return self._page(nodes, variables)
+
+    def _resolve_appointments(self, variables: dict[str, Any]) -> dict[str, Any]:
+        status = "Occurred"  # the bot's only appointments query names this status
+        before = variables.get("before")
+        matches = [
+            a for a in self.state.appointments.values()
+            if a["user_id"] == variables.get("user_id")
+            and (not variables.get("provider_id")
+                 or a["provider"]["id"] == variables.get("provider_id"))
+            and a["pm_status"] == status and not a["deleted_at"]
+            and (before is None or a["date"] <= before)
+        ]
+        matches.sort(key=lambda a: a["date"], reverse=True)
+        return {"nodes": [{"id": a["id"], "date": a["date"], "pm_status": a["pm_status"],
+                           "user_id": int(a["user_id"]), "provider": a["provider"]}
+                          for a in matches[:1]]}
+
+    def _resolve_currentUser(self, variables: dict[str, Any]) -> dict[str, Any]:
+        return {"id": self.state.api_user_id}
+
+    def _resolve_webhooks(self, variables: dict[str, Any]) -> dict[str, Any]:
+        return {"nodes": [
+            {"id": w["id"], "url": w["url"], "is_enabled": w["is_enabled"],
+             "should_retry": w["should_retry"], "event_type": _enum(w["event_types"][0]),
+             "webhook_events": [{"event_type": _enum(t)} for t in w["event_types"]]}
+            for w in self.state.webhooks.values()
+        ]}
+
+    @staticmethod
+    def _page(nodes: list[dict[str, Any]], variables: dict[str, Any]) -> dict[str, Any]:
+        """Cursor pagination as Healthie's connections do it: `first`, `after`, page_info."""
+        size = int(variables.get("first") or 100)
+        start = int(variables["after"]) if variables.get("after") else 0
+        page = nodes[start:start + size]
+        has_next = start + size < len(nodes)
+        return {"nodes": page,
+                "page_info": {"has_next_page": has_next,
+                              "end_cursor": str(start + size) if has_next else None}}
+
+
+def _enum(event: str) -> str:
+    """appointment.created -> APPOINTMENT_CREATED, as WebhookEventType serializes."""
+    return event.replace(".", "_").upper()
 
 
 def _root_field(query: str) -> str:

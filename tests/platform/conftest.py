@@ -84,7 +84,8 @@ def fake_healthie() -> Iterator[FakeHealthie]:
 
 @pytest.fixture
 def healthie_client(fake_healthie: FakeHealthie) -> HealthieClient:
-    return HealthieClient(fake_healthie.url, API_KEY, timeout=0.5)
+    # Rate-limit back-off is counted, not slept, in these tests.
+    return HealthieClient(fake_healthie.url, API_KEY, timeout=1.5, sleep=lambda _s: None)
 
 
 def serve(app: WsgiApp) -> tuple[WSGIServer, str]:

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import logging
 import socket
 import time
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from bot.clock import FixedClock
 from bot.platform.healthie_api import (
     GroupNotFound,
     HealthieClient,
     PlatformRejected,
+    PlatformThrottled,
     PlatformUnavailable,
     healthie_client_from_settings,
     parse_healthie_datetime,
@@ -127,11 +131,24 @@ def test_refused_mutation_is_a_rejection_not_an_outage(
         healthie_client.move_to_group("no-such-client", DISCHARGED_GROUP)
 
 
-def test_other_providers_is_the_care_team_minus_this_clinician(
+def test_other_providers_are_named_with_their_role_never_the_clinician(
+    fake_healthie: FakeHealthie, healthie_client: HealthieClient,
+) -> None:
+    fake_healthie.add_user("78", is_patient=False, full_name="Dana Reyes", title="Psychiatrist")
+    fake_healthie.add_user("79", is_patient=False, full_name="Lee Park", qualifications="RD")
+    fake_healthie.add_user(CLINICIAN, is_patient=False, full_name="Sam Okafor", title="Therapist")
+
+    assert healthie_client.other_providers(CLIENT, CLINICIAN) == [
+        "Dana Reyes (Psychiatrist)", "Lee Park (RD)"]
+    assert healthie_client.other_providers(CLIENT, "78") == [
+        "Sam Okafor (Therapist)", "Lee Park (RD)"]
+
+
+def test_care_team_refuses_to_guess_without_the_clinicians_platform_id(
     healthie_client: HealthieClient,
 ) -> None:
-    assert healthie_client.other_providers(CLIENT, CLINICIAN) == ["78", "79"]
-    assert healthie_client.other_providers(CLIENT, "78") == [CLINICIAN, "79"]
+    with pytest.raises(PlatformRejected, match="Healthie id is not known"):
+        healthie_client.other_providers(CLIENT, None)
 
 
 def test_other_providers_is_empty_for_a_client_seen_only_by_this_clinician(
@@ -229,3 +246,75 @@ def test_adapter_is_on_only_with_both_url_and_key(fake_healthie: FakeHealthie) -
     client = healthie_client_from_settings(on, timeout=0.5)
     assert client is not None
     assert client.get_user(CLIENT) is not None
+
+
+# --- transport: pooling, rate limiting, version warnings ------------------------------------
+
+
+def test_calls_share_one_kept_alive_connection(
+    fake_healthie: FakeHealthie, healthie_client: HealthieClient
+) -> None:
+    for _ in range(5):
+        healthie_client.get_user(CLIENT)
+
+    assert len(fake_healthie.connections) == 1
+
+
+@pytest.mark.parametrize("failure", ["throttled", "http_429"])
+def test_rate_limited_call_backs_off_and_retries(
+    fake_healthie: FakeHealthie, failure: str
+) -> None:
+    pauses: list[float] = []
+    client = HealthieClient(fake_healthie.url, API_KEY, timeout=2, sleep=pauses.append)
+    fake_healthie.fail_next(failure, times=2)
+
+    assert client.get_user(CLIENT) is not None
+
+    assert len(pauses) == 2
+    if failure == "throttled":
+        assert pauses == [1.0, 2.0]  # exponential
+    else:
+        assert pauses == [2.0, 2.0]  # the server's Retry-After
+
+
+def test_rate_limiting_that_persists_gives_up_after_bounded_tries(
+    fake_healthie: FakeHealthie,
+) -> None:
+    pauses: list[float] = []
+    client = HealthieClient(fake_healthie.url, API_KEY, timeout=2, sleep=pauses.append,
+                            max_attempts=3)
+    fake_healthie.fail_next("throttled", times=10)
+
+    with pytest.raises(PlatformThrottled):
+        client.get_user(CLIENT)
+
+    assert len(fake_healthie.calls_to("user")) == 3
+    assert sum(pauses) <= 8
+
+
+def test_default_version_is_the_one_that_outlives_the_2027_sunset(
+    fake_healthie: FakeHealthie, healthie_client: HealthieClient
+) -> None:
+    healthie_client.get_user(CLIENT)
+
+    assert fake_healthie.calls[0].headers["healthie-graphql-api-version"] == "2026-07-01"
+    assert healthie_client.warnings.current() == []
+
+
+def test_sunset_warning_is_kept_and_logged_once_a_day(
+    fake_healthie: FakeHealthie, caplog: pytest.LogCaptureFixture
+) -> None:
+    clock = FixedClock(datetime(2026, 11, 29, 9, tzinfo=UTC))
+    client = HealthieClient(fake_healthie.url, API_KEY, api_version="2026-01-01", clock=clock)
+
+    with caplog.at_level(logging.WARNING, logger="bot.platform.healthie_api"):
+        client.get_user(CLIENT)
+        client.get_user(CLIENT)
+        clock.advance(timedelta(days=1))
+        client.get_user(CLIENT)
+
+    [warning] = client.warnings.current()
+    assert (warning.code, warning.sunset_date, warning.latest_version) == (
+        "API_VERSION_SUNSET_WARNING", "2027-01-31", "2026-07-01")
+    logged = [r for r in caplog.records if "API_VERSION_SUNSET_WARNING" in r.getMessage()]
+    assert len(logged) == 2  # one per day, not one per response

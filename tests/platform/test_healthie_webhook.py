@@ -79,18 +79,49 @@ def test_appointment_status_becomes_a_session_event(
     assert call.variables == {"id": "501"}
 
 
-def test_rescheduled_appointment_is_a_booking_for_the_new_date(
-    webhook_server: WebhookServer, sender: HealthieWebhookSender, fake_healthie: FakeHealthie
+@pytest.mark.parametrize("when", [PAST, FUTURE])
+def test_rescheduled_appointment_is_not_a_booking_at_its_old_date(
+    webhook_server: WebhookServer, sender: HealthieWebhookSender, fake_healthie: FakeHealthie,
+    when: datetime,
 ) -> None:
-    fake_healthie.add_appointment("502", client_id=CLIENT, provider_id=CLINICIAN, date=FUTURE,
+    fake_healthie.add_appointment("502", client_id=CLIENT, provider_id=CLINICIAN, date=when,
                                   pm_status="Re-Scheduled", pm_status_changed_at=STATUS_CHANGED)
 
-    assert appointment_update(sender, "502").status == 200
+    reply = appointment_update(sender, "502")
+
+    assert reply.status == 200
+    assert reply.body["ignored"].startswith("re-scheduled")
+    assert webhook_server.sink.applied == []
+
+
+def test_the_new_time_of_a_rescheduled_session_is_booked_by_its_own_appointment(
+    webhook_server: WebhookServer, sender: HealthieWebhookSender, fake_healthie: FakeHealthie
+) -> None:
+    fake_healthie.add_appointment("502", client_id=CLIENT, provider_id=CLINICIAN, date=PAST,
+                                  pm_status="Re-Scheduled", pm_status_changed_at=STATUS_CHANGED)
+    fake_healthie.add_appointment("503", client_id=CLIENT, provider_id=CLINICIAN, date=FUTURE,
+                                  created_at=STATUS_CHANGED)
+
+    appointment_update(sender, "502")
+    sender.event("appointment.created", "503", resource_type="Appointment")
 
     [event] = webhook_server.sink.applied
-    assert event.type is PlatformEventType.SESSION_SCHEDULED
-    assert event.session_at == FUTURE
-    assert event.occurred_at == STATUS_CHANGED
+    assert (event.type, event.session_at) == (PlatformEventType.SESSION_SCHEDULED, FUTURE)
+
+
+def test_webhook_whose_reads_are_rate_limited_is_answered_so_healthie_retries(
+    sender: HealthieWebhookSender, fake_healthie: FakeHealthie, webhook_server: WebhookServer,
+) -> None:
+    fake_healthie.add_appointment("501", client_id=CLIENT, provider_id=CLINICIAN, date=PAST,
+                                  pm_status="No-Show")
+    fake_healthie.fail_next("throttled", times=10)
+
+    reply = appointment_update(sender)
+
+    assert reply.status == 503
+    assert reply.body == {"ok": False, "error": "Healthie API rate limited; retry"}
+    assert webhook_server.sink.applied == []
+    assert len(fake_healthie.calls_to("appointment")) == 3  # bounded retries, then 503
 
 
 def test_future_booking_without_status_is_scheduled(

@@ -87,6 +87,8 @@ def bot(database_url: str) -> Iterator[Bot]:
     healthie.add_user(CLIENT, dietitian_id=CLINICIAN, other_provider_ids=[], user_group_id="10")
     healthie.add_user(CLINICIAN, is_patient=False)
     healthie.add_conversation("c1", owner_id=CLINICIAN, member_ids=[CLINICIAN, CLIENT])
+    # The practice's admin-note form: documented check-ins are written into the chart.
+    healthie.add_form("300", "Outreach Admin Note", questions=[("3001", "textarea", "Note")])
     settings = Settings(
         _env_file=None,
         database_url=database_url,

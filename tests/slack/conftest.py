@@ -99,12 +99,12 @@ class Bot:
         if option is not None:
             chosen = next(o for o in element["options"] if o["text"]["text"] == option)
             request = self.slack.block_actions(
-                action_id, selected_option=chosen, user_id=user, message=message,
+                element["action_id"], selected_option=chosen, user_id=user, message=message,
                 channel_id=channel, block_id=element.get("_block_id"),
             )
         else:
             request = self.slack.block_actions(
-                action_id, value=element.get("value"), user_id=user, message=message,
+                element["action_id"], value=element.get("value"), user_id=user, message=message,
                 channel_id=channel, block_id=element.get("_block_id"),
             )
         return self.send(request)
@@ -137,7 +137,7 @@ def find_element(message: dict[str, Any], action_id: str, label: str | None = No
         if block.get("accessory"):
             elements.append(block["accessory"])
         for element in elements:
-            if element.get("action_id") != action_id:
+            if base_action(element.get("action_id") or "") != action_id:
                 continue
             if label is not None and element.get("text", {}).get("text") != label:
                 continue
@@ -150,8 +150,13 @@ def buttons(message: dict[str, Any]) -> list[str]:
     for block in message.get("blocks") or []:
         for element in block.get("elements") or []:
             if element.get("type") in ("button", "static_select"):
-                out.append(element["action_id"])
+                out.append(base_action(element["action_id"]))
     return out
+
+
+def base_action(action_id: str) -> str:
+    """`reply_classify:fit_concern` -> `reply_classify` (see bot.slack.ids.variant)."""
+    return action_id.split(":", 1)[0]
 
 
 def text_of(message: dict[str, Any]) -> str:

@@ -58,8 +58,14 @@ def test_silent_client_goes_through_the_whole_guide(bot: Bot) -> None:
         assert prompt["metadata"]["event_type"] == "discharge_bot_outbox"
         assert bot.click(prompt, Id.MARK_SENT).status == 200
         updated = bot.fresh(prompt)
-        assert buttons(updated) == []
+        # No platform writes the chart here: the admin note is given to paste.
+        assert buttons(updated) == [Id.NOTE_DOCUMENTED]
+        assert f"{title.lower()} was sent" in text_of(updated)
         assert f"Marked as sent ({title.lower()}) by <@{CLINICIAN}>" in text_of(updated)
+        assert bot.click(updated, Id.NOTE_DOCUMENTED).status == 200
+        documented = bot.fresh(prompt)
+        assert buttons(documented) == []
+        assert "Admin note documented in the chart" in text_of(documented)
         assert len(bot.dm()) == n  # updated in place, nothing new posted
 
     # No reply: 8 weeks after last contact and 14 days after check-in 3, the checklist opens.
@@ -137,6 +143,7 @@ def _to_checklist(bot: Bot, chart: str, name: str) -> dict:
     for when in [local(2026, 3, 16, 10), local(2026, 3, 30, 10), local(2026, 4, 13, 10)]:
         bot.tick(when)
         bot.click(bot.dm()[-1], Id.MARK_SENT)
+        bot.click(bot.fresh(bot.dm()[-1]), Id.NOTE_DOCUMENTED)
     bot.tick(local(2026, 4, 27, 10))
     checklist = bot.dm()[-1]
     bot.click(checklist, Id.STEP_CONFIRM)

@@ -105,7 +105,8 @@ def test_an_unanswered_check_in_is_nudged_with_its_buttons(bot: Bot) -> None:
     assert "A gentle reminder" in text_of(nudge)
     assert Id.MARK_SENT in buttons(nudge)
     bot.click(nudge, Id.MARK_SENT)
-    assert buttons(bot.fresh(bot.dm()[0])) == []  # the first prompt follows
+    # the first prompt follows: its check-in buttons are gone, the note awaits pasting
+    assert buttons(bot.fresh(bot.dm()[0])) == [Id.NOTE_DOCUMENTED]
 
 
 def test_a_lost_answer_is_retried_after_looking_in_slack_first(bot: Bot) -> None:

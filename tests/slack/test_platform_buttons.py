@@ -9,23 +9,29 @@ import pytest
 
 from bot.domain.model import State
 from bot.platform.healthie_api import HealthieClient
+from bot.platform.healthie_chart import HealthieChart
+from bot.settings import Settings
 from bot.slack.ids import Id
 from tests.fakes.healthie import API_KEY, FakeHealthie
+from tests.helpers import HEADER, import_rows
 from tests.slack.conftest import CLINICIAN, Bot, buttons, caseload, submit_summary, text_of
 
 
 @pytest.fixture
 def fake_healthie() -> Iterator[FakeHealthie]:
     fake = FakeHealthie().start()
-    fake.add_user("1042", other_provider_ids=["77"])
+    fake.add_user("1042", dietitian_id="77", other_provider_ids=["78"])
+    fake.add_user("77", is_patient=False, full_name="Dana Whitfield", title="Therapist")
+    fake.add_user("78", is_patient=False, full_name="Lee Park", title="Psychiatrist")
     fake.add_group("5", "Discharged Clients")
     yield fake
     fake.stop()
 
 
 @pytest.fixture
-def platform(fake_healthie: FakeHealthie) -> HealthieClient:
-    return HealthieClient(fake_healthie.url, API_KEY, timeout=2)
+def platform(fake_healthie: FakeHealthie) -> HealthieChart:
+    client = HealthieClient(fake_healthie.url, API_KEY, timeout=2)
+    return HealthieChart(client, Settings(_env_file=None))
 
 
 def test_send_for_me_posts_into_the_chat_and_documents_it(
@@ -48,16 +54,21 @@ def test_send_for_me_posts_into_the_chat_and_documents_it(
 def test_checklist_hints_the_care_team_and_moves_the_client_for_me(
     bot: Bot, fake_healthie: FakeHealthie
 ) -> None:
-    caseload(bot, f"1042,{CLINICIAN},Zephyrine,2026-02-01T10:00,,")
+    # The caseload says who the clinician is in Healthie (user 77).
+    import_rows(bot.service, f"1042,{CLINICIAN},Zephyrine,2026-02-01T10:00,,,77",
+                header=HEADER.rstrip("\n") + ",clinician_platform_id\n")
     bot.tick()
     bot.click(bot.dm()[-1], Id.MARK_SENT)
     assert "discharge checklist" in bot.send(
         bot.slack.slash_command("discharge 1042 Client asked to close the file", user_id=CLINICIAN)
     ).json()["text"]
     checklist = bot.dm()[-1]
-    bot.click(checklist, Id.STEP_CONFIRM)
+    bot.click(checklist, Id.STEP_CONFIRM)  # step 1 by hand: no admin-note form here
     checklist = bot.fresh(checklist)
-    assert "The platform lists on the care team" in text_of(checklist)
+    # step 2 ticked itself: the chart has no unsigned note; step 3 names the others only
+    assert ":white_check_mark: *2. All session notes" in text_of(checklist)
+    assert "The platform lists on the care team: Lee Park (Psychiatrist)." in text_of(checklist)
+    assert "Dana Whitfield" not in text_of(checklist)
     bot.click(checklist, Id.OTHER_PROVIDERS, label="No, nobody else")
     submit_summary(bot, bot.fresh(checklist))
     checklist = bot.fresh(checklist)

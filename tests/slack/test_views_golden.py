@@ -18,6 +18,8 @@ from bot.domain.checklist import TITLES
 from bot.domain.model import ChecklistStep, State
 from bot.services.checklist import SUMMARY_REASON, SummaryPrefill
 from bot.services.readmodels import (
+    ChartLink,
+    ChartNote,
     ChecklistLine,
     HomeData,
     HomeRow,
@@ -71,6 +73,24 @@ MESSAGES: dict[str, OutboxMessageData] = {
         resolutions=(Resolution(Resolved.MARKED_SENT, "U0CLIN0001", AT, "check-in 1 of 3"),)
     ),
     "checkin_superseded": base(current=False, state=State.PAUSED),
+    "checkin_note_in_chart": base(
+        resolutions=(Resolution(Resolved.SENT_FOR_ME, "U0CLIN0001", AT, "check-in 1 of 3"),),
+        chart_note=ChartNote(link=ChartLink("Outreach Admin Note", "https://h.example/n/9001", AT)),
+    ),
+    "checkin_note_to_paste": base(
+        resolutions=(Resolution(Resolved.MARKED_SENT, "U0CLIN0001", AT, "check-in 1 of 3"),),
+        chart_note=ChartNote(paste="Outreach check-in 1 of 3 sent to client by chat <ok>."),
+    ),
+    "checklist_unsigned_notes": base(
+        kind="checklist", text="*Discharge checklist for R-1042*", checklist=lines(1),
+        next_step=ChecklistStep.NOTES_SIGNED, state=State.INACTIVE,
+        unsigned_notes=(ChartLink("Progress Note", "https://h.example/n/7001", AT),
+                        ChartLink("Intake", None, None)),
+    ),
+    "summary_in_chart": base(
+        kind="summary_note", text="Discharge summary",
+        chart_note=ChartNote(link=ChartLink("Discharge Summary", "https://h.example/n/9002", AT)),
+    ),
     "classify_reply": base(kind="classify_reply", text="*R-1042 replied*, so outreach has stopped."),
     "checklist_other_providers": base(
         kind="checklist", text="*Discharge checklist for R-1042*", checklist=lines(2),

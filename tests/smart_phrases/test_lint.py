@@ -243,3 +243,26 @@ def test_load_refuses_a_broken_set_and_names_the_file(tmp_path: Path) -> None:
 
     assert [p.path for p in raised.value.problems] == [written.path]
     assert f"{written.path}:{written.body_line}: unknown filter 'shout'" in str(raised.value)
+
+
+def test_client_preview_is_measured_as_slack_receives_it_quoted_and_split(
+    tmp_path: Path,
+) -> None:
+    # 2,950 characters: under 3,000 raw, over it once quoted with the preview header. The
+    # preview is split over sections, so it fits; the lint agrees with what the bot sends.
+    body = "\n".join(["Hello, checking in with you today."] * 84)
+    assert 2900 < len(body) < 3000
+    write_phrase(tmp_path, "checkin_1", body, audience="client", fmt="html-chat", variables={})
+
+    assert lint(tmp_path) == []
+
+
+def test_client_preview_that_cannot_fit_one_slack_message_is_reported(tmp_path: Path) -> None:
+    body = "\n".join(["y" * 2990] * 48)  # 48 sections + prompt, buttons, footer > 50 blocks
+    written = write_phrase(tmp_path, "checkin_2", body, audience="client", fmt="html-chat",
+                           variables={})
+
+    problem = only_problem(tmp_path)
+
+    assert problem.path == written.path
+    assert "50 blocks" in problem.message

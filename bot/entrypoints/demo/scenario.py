@@ -254,7 +254,8 @@ class Director:
     def choose(self, controls: Sequence[Json]) -> Json | None:
         by_id: dict[str, list[Json]] = {}
         for control in controls:
-            by_id.setdefault(str(control["action_id"]), []).append(control)
+            # one action's several buttons carry variants (reply_classify:fit_concern)
+            by_id.setdefault(str(control["action_id"]).split(":", 1)[0], []).append(control)
         client = None
         for control in controls:
             chart = chart_of({"blocks": [{"type": "actions", "elements": [control]}]})
@@ -278,6 +279,7 @@ class Director:
             Id.MOVE_FOR_ME,
             Id.MOVED_CONFIRM,
             Id.MARK_SENT,
+            Id.NOTE_DOCUMENTED,
             Id.STEP_CONFIRM,
             Id.OPEN_SUMMARY,
         ):

@@ -12,7 +12,7 @@ from slack_sdk import WebClient
 from bot.domain.errors import DomainError
 from bot.domain.model import ChecklistStep, Classification
 from bot.services.readmodels import Resolved
-from bot.slack.ids import Id, PromptValue, SummaryMetadata, parse
+from bot.slack.ids import Id, PromptValue, SummaryMetadata, any_variant, parse
 from bot.slack.listeners import follow, surface_of, user_of
 from bot.slack.views.format import when
 from bot.slack.views.messages import CLASSIFICATION_WORDS
@@ -25,9 +25,10 @@ def register(app: App) -> None:
     app.action(str(Id.CLIENT_REPLIED))(client_replied)
     app.action(str(Id.SNOOZE))(snooze)
     app.action(str(Id.PAUSE))(pause)
-    app.action(str(Id.CLASSIFY))(classify)
+    app.action(str(Id.NOTE_DOCUMENTED))(note_documented)
+    app.action(any_variant(Id.CLASSIFY))(classify)
     app.action(str(Id.STEP_CONFIRM))(confirm_step)
-    app.action(str(Id.OTHER_PROVIDERS))(other_providers)
+    app.action(any_variant(Id.OTHER_PROVIDERS))(other_providers)
     app.action(str(Id.OPEN_SUMMARY))(open_summary)
     app.action(str(Id.MOVE_FOR_ME))(move_for_me)
     app.action(str(Id.MOVED_CONFIRM))(moved_confirm)
@@ -114,6 +115,20 @@ def snooze(ack: Ack, body: dict[str, Any], context: BoltContext) -> None:
         action=Resolved.SNOOZED,
         detail=detail,
     )
+
+
+def note_documented(ack: Ack, body: dict[str, Any], context: BoltContext) -> None:
+    """*Documented in chart*: the clinician pasted the check-in's admin note into the chart."""
+    ack()
+    surface, value = surface_of(context), _value(body)
+    actor = surface.actor(user_of(body))
+    surface.services.messages.check_prompt(value.o, value.c, actor=actor, current=False)
+    try:
+        number = int(value.v or "")
+    except ValueError:
+        raise DomainError("That button is out of date. Open the latest message.") from None
+    outcome = surface.services.chart.confirm_documented(value.c, number, actor=actor)
+    follow(surface, value.c, actor, outcome.queued, outbox_id=value.o)
 
 
 def pause(ack: Ack, body: dict[str, Any], context: BoltContext) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
@@ -14,13 +16,28 @@ SECTION_LIMIT = 3000
 
 @dataclass(frozen=True)
 class SlackMessage:
-    """A message's notification text and its blocks (validated when turned into a dict)."""
+    """A message's notification text and its blocks (validated when turned into a dict).
+
+    Every explicit block_id gets a revision suffix, a digest of the message's content
+    (``prompt_actions.3f2a9c1e``): a message updated in place to new content carries fresh
+    block_ids, so Slack does not keep a stale selection or state on a block that changed,
+    while a re-render of the same content is byte-for-byte the same.
+    """
 
     text: str
     blocks: list[Block] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"text": self.text, "blocks": [block.to_dict() for block in self.blocks]}
+        blocks = [block.to_dict() for block in self.blocks]
+        content = json.dumps(
+            [{k: v for k, v in b.items() if k != "block_id"} for b in blocks] + [self.text],
+            sort_keys=True,
+        )
+        revision = hashlib.sha256(content.encode()).hexdigest()[:8]
+        for block in blocks:
+            if block.get("block_id"):
+                block["block_id"] = f"{block['block_id']}.{revision}"
+        return {"text": self.text, "blocks": blocks}
 
 
 def when(instant: datetime, zone: str) -> str:
@@ -51,10 +68,6 @@ def who(actor: str) -> str:
 def escape(text: str) -> str:
     """Slack mrkdwn escaping for text we did not write ourselves."""
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-
-
-def quote(text: str) -> str:
-    return "\n".join(f">{line}" if line else ">" for line in text.splitlines())
 
 
 def chunks(lines: list[str], *, limit: int = SECTION_LIMIT - 100) -> list[str]:
