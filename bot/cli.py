@@ -18,6 +18,7 @@ from bot.caseload import CaseloadError, parse_sessions, read_caseload
 from bot.clock import FixedClock, ensure_utc
 from bot.domain.errors import DomainError
 from bot.domain.model import EventKind
+from bot.logsafe import configure_logging
 from bot.services import Actor, Source, Timeline
 from bot.settings import Settings, load_settings
 from smart_phrases import PhraseLibrary, PhraseSetError, lint, sample_context
@@ -558,12 +559,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    logging.basicConfig(
-        level=logging.DEBUG if args.verbose else logging.INFO,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
-    if not args.verbose:
-        logging.getLogger("alembic").setLevel(logging.WARNING)
+    configure_logging(verbose=args.verbose)
     if not getattr(args, "handler", None):
         parser.print_help()
         return 2

@@ -204,6 +204,14 @@ def _event_data(event: Event) -> dict[str, Any]:
     return {k: v for k, v in data.items() if v is not None}
 
 
+def not_yours(chart_id: str) -> str:
+    """The refusal for a chart id that is not on the asker's caseload (or does not exist)."""
+    return (
+        f"No client {chart_id} is on your caseload. "
+        f"Only {chart_id}'s clinician or the Care Coordination Team can do that."
+    )
+
+
 class CoreService:
     """The application's use cases over a unit of work, a clock and the settings."""
 
@@ -235,12 +243,14 @@ class CoreService:
 
     def _client(self, repo: Repository, chart_id: str, actor: Actor) -> Client:
         client = repo.client_by_chart_id(chart_id.strip(), lock=True)
+        stranger = actor.source is Source.SLACK and not actor.is_cct
+        if stranger and (client is None or not actor.may_act_on(client)):
+            # One refusal whether the chart id exists or not: no oracle for strangers.
+            raise NotAllowed(not_yours(chart_id.strip()))
         if client is None:
             raise UnknownClient(chart_id.strip())
         if not actor.may_act_on(client):
-            raise NotAllowed(
-                f"Only {chart_id}'s clinician or the Care Coordination Team can do that."
-            )
+            raise NotAllowed(not_yours(chart_id.strip()))
         return client
 
     def _history(

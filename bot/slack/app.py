@@ -15,10 +15,12 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.clock import Clock
 from bot.domain.errors import DomainError
+from bot.logsafe import quiet_libraries
 from bot.services import Actor, CareService, PlatformPort, Source
 from bot.settings import Settings
 from bot.slack.directory import SlackDirectory
 from bot.slack.dispatch import Dispatcher
+from bot.slack.guard import NUL_MESSAGE, VERIFIED, SignatureGate, has_nul, payload_problem
 from bot.slack.listeners import actions, commands, events, home, views
 from smart_phrases import PhraseLibrary
 from storage.repository import UnitOfWork
@@ -107,21 +109,49 @@ def create_app(
         phrases=phrases,
         platform=platform,
     )
+    secret = settings.slack_signing_secret.get_secret_value()
+    quiet_libraries()
     app = App(
         client=client,
-        signing_secret=settings.slack_signing_secret.get_secret_value(),
+        signing_secret=secret,
         process_before_response=True,
         token_verification_enabled=False,
+        # Our gate verifies first and never raises or logs a body (Bolt's did both).
+        request_verification_enabled=False,
+        before_authorize=SignatureGate(secret),
     )
+
+    @app.middleware
+    def well_formed(body: dict[str, Any], next: Callable[[], None]) -> BoltResponse | None:
+        """A signed payload our listeners cannot read is refused here, not inside one."""
+        problem = payload_problem(body)
+        if problem is not None:
+            log.info("slack payload refused (400): %s", problem)
+            return BoltResponse(status=400, body='{"error":"malformed payload"}')
+        if has_nul(body):
+            log.info("slack payload refused: a NUL character in %s", _kind(body))
+            return _refusal(body, NUL_MESSAGE)
+        next()
+        return None
 
     @app.middleware
     def once_per_event(body: dict[str, Any], next: Callable[[], None]) -> BoltResponse | None:
         """Slack re-sends an event it thinks we missed (X-Slack-Retry-Num); its event_id is
-        recorded before any listener runs, so a retry has no second effect."""
+        recorded before any listener runs, so a retry has no second effect. A slash command
+        carries a trigger_id unique to one invocation: a replayed command is ignored too."""
         event_id = body.get("event_id") if body.get("type") == "event_callback" else None
         if event_id and not surface.service.claim_inbound("slack-event", str(event_id)):
             log.info("event %s already handled; ignoring Slack's retry", event_id)
             return BoltResponse(status=200, body="")
+        trigger = body.get("trigger_id") if "command" in body else None
+        if trigger and not surface.service.claim_inbound("slack-command", str(trigger)[:200]):
+            log.info("slash command replayed (same trigger_id); ignored")
+            return _json(
+                {
+                    "response_type": "ephemeral",
+                    "text": "That command was already received; it was not done twice.",
+                }
+            )
         next()
         return None
 
@@ -140,8 +170,14 @@ def on_error(
     error: Exception, body: dict[str, Any], client: WebClient, context: BoltContext
 ) -> BoltResponse:
     """The one error handler: a refusal becomes an ephemeral message with a reference id;
-    anything else a polite apology with the id, the full trace in the log."""
+    anything else a polite apology with the id, the full trace in the log.
+
+    A request whose signature was not verified gets 401 and nothing else: no reply, no
+    Web API call, no trace (its body is whatever a stranger chose to send)."""
     ref = uuid.uuid4().hex[:8]
+    if not context.get(VERIFIED):
+        log.info("unverified slack request refused (401) after %s", type(error).__name__)
+        return BoltResponse(status=401, body='{"error":"invalid request"}')
     user = _user_id(body)
     if isinstance(error, DomainError):
         log.info("refused for %s (ref %s): %s", user, ref, error)
@@ -174,6 +210,21 @@ def on_error(
     return BoltResponse(status=200, body="")
 
 
+def _kind(body: dict[str, Any]) -> str:
+    return "a slash command" if "command" in body else str(body.get("type") or "a payload")[:40]
+
+
+def _refusal(body: dict[str, Any], text: str) -> BoltResponse:
+    """A plain refusal where Slack shows one: the command's reply, the modal's first field."""
+    if "command" in body:
+        return _json({"response_type": "ephemeral", "text": f":no_entry: {text}"})
+    if body.get("type") == "view_submission":
+        block = _first_input_block(body.get("view") or {})
+        if block:
+            return _json({"response_action": "errors", "errors": {block: text}})
+    return BoltResponse(status=400, body='{"error":"NUL character in payload"}')
+
+
 def _json(payload: dict[str, Any]) -> BoltResponse:
     return BoltResponse(
         status=200,
@@ -193,8 +244,9 @@ def _user_id(body: dict[str, Any]) -> str | None:
 
 
 def _first_input_block(view: dict[str, Any]) -> str | None:
-    for block in view.get("blocks") or []:
-        if block.get("type") == "input" and block.get("block_id"):
+    blocks = view.get("blocks")
+    for block in blocks if isinstance(blocks, list) else []:
+        if isinstance(block, dict) and block.get("type") == "input" and block.get("block_id"):
             return str(block["block_id"])
     values = (view.get("state") or {}).get("values") or {}
     return next(iter(values), None)
