@@ -65,7 +65,10 @@ def _runtime(settings: Settings, *, now: datetime | None = None) -> Runtime:
 def _fmt(value: datetime | None, zone: ZoneInfo) -> str:
     if value is None:
         return "-"
-    return value.astimezone(zone).strftime("%Y-%m-%d %H:%M %Z")
+    try:
+        return value.astimezone(zone).strftime("%Y-%m-%d %H:%M %Z")
+    except OverflowError:  # a stored date at the edge of the calendar: show it as stored
+        return value.strftime("%Y-%m-%d %H:%M %Z")
 
 
 def _reader_zone(args: argparse.Namespace, settings: Settings) -> ZoneInfo:

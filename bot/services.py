@@ -34,6 +34,7 @@ from bot.domain.model import (
     State,
     StepKind,
 )
+from bot.domain.plausibility import NUL_REFUSAL, check_event_dates, check_text
 from bot.domain.policy import SUCCESSOR, Assessment, DueStep, assess, is_return
 from bot.readmodels import (
     OutboxKind,
@@ -242,7 +243,8 @@ class CoreService:
         )
 
     def _client(self, repo: Repository, chart_id: str, actor: Actor) -> Client:
-        client = repo.client_by_chart_id(chart_id.strip(), lock=True)
+        wanted = chart_id.strip()
+        client = None if "\x00" in wanted else repo.client_by_chart_id(wanted, lock=True)
         stranger = actor.source is Source.SLACK and not actor.is_cct
         if stranger and (client is None or not actor.may_act_on(client)):
             # One refusal whether the chart id exists or not: no oracle for strangers.
@@ -567,8 +569,10 @@ class CoreService:
         self, chart_id: str, event: Event, actor: Actor, *, action: str, delivery_id: str | None
     ) -> Outcome:
         now = self.clock.now()
-        if event.at > now + timedelta(minutes=5) and event.kind is not EventKind.SESSION_SCHEDULED:
+        booking = event.kind is EventKind.SESSION_SCHEDULED
+        if event.at > now + timedelta(minutes=5) and not booking:
             raise DomainError("That date is in the future; only a booking can be.")
+        check_event_dates(event.at, now, session_at=event.session_at, booking=booking)
         with self.uow() as repo:
             client = self._client(repo, chart_id, actor)
             if delivery_id is not None and not repo.claim_delivery(
@@ -578,6 +582,14 @@ class CoreService:
                 return Outcome(
                     client.chart_id, self._assess(repo, client, episode, now), duplicate=True
                 )
+            episode = self._episode(repo, client)
+            check_event_dates(
+                event.at,
+                now,
+                session_at=event.session_at,
+                booking=booking,
+                episode_start=episode.baseline_contact_at or episode.opened_at,
+            )
             return self._apply(repo, client, event, actor, action=action)
 
     def claim_inbound(self, source: str, delivery_id: str) -> bool:
@@ -612,6 +624,7 @@ class CoreService:
     def log_note(self, chart_id: str, text: str, *, actor: Actor) -> Outcome:
         """An admin note for the chart log (its text never goes to a channel)."""
         body = text.strip()
+        check_text(body)
         if not body:
             raise DomainError("The note is empty; write what you want recorded.")
         if len(body) > 4000:
@@ -812,6 +825,8 @@ class CoreService:
         ):
             if len(value) > 3000:
                 problems[name] = "Keep this under 3,000 characters."
+            elif "\x00" in value:
+                problems[name] = NUL_REFUSAL
         if problems:
             raise SummaryInvalid(problems)
         fields = {
@@ -980,6 +995,8 @@ class CoreService:
         saying things is the tick's job). For known clients a reassignment, a changed first
         name, a later last contact or a new booking is applied; anything else is left alone.
         """
+        for row in rows:
+            check_text(row.client_id, row.clinician_slack_id, row.first_name or "")
         created = updated = unchanged = new_clinicians = 0
         now = self.clock.now()
         with self.uow() as repo:

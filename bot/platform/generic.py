@@ -30,7 +30,7 @@ import hmac
 import json
 import logging
 from collections.abc import Mapping
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from bot.clock import Clock
@@ -42,7 +42,9 @@ from bot.platform.events import (
     PlatformEventType,
     SinkResult,
     WebhookError,
+    check_not_ahead,
     error_response,
+    has_nul,
     json_response,
     lower_headers,
     parse_aware_datetime,
@@ -73,7 +75,7 @@ def verify_generic_signature(
     given = lowered.get(SIGNATURE_HEADER, "").strip()
     if not timestamp or not given:
         raise WebhookError(401, "missing X-Platform-Timestamp or X-Platform-Signature")
-    if not timestamp.isdigit():
+    if not (timestamp.isascii() and timestamp.isdigit() and len(timestamp) <= 12):
         raise WebhookError(401, "X-Platform-Timestamp must be unix seconds")
     now = wall_clock.now().timestamp()
     if abs(now - int(timestamp)) > SIGNATURE_WINDOW.total_seconds():
@@ -85,11 +87,15 @@ def verify_generic_signature(
         raise WebhookError(401, "bad signature")
 
 
-def parse_generic_event(body: bytes) -> PlatformEvent:
-    """Validate the JSON body against DESIGN's webhook format; 400 with a reason otherwise."""
+def parse_generic_event(body: bytes, *, now: datetime | None = None) -> PlatformEvent:
+    """Validate the JSON body against DESIGN's webhook format; 400 with a reason otherwise.
+
+    `now` (the real wall clock) bounds the dates: a fact more than a day ahead, or a booking
+    more than two years ahead, is refused; so is anything before 2000."""
     try:
         payload: Any = json.loads(body.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError):
+    except (UnicodeDecodeError, ValueError, RecursionError):
+        # ValueError covers JSONDecodeError and integers of more than 4,300 digits.
         raise WebhookError(400, "body is not valid UTF-8 JSON") from None
     if not isinstance(payload, dict):
         raise WebhookError(400, "body must be a JSON object")
@@ -115,6 +121,11 @@ def parse_generic_event(body: bytes) -> PlatformEvent:
         session_at = parse_aware_datetime(payload["session_at"], "session_at")
     if event_type is PlatformEventType.SESSION_SCHEDULED and session_at is None:
         raise WebhookError(400, "session.scheduled needs session_at (the booked time)")
+    if now is not None:
+        check_not_ahead(occurred_at, "occurred_at", now, booking=False)
+        if session_at is not None:
+            booking = event_type is PlatformEventType.SESSION_SCHEDULED
+            check_not_ahead(session_at, "session_at", now, booking=booking)
 
     text_present = payload.get("text_present", False)
     if not isinstance(text_present, bool):
@@ -122,6 +133,8 @@ def parse_generic_event(body: bytes) -> PlatformEvent:
     provider_id = payload.get("provider_id")
     if provider_id is not None and (not isinstance(provider_id, str) or not provider_id):
         raise WebhookError(400, "provider_id must be a non-empty string when given")
+    if provider_id is not None and (has_nul(provider_id) or len(provider_id) > MAX_ID_LENGTH):
+        raise WebhookError(400, "provider_id must not contain NUL characters or be that long")
 
     return PlatformEvent(
         event_id=event_id,
@@ -154,7 +167,7 @@ def handle_generic(
         if len(body) > MAX_BODY_BYTES:
             raise WebhookError(413, f"body over {MAX_BODY_BYTES} bytes")
         verify_generic_signature(headers, body, secret=secret, wall_clock=wall_clock)
-        event = parse_generic_event(body)
+        event = parse_generic_event(body, now=wall_clock.now())
         result = sink(event)
     except WebhookError as refused:
         _log(path, refused.status, refused.reason, event)
@@ -183,6 +196,8 @@ def _required_id(payload: dict[str, Any], field: str) -> str:
         raise WebhookError(400, f"{field} must be a non-empty string")
     if len(value) > MAX_ID_LENGTH:
         raise WebhookError(400, f"{field} is longer than {MAX_ID_LENGTH} characters")
+    if has_nul(value):
+        raise WebhookError(400, f"{field} contains a NUL character")
     return value.strip()
 
 

@@ -25,15 +25,22 @@ class SlackMessage:
 
 def when(instant: datetime, zone: str) -> str:
     """'Mon 16 Mar 2026, 10:05 EDT' in `zone`."""
-    local = instant.astimezone(ZoneInfo(zone))
+    local = _local(instant, zone)
     return f"{local:%a} {local.day} {local:%b %Y, %H:%M %Z}"
+
+
+def _local(instant: datetime, zone: str | None) -> datetime:
+    """`instant` in `zone`; a date at the calendar's edge stays as stored."""
+    try:
+        return instant.astimezone(ZoneInfo(zone)) if zone else instant
+    except OverflowError:
+        return instant
 
 
 def day(value: date | datetime, zone: str | None = None) -> str:
     """'Mon 16 Mar 2026' (a datetime is read in `zone`)."""
     if isinstance(value, datetime):
-        value = value.astimezone(ZoneInfo(zone)) if zone else value
-        value = value.date()
+        value = _local(value, zone).date()
     return f"{value:%a} {value.day} {value:%b %Y}"
 
 
