@@ -18,6 +18,7 @@ from bot.caseload import CaseloadError, parse_sessions, read_caseload
 from bot.clock import FixedClock, ensure_utc
 from bot.domain.errors import DomainError
 from bot.domain.model import EventKind
+from bot.domain.plausibility import ImplausibleDate
 from bot.logsafe import configure_logging
 from bot.services import Actor, Source, Timeline
 from bot.settings import Settings, load_settings
@@ -154,20 +155,31 @@ def cmd_import_sessions(args: argparse.Namespace, settings: Settings) -> int:
                 print(f"  {path}:{problem}", file=sys.stderr)
             return 1
         applied = repeated = 0
+        skipped: list[str] = []
         actor = _admin()
         for row in rows:
-            outcome = service.record_session(
-                row.client_id,
-                EventKind(row.outcome),
-                occurred_at=row.occurred_at,
-                actor=actor,
-                delivery_id=row.delivery_id,
-            )
+            try:
+                outcome = service.record_session(
+                    row.client_id,
+                    EventKind(row.outcome),
+                    occurred_at=row.occurred_at,
+                    actor=actor,
+                    delivery_id=row.delivery_id,
+                )
+            except ImplausibleDate as refused:
+                # Older than the client's current episode: history the caseload already
+                # accounts for. Each row is its own fact, so the others still apply.
+                skipped.append(f"line {row.line}, column occurred_at: {refused}")
+                continue
             repeated += outcome.duplicate
             applied += not outcome.duplicate
     finally:
         runtime.close()
     print(f"{path}: {applied} session outcome(s) recorded, {repeated} already known.")
+    if skipped:
+        print(f"{len(skipped)} not applied:")
+        for problem in skipped:
+            print(f"  {path}:{problem}")
     return 0
 
 

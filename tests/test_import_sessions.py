@@ -83,3 +83,21 @@ def test_a_bad_sessions_file_is_refused_whole(
     assert "nothing was imported" in err
     assert expected in err
     assert events(uow) == before
+
+
+def test_rows_older_than_the_episode_are_reported_not_applied_and_the_rest_still_apply(
+    imported: Path, uow: UnitOfWork, capsys: pytest.CaptureFixture[str]
+) -> None:
+    sessions = imported / "sessions.csv"
+    sessions.write_text(
+        "client_id,occurred_at,outcome\n"
+        "R-1,2025-11-30T10:00,attended\n"  # before the last contact on record (2026-01-05)
+        "R-1,2026-01-12T10:00,no_show\n",
+        encoding="utf-8",
+    )
+    before = events(uow)
+    assert main(["import-sessions", str(sessions)]) == 0
+    out = capsys.readouterr().out
+    assert "1 session outcome(s) recorded" in out
+    assert "line 2, column occurred_at: 2025-11-30 is before this client's current episode" in out
+    assert events(uow) > before  # the no-show (and what it scheduled) went in
