@@ -64,12 +64,29 @@ def quote(text: str) -> str:
     return "\n".join(f">{line}" if line else ">" for line in text.splitlines())
 
 
+def split_long(line: str, limit: int) -> list[str]:
+    """`line` in pieces of at most `limit` characters, cut at a space where there is one and
+    never inside an escape such as `&amp;` - nothing is dropped."""
+    pieces: list[str] = []
+    while len(line) > limit:
+        cut = line.rfind(" ", limit // 2, limit + 1)
+        if cut <= 0:
+            cut = limit
+            entity = line.rfind("&", max(0, cut - 6), cut)
+            if entity > 0 and ";" not in line[entity:cut]:
+                cut = entity
+        pieces.append(line[:cut])
+        line = line[cut:].lstrip(" ") if line[cut : cut + 1] == " " else line[cut:]
+    pieces.append(line)
+    return pieces
+
+
 def chunks(lines: list[str], *, limit: int = SECTION_LIMIT - 100) -> list[str]:
-    """Join lines into texts that each fit one section block."""
+    """Join lines into texts that each fit one section block; a line longer than a block is
+    split across blocks, never cut short."""
     out: list[str] = []
     current = ""
-    for line in lines:
-        line = line if len(line) <= limit else line[: limit - 1] + "…"
+    for line in (piece for whole in lines for piece in split_long(whole, limit)):
         candidate = f"{current}\n{line}" if current else line
         if len(candidate) > limit:
             out.append(current)
