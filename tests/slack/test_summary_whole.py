@@ -5,7 +5,7 @@ from __future__ import annotations
 import html
 
 from bot.slack.ids import Id
-from bot.slack.views.format import SECTION_LIMIT, chunks, split_long
+from bot.slack.views.format import SECTION_LIMIT, chunks
 from tests.slack.conftest import CLINICIAN, SUMMARY_VALUES, Bot
 from tests.slack.test_end_to_end import _to_checklist
 
@@ -44,7 +44,8 @@ def test_a_long_summary_is_split_across_blocks_never_truncated(bot: Bot) -> None
     [note] = [m for m in bot.dm() if "ready to paste" in str(m.get("blocks"))]
     pasted = _pasted(note)
     assert "…" not in pasted
-    assert "END-OF-FOCUS" in pasted and "END-OF-GOALS" in pasted
+    assert "END-OF-FOCUS" in pasted
+    assert "END-OF-GOALS" in pasted
     squeezed = pasted.replace("\n", " ").replace("  ", " ")
     assert ESCAPING_GOALS in pasted.replace("\n", "")
     assert "Anxiety & low mood <work>" in squeezed
@@ -52,6 +53,8 @@ def test_a_long_summary_is_split_across_blocks_never_truncated(bot: Bot) -> None
 
 
 def test_split_long_keeps_every_character_and_never_cuts_an_escape() -> None:
+    from bot.slack.views.format import split_long
+
     line = "&amp;" * 1000
     pieces = split_long(line, 2800)
     assert "".join(pieces) == line
