@@ -6,11 +6,13 @@ import argparse
 import logging
 import sys
 from collections.abc import Callable, Sequence
-from datetime import datetime
+from datetime import date, datetime, time
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from pydantic import ValidationError
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import InterfaceError, OperationalError
 
 from bot import __version__
 from bot.bootstrap import Runtime, build_runtime
@@ -19,12 +21,20 @@ from bot.clock import FixedClock, ensure_utc
 from bot.domain.errors import DomainError
 from bot.domain.model import EventKind
 from bot.domain.plausibility import ImplausibleDate
-from bot.logsafe import configure_logging
+from bot.logsafe import configure_logging, escape_line
 from bot.services import Actor, Source, Timeline
 from bot.settings import Settings, load_settings
 from smart_phrases import PhraseLibrary, PhraseSetError, lint, sample_context
 from storage import outbox as outbox_store
-from storage.db import NotMigrated, current_revision, head_revision, make_engine, migrate
+from storage.crypto import EncryptionError
+from storage.db import (
+    NotMigrated,
+    current_revision,
+    head_revision,
+    make_engine,
+    migrate,
+    normalise_url,
+)
 
 log = logging.getLogger("discharge-bot")
 
@@ -341,6 +351,55 @@ def cmd_digest(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_gen_key(args: argparse.Namespace, settings: Settings) -> int:
+    from storage.crypto import generate_key
+
+    print(generate_key())
+    return 0
+
+
+def cmd_rotate_key(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.bootstrap import keyring_from_settings
+    from bot.retention import rotate_keys
+
+    keyring = keyring_from_settings(settings)
+    if keyring is None:
+        raise UsageError(
+            "set DATA_ENCRYPTION_KEY to the new key (and DATA_ENCRYPTION_OLD_KEYS to the "
+            "previous ones) first; `discharge-bot gen-key` makes a key"
+        )
+    runtime = _runtime(settings)
+    try:
+        report = rotate_keys(runtime.engine, keyring)
+    finally:
+        runtime.close()
+    print(report)
+    if keyring.encrypting:
+        print("Every row now opens with DATA_ENCRYPTION_KEY alone; old keys may be retired.")
+    return 0
+
+
+def cmd_purge(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.retention import purge_closed
+
+    zone = ZoneInfo(settings.practice_timezone)
+    try:
+        day = date.fromisoformat(args.before)
+    except ValueError:
+        raise UsageError(f"--before {args.before!r} is not a date (like 2025-01-01)") from None
+    before = datetime.combine(day, time(0), tzinfo=zone)
+    runtime = _runtime(settings)
+    try:
+        now = runtime.clock.now()
+        if before > now:
+            raise UsageError("--before must be a date in the past")
+        report = purge_closed(runtime.engine, before=before, now=now, actor=_admin().id)
+    finally:
+        runtime.close()
+    print(report)
+    return 0
+
+
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     from bot.serve import MissingSlackConfig, serve
 
@@ -568,6 +627,27 @@ def build_parser() -> argparse.ArgumentParser:
         "sends it. It is looked for in Slack first, so it is never posted twice.",
     )
     retry_p.add_argument("id", type=int, metavar="ID", help="the message id from `outbox --dead`")
+    command(
+        "gen-key",
+        cmd_gen_key,
+        "Print a new encryption key for DATA_ENCRYPTION_KEY (keep it with the database "
+        "backups' secrets: without it encrypted notes cannot be read).",
+    )
+    command(
+        "rotate-key",
+        cmd_rotate_key,
+        "Re-encrypt every note body, summary and first name under DATA_ENCRYPTION_KEY, "
+        "reading older rows with DATA_ENCRYPTION_OLD_KEYS (comma-separated); rows stored "
+        "before encryption was on are encrypted too. One transaction: all or nothing.",
+    )
+    p = command(
+        "purge",
+        cmd_purge,
+        "Retention: remove the text of admin notes and discharge summaries of episodes "
+        "closed before DATE (in the practice's zone). Dates, states, events and the audit "
+        "trail are kept, and each purge is audited. Says what it removed.",
+    )
+    p.add_argument("--before", required=True, metavar="DATE", help="e.g. 2019-01-01")
     return parser
 
 
@@ -610,6 +690,45 @@ def main(argv: Sequence[str] | None = None) -> int:
     except DomainError as exc:
         print(f"discharge-bot {args.command}: {exc}", file=sys.stderr)
         return 1
+    except EncryptionError as exc:
+        print(f"discharge-bot {args.command}: {exc}", file=sys.stderr)
+        return 1
+    except (OperationalError, InterfaceError) as exc:
+        if _answers(settings.database_url):
+            raise  # the database is there: this is a real error, not a connection problem
+        print(f"discharge-bot {args.command}: {unreachable(settings.database_url, exc)}",
+              file=sys.stderr)
+        return 1
+
+
+def _answers(url: str) -> bool:
+    engine = make_engine(url)
+    try:
+        with engine.connect():
+            return True
+    except Exception:
+        return False
+    finally:
+        engine.dispose()
+
+
+def unreachable(url: str, exc: Exception) -> str:
+    """One line: which database (never its password) and why, from the driver's own words."""
+    try:
+        parsed = make_url(normalise_url(url))
+        where = (
+            parsed.database or "?"
+            if parsed.get_backend_name() == "sqlite"
+            else f"{parsed.host or 'localhost'}:{parsed.port or 5432}/{parsed.database or ''}"
+        )
+        secret = parsed.password
+    except Exception:
+        where, secret = "named by DATABASE_URL", None
+    cause = str(getattr(exc, "orig", None) or exc).strip().splitlines()
+    reason = cause[0].strip() if cause else type(exc).__name__
+    if secret:
+        reason = reason.replace(str(secret), "***")
+    return f"cannot reach the database at {where} ({escape_line(reason)[:200]})"
 
 
 __all__ = ["build_parser", "head_revision", "main"]
