@@ -25,6 +25,7 @@ NOISY_LOGGERS = (
     "urllib3",
 )
 
+_HANDLER_NAME = "discharge-bot"
 _CONTROL = {i: f"\\x{i:02x}" for i in range(32) if i not in (9,)}
 _CONTROL.update({10: "\\n", 13: "\\r", 0x7F: "\\x7f", 0x2028: "\\u2028", 0x2029: "\\u2029"})
 
@@ -53,10 +54,13 @@ def configure_logging(*, verbose: bool = False) -> None:
     """The process's logging: one line per record on stderr, libraries kept quiet."""
     handler = logging.StreamHandler()
     handler.setFormatter(SafeFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    handler.set_name(_HANDLER_NAME)
     root = logging.getLogger()
-    for existing in list(root.handlers):
-        root.removeHandler(existing)
-    root.addHandler(handler)
+    for existing in list(root.handlers):  # ours from an earlier call
+        if existing.get_name() == _HANDLER_NAME:
+            root.removeHandler(existing)
+    if not root.handlers:  # like basicConfig: a host that configured logging keeps its own
+        root.addHandler(handler)
     root.setLevel(logging.DEBUG if verbose else logging.INFO)
     if not verbose:
         logging.getLogger("alembic").setLevel(logging.WARNING)

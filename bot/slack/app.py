@@ -113,6 +113,10 @@ def create_app(
     quiet_libraries()
     app = App(
         client=client,
+        # Bolt copies the root level onto its loggers and logs whole responses at DEBUG and
+        # failed requests' bodies at INFO: its logger (and every one it derives) stays at
+        # WARNING whatever the process's level.
+        logger=_bolt_logger(),
         signing_secret=secret,
         process_before_response=True,
         token_verification_enabled=False,
@@ -164,6 +168,12 @@ def create_app(
         listeners.register(app)
     app.error(on_error)
     return app
+
+
+def _bolt_logger() -> logging.Logger:
+    logger = logging.getLogger("bot.slack.bolt")
+    logger.setLevel(logging.WARNING)
+    return logger
 
 
 def on_error(
