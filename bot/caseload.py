@@ -12,9 +12,11 @@ from __future__ import annotations
 import csv
 import io
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, time
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 COLUMNS = (
@@ -114,6 +116,21 @@ def _open_csv(content: str) -> tuple[csv.DictReader[str], list[str]]:
     return reader, header
 
 
+def _rows(reader: csv.DictReader[str]) -> Iterator[dict[str | Any, str | Any]]:
+    """The reader's rows; a line csv cannot take apart refuses the file at that line."""
+    while True:
+        try:
+            row = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            # csv's messages name the problem, never the cell's text.
+            raise CaseloadError(
+                [Problem(reader.line_num, None, f"this line cannot be read as CSV ({exc})")]
+            ) from None
+        yield row
+
+
 def _plausible(value: datetime) -> bool:
     return EARLIEST_YEAR <= value.year <= LATEST_YEAR
 
@@ -141,7 +158,7 @@ def parse_caseload(content: str, *, practice_timezone: str) -> list[CaseloadRow]
     rows: list[CaseloadRow] = []
     seen: dict[str, int] = {}
     zones: dict[str, tuple[str, int]] = {}
-    for raw in reader:
+    for raw in _rows(reader):
         line = reader.line_num
         values = {(k or "").strip(): (v or "").strip() for k, v in raw.items() if k is not None}
         if None in raw:
@@ -158,7 +175,7 @@ def parse_caseload(content: str, *, practice_timezone: str) -> list[CaseloadRow]
                 Problem(
                     line,
                     "client_id",
-                    f"duplicate client id {client_id} (first on line {seen[client_id]})",
+                    f"duplicate client id (first on line {seen[client_id]})",
                 )
             )
         elif client_id:
@@ -291,7 +308,7 @@ def parse_sessions(content: str, *, practice_timezone: str) -> list[SessionRow]:
     problems: list[Problem] = []
     rows: list[SessionRow] = []
     seen: dict[tuple[str, str, str], int] = {}
-    for raw in reader:
+    for raw in _rows(reader):
         line = reader.line_num
         if None in raw:
             problems.append(Problem(line, None, "more fields than the header has columns"))

@@ -49,7 +49,7 @@ def counts(uow: UnitOfWork) -> tuple[int, int, int, int]:
         ),
         pytest.param(
             HEADER + "R-1,U0CLIN1,Ana,2026-03-02,,\nR-2,U0CLIN1,Ben,2026-03-02,,\nR-1,U0CLIN2,Cy,2026-03-02,,\n",
-            "line 4, column client_id: duplicate client id R-1 (first on line 2)",
+            "line 4, column client_id: duplicate client id (first on line 2)",
             id="duplicate-client",
         ),
         pytest.param(

@@ -62,6 +62,7 @@ from bot.platform.events import (
     json_response,
     lower_headers,
 )
+from bot.platform.generic import loggable_id
 from bot.platform.healthie_api import (
     HealthieClient,
     PlatformRejected,
@@ -83,6 +84,8 @@ PM_STATUS_EVENTS = {
 APPOINTMENT_EVENTS = frozenset(
     {"appointment.created", "appointment.updated", "appointment.deleted"}
 )
+#: Event types named in our log lines; any other value a sender puts there is not echoed.
+KNOWN_EVENT_TYPES = APPOINTMENT_EVENTS | {"message.created", "patient.updated"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -409,7 +412,7 @@ def _log(
         path,
         status,
         outcome,
-        event_type[:60],
-        event.event_id if event else "-",
+        event_type if event_type in KNOWN_EVENT_TYPES else "other",
+        loggable_id(event.event_id) if event else "-",
         event.type.value if event else "-",
     )

@@ -20,7 +20,7 @@ from bot.services import Actor, CareService, PlatformPort, Source
 from bot.settings import Settings
 from bot.slack.directory import SlackDirectory
 from bot.slack.dispatch import Dispatcher
-from bot.slack.guard import NUL_MESSAGE, VERIFIED, SignatureGate, has_nul, payload_problem
+from bot.slack.guard import VERIFIED, SignatureGate, first_input_block
 from bot.slack.listeners import actions, commands, events, home, views
 from smart_phrases import PhraseLibrary
 from storage.repository import UnitOfWork
@@ -126,19 +126,6 @@ def create_app(
     )
 
     @app.middleware
-    def well_formed(body: dict[str, Any], next: Callable[[], None]) -> BoltResponse | None:
-        """A signed payload our listeners cannot read is refused here, not inside one."""
-        problem = payload_problem(body)
-        if problem is not None:
-            log.info("slack payload refused (400): %s", problem)
-            return BoltResponse(status=400, body='{"error":"malformed payload"}')
-        if has_nul(body):
-            log.info("slack payload refused: a NUL character in %s", _kind(body))
-            return _refusal(body, NUL_MESSAGE)
-        next()
-        return None
-
-    @app.middleware
     def once_per_event(body: dict[str, Any], next: Callable[[], None]) -> BoltResponse | None:
         """Slack re-sends an event it thinks we missed (X-Slack-Retry-Num); its event_id is
         recorded before any listener runs, so a retry has no second effect. A slash command
@@ -202,7 +189,7 @@ def on_error(
         return _json({"response_type": "ephemeral", "text": text})
     kind = body.get("type")
     if kind == "view_submission":
-        block = _first_input_block(body.get("view") or {})
+        block = first_input_block(body.get("view") or {})
         if block:
             return _json({"response_action": "errors", "errors": {block: text.replace("*", "")}})
         return _json({})
@@ -218,21 +205,6 @@ def on_error(
         except Exception:
             log.exception("could not tell %s about ref %s", user, ref)
     return BoltResponse(status=200, body="")
-
-
-def _kind(body: dict[str, Any]) -> str:
-    return "a slash command" if "command" in body else str(body.get("type") or "a payload")[:40]
-
-
-def _refusal(body: dict[str, Any], text: str) -> BoltResponse:
-    """A plain refusal where Slack shows one: the command's reply, the modal's first field."""
-    if "command" in body:
-        return _json({"response_type": "ephemeral", "text": f":no_entry: {text}"})
-    if body.get("type") == "view_submission":
-        block = _first_input_block(body.get("view") or {})
-        if block:
-            return _json({"response_action": "errors", "errors": {block: text}})
-    return BoltResponse(status=400, body='{"error":"NUL character in payload"}')
 
 
 def _json(payload: dict[str, Any]) -> BoltResponse:
@@ -251,12 +223,3 @@ def _user_id(body: dict[str, Any]) -> str | None:
         return str(body["user_id"])
     event = body.get("event") or {}
     return str(event["user"]) if isinstance(event, dict) and event.get("user") else None
-
-
-def _first_input_block(view: dict[str, Any]) -> str | None:
-    blocks = view.get("blocks")
-    for block in blocks if isinstance(blocks, list) else []:
-        if isinstance(block, dict) and block.get("type") == "input" and block.get("block_id"):
-            return str(block["block_id"])
-    values = (view.get("state") or {}).get("values") or {}
-    return next(iter(values), None)
