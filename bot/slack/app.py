@@ -6,7 +6,6 @@ import json
 import logging
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 from slack_bolt import App, BoltContext, BoltResponse
@@ -16,55 +15,18 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot.clock import Clock
 from bot.domain.errors import DomainError
 from bot.logsafe import quiet_libraries
-from bot.services import Actor, CareService, PlatformPort, Source
+from bot.services import build_services
+from bot.services.ports import PlatformPort
 from bot.settings import Settings
 from bot.slack.directory import SlackDirectory
 from bot.slack.dispatch import Dispatcher
 from bot.slack.guard import VERIFIED, SignatureGate, first_input_block
 from bot.slack.listeners import actions, commands, events, home, views
+from bot.slack.surface import Surface
 from smart_phrases import PhraseLibrary
 from storage.repository import UnitOfWork
 
 log = logging.getLogger(__name__)
-
-
-@dataclass
-class Surface:
-    """What every listener needs, handed to it through the Bolt context as `surface`."""
-
-    settings: Settings
-    service: CareService
-    dispatcher: Dispatcher
-    directory: SlackDirectory
-
-    def actor(self, user_id: str) -> Actor:
-        return Actor(user_id, Source.SLACK, is_cct=self.directory.is_cct(user_id))
-
-    def learn(self, user_id: str) -> None:
-        """Store a clinician's Slack zone and name (a caseload zone wins); cached lookups."""
-        zone, source, name = self.service.clinician_profile(user_id)
-        if (
-            source is None
-            and zone is None
-            and name is None
-            and not self.service.is_clinician(user_id)
-        ):
-            return
-        profile = self.directory.profile(user_id)
-        if profile is not None:
-            self.service.learn_clinician(
-                user_id, timezone=profile.timezone, display_name=profile.real_name
-            )
-
-    def zone_for(self, user_id: str) -> str:
-        """The zone to show a user times in: the clinician's on record, else Slack's."""
-        zone, _, _ = self.service.clinician_profile(user_id)
-        if zone:
-            return zone
-        profile = self.directory.profile(user_id)
-        if profile is not None and profile.timezone:
-            return profile.timezone
-        return self.settings.practice_timezone
 
 
 def build_surface(
@@ -76,7 +38,7 @@ def build_surface(
     phrases: PhraseLibrary | None = None,
     platform: PlatformPort | None = None,
 ) -> Surface:
-    service = CareService(
+    services = build_services(
         UnitOfWork(session_factory),
         clock,
         settings,
@@ -84,7 +46,7 @@ def build_surface(
         platform=platform,
     )
     directory = SlackDirectory(client, settings)
-    return Surface(settings, service, Dispatcher(service, client, directory), directory)
+    return Surface(settings, services, Dispatcher(services, client, directory), directory)
 
 
 def create_app(
@@ -131,11 +93,13 @@ def create_app(
         recorded before any listener runs, so a retry has no second effect. A slash command
         carries a trigger_id unique to one invocation: a replayed command is ignored too."""
         event_id = body.get("event_id") if body.get("type") == "event_callback" else None
-        if event_id and not surface.service.claim_inbound("slack-event", str(event_id)):
+        if event_id and not surface.services.recording.claim_inbound("slack-event", str(event_id)):
             log.info("event %s already handled; ignoring Slack's retry", event_id)
             return BoltResponse(status=200, body="")
         trigger = body.get("trigger_id") if "command" in body else None
-        if trigger and not surface.service.claim_inbound("slack-command", str(trigger)[:200]):
+        if trigger and not surface.services.recording.claim_inbound(
+            "slack-command", str(trigger)[:200]
+        ):
             log.info("slash command replayed (same trigger_id); ignored")
             return _json(
                 {

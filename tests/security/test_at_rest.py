@@ -12,11 +12,11 @@ import pytest
 from sqlalchemy import Engine, select, text
 from sqlalchemy.orm import Session
 
-import bot.bootstrap
-from bot.bootstrap import build_runtime, warn_if_unencrypted
-from bot.cli import main
+import bot.entrypoints.bootstrap
 from bot.clock import FixedClock
-from bot.services import CareService
+from bot.entrypoints.bootstrap import build_runtime, warn_if_unencrypted
+from bot.entrypoints.cli import main
+from bot.services import Services as CareService
 from bot.settings import Settings
 from storage.crypto import EncryptionError, generate_key
 from storage.models import AdminNote, AuditEntry, Client, Episode, EventRecord
@@ -30,7 +30,7 @@ KEY_A, KEY_B = generate_key(), generate_key()
 
 @pytest.fixture(autouse=True)
 def _fresh_warning(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(bot.bootstrap, "_warned_plaintext", False)
+    monkeypatch.setattr(bot.entrypoints.bootstrap, "_warned_plaintext", False)
 
 
 def keyed(settings: Settings, key: str | None, *old: str) -> Settings:
@@ -45,8 +45,8 @@ def keyed(settings: Settings, key: str | None, *old: str) -> Settings:
 def write_sensitive(settings: Settings, clock: FixedClock) -> None:
     runtime = build_runtime(settings, clock=clock)
     try:
-        import_rows(runtime.service, f"R-1,U0CLIN0001,{NAME},2026-02-01T10:00,,")
-        runtime.service.log_note("R-1", NOTE, actor=ADMIN)
+        import_rows(runtime.services, f"R-1,U0CLIN0001,{NAME},2026-02-01T10:00,,")
+        runtime.services.notes.log_note("R-1", NOTE, actor=ADMIN)
         with Session(runtime.engine) as session, session.begin():
             client = session.scalars(select(Client)).one()
             episode = session.scalars(select(Episode)).one()
@@ -169,8 +169,8 @@ def test_a_wrong_key_is_one_clear_line_not_a_traceback(
 def closed_and_open(service: CareService, clock: FixedClock, engine: Engine) -> None:
     import_rows(service, "R-1,U0CLIN0001,Ana,2026-02-01T10:00,,",
                 "R-2,U0CLIN0001,Ben,2026-02-01T10:00,,")
-    service.log_note("R-1", NOTE, actor=ADMIN)
-    service.log_note("R-2", "Still open: keep this", actor=ADMIN)
+    service.notes.log_note("R-1", NOTE, actor=ADMIN)
+    service.notes.log_note("R-2", "Still open: keep this", actor=ADMIN)
     with Session(engine) as session, session.begin():
         ep1 = session.scalars(select(Episode).join(Client).where(Client.chart_id == "R-1")).one()
         ep1.state, ep1.closure = "closed", "discharged"

@@ -9,15 +9,17 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, insert, select
 
-from bot.caseload import CaseloadError, parse_caseload, parse_sessions
-from bot.cli import main
 from bot.clock import FixedClock
 from bot.domain.errors import DomainError
 from bot.domain.model import EventKind, State
 from bot.domain.plausibility import ImplausibleDate
+from bot.entrypoints.cli import main
 from bot.platform.events import PlatformEvent, PlatformEventType
-from bot.platform_sink import ServiceSink
-from bot.services import Actor, CareService, Source, SummaryInvalid
+from bot.platform.sink import ServiceSink
+from bot.services import Services as CareService
+from bot.services.caseload_file import CaseloadError, parse_caseload, parse_sessions
+from bot.services.checklist import SummaryInvalid
+from bot.services.types import Actor, Source
 from bot.settings import Settings
 from bot.slack.views.home import home_view
 from bot.slack.views.replies import caseload_reply, status_reply
@@ -40,9 +42,9 @@ def counts(uow: UnitOfWork) -> tuple[int, ...]:
 def in_outreach(service: CareService, clock: FixedClock) -> CareService:
     """R-1042: last contact a month ago, outreach started, check-in 1 documented."""
     import_rows(service, "R-1042,U0CLIN0001,Zephyrine,2026-02-01T10:00,,")
-    service.tick()
-    service.mark_checkin_sent("R-1042", actor=CLINICIAN, number=1)
-    assert service.current_state("R-1042", actor=CLINICIAN) is State.OUTREACH
+    service.outreach.tick()
+    service.outreach.mark_checkin_sent("R-1042", actor=CLINICIAN, number=1)
+    assert service.recording.current_state("R-1042", actor=CLINICIAN) is State.OUTREACH
     return service
 
 
@@ -51,12 +53,12 @@ def test_a_session_typed_with_last_years_date_changes_nothing_of_a_live_episode(
 ) -> None:
     before = counts(uow)
     with pytest.raises(ImplausibleDate, match="before this client's current episode began"):
-        in_outreach.record_session(
+        in_outreach.recording.record_session(
             "R-1042", EventKind.SESSION_ATTENDED,
             occurred_at=datetime(2025, 11, 30, 12, tzinfo=UTC), actor=CLINICIAN,
         )
     assert counts(uow) == before
-    timeline = in_outreach.timeline("R-1042", actor=CLINICIAN)
+    timeline = in_outreach.reads.timeline("R-1042", actor=CLINICIAN)
     assert len(timeline.episodes) == 1
     assert timeline.episodes[-1].assessment.state is State.OUTREACH
     assert timeline.episodes[-1].assessment.checkins_sent == 1
@@ -72,7 +74,7 @@ def test_a_late_webhook_from_last_year_is_not_applied(
                            occurred_at=datetime(2025, 6, 1, tzinfo=UTC),
                            session_at=datetime(2025, 6, 1, tzinfo=UTC)))
     assert counts(uow) == before
-    assert in_outreach.current_state("R-1042", actor=CLINICIAN) is State.OUTREACH
+    assert in_outreach.recording.current_state("R-1042", actor=CLINICIAN) is State.OUTREACH
 
 
 @pytest.mark.parametrize(
@@ -93,20 +95,20 @@ def test_far_past_and_far_future_dates_are_refused_with_a_reason(
     now = clock.now()
     booked = now + session_at if isinstance(session_at, timedelta) else session_at
     with pytest.raises(ImplausibleDate, match=reason):
-        in_outreach.record_session("R-1042", kind, occurred_at=at or now, actor=ADMIN,
+        in_outreach.recording.record_session("R-1042", kind, occurred_at=at or now, actor=ADMIN,
                                    session_at=booked)  # type: ignore[arg-type]
     assert counts(uow) == before
 
 
 def test_a_message_dated_two_days_ahead_is_refused(in_outreach: CareService, clock: FixedClock) -> None:
     with pytest.raises(DomainError, match="future"):
-        in_outreach.record_client_message(
+        in_outreach.recording.record_client_message(
             "R-1042", occurred_at=clock.now() + timedelta(days=2), actor=ADMIN
         )
 
 
 def test_a_booking_next_year_is_still_accepted(in_outreach: CareService, clock: FixedClock) -> None:
-    outcome = in_outreach.record_session(
+    outcome = in_outreach.recording.record_session(
         "R-1042", EventKind.SESSION_SCHEDULED, occurred_at=clock.now(), actor=ADMIN,
         session_at=clock.now() + timedelta(days=300),
     )
@@ -119,7 +121,7 @@ def test_a_booking_next_year_is_still_accepted(in_outreach: CareService, clock: 
 def test_a_nul_in_a_note_is_refused_with_a_clear_message(in_outreach: CareService, uow: UnitOfWork) -> None:
     before = counts(uow)
     with pytest.raises(DomainError, match="NUL character"):
-        in_outreach.log_note("R-1042", "left a\x00voicemail", actor=CLINICIAN)
+        in_outreach.notes.log_note("R-1042", "left a\x00voicemail", actor=CLINICIAN)
     assert counts(uow) == before
 
 
@@ -127,14 +129,14 @@ def test_a_nul_in_a_chart_id_is_an_unknown_client_not_a_database_error(
     in_outreach: CareService,
 ) -> None:
     with pytest.raises(DomainError):
-        in_outreach.log_note("R-10\x0042", "hello", actor=ADMIN)
+        in_outreach.notes.log_note("R-10\x0042", "hello", actor=ADMIN)
     with pytest.raises(DomainError):
-        in_outreach.log_note("R-10\x0042", "hello", actor=CLINICIAN)
+        in_outreach.notes.log_note("R-10\x0042", "hello", actor=CLINICIAN)
 
 
 def test_a_nul_in_a_summary_field_is_shown_on_that_field(in_outreach: CareService) -> None:
     with pytest.raises(SummaryInvalid) as refused:
-        in_outreach.save_discharge_summary(
+        in_outreach.checklist.save_discharge_summary(
             "R-1042", treatment_focus="mood\x00", goals_progress="ok", risk_level="low",
             actor=CLINICIAN,
         )
@@ -144,12 +146,12 @@ def test_a_nul_in_a_summary_field_is_shown_on_that_field(in_outreach: CareServic
 def test_a_nul_in_an_imported_name_is_refused_before_anything_is_written(
     service: CareService, uow: UnitOfWork
 ) -> None:
-    from bot.caseload import CaseloadRow
+    from bot.services.caseload_file import CaseloadRow
 
     row = CaseloadRow(2, "R-1", "U0CLIN1", "Ze\x00phyrine",
                       datetime(2026, 2, 1, tzinfo=UTC), None, None)
     with pytest.raises(DomainError, match="NUL character"):
-        service.import_caseload([row], actor=ADMIN)
+        service.caseload.import_caseload([row], actor=ADMIN)
     assert counts(uow) == (0, 0, 0, 0)
 
 
@@ -223,14 +225,14 @@ def test_a_stored_extreme_date_never_breaks_status_or_the_views(
             occurred_at=extreme, recorded_at=extreme, actor="legacy", source="platform",
             session_at=extreme, data={},
         ))
-    service.tick()
-    assert service.timeline("R-1", actor=CLINICIAN).chart_id == "R-1"
-    assert service.caseload()
+    service.outreach.tick()
+    assert service.reads.timeline("R-1", actor=CLINICIAN).chart_id == "R-1"
+    assert service.reads.caseload()
     zone = "America/Toronto"
     for is_cct in (False, True):
-        home_view(service.home(CLINICIAN.id, is_cct=is_cct)).to_dict()
-    status_reply(service.timeline("R-1", actor=CLINICIAN), zone).to_dict()
-    caseload_reply(service.caseload(clinician_slack_id=CLINICIAN.id), zone).to_dict()
+        home_view(service.reads.home(CLINICIAN.id, is_cct=is_cct)).to_dict()
+    status_reply(service.reads.timeline("R-1", actor=CLINICIAN), zone).to_dict()
+    caseload_reply(service.reads.caseload(clinician_slack_id=CLINICIAN.id), zone).to_dict()
     monkeypatch.setenv("DATABASE_URL", settings.database_url)
     assert main(["status"]) == 0
     assert main(["status", "R-1"]) == 0

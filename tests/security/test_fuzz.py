@@ -31,15 +31,15 @@ from hypothesis import strategies as st
 from pydantic import SecretStr
 from sqlalchemy import text
 
-from bot.bootstrap import Runtime, build_runtime
-from bot.caseload import CaseloadError, parse_caseload, parse_sessions
 from bot.clock import FixedClock
+from bot.delivery.slack_client import make_web_client
 from bot.domain.errors import DomainError
-from bot.http import HttpFront, create_wsgi_app
+from bot.entrypoints.bootstrap import Runtime, build_runtime
+from bot.entrypoints.http import HttpFront, create_wsgi_app
 from bot.platform.generic import sign_generic
+from bot.services.caseload_file import CaseloadError, parse_caseload, parse_sessions
 from bot.settings import Settings
 from bot.slack.app import build_surface, create_app
-from bot.slack_client import make_web_client
 from tests.fakes.healthie import API_KEY, FakeHealthie, content_digest, healthie_signature
 from tests.fakes.slack_api import FakeSlackAPI
 from tests.fakes.slack_requests import SlackRequests
@@ -149,14 +149,14 @@ def front(database_url: str) -> Iterator[Front]:
         slack_pace_seconds=0.0,
     )
     runtime = build_runtime(config, clock=FixedClock(START))
-    import_rows(runtime.service, f"R-1042,{CLINICIAN},{MARKER},2026-02-20T10:00,,",
+    import_rows(runtime.services, f"R-1042,{CLINICIAN},{MARKER},2026-02-20T10:00,,",
                 f"{HEALTHIE_CLIENT},{CLINICIAN},{MARKER},2026-02-25T10:00,,")
     client = make_web_client(config)
     surface = build_surface(config, client=client, session_factory=runtime.uow.session_factory,
                             clock=runtime.clock, phrases=runtime.phrases, platform=runtime.healthie)
     app = create_app(config, client=client, session_factory=runtime.uow.session_factory,
                      clock=runtime.clock, surface=surface)
-    from bot.web import platform_routes
+    from bot.entrypoints.web import platform_routes
 
     wsgi = create_wsgi_app(slack_app=app, routes=platform_routes(runtime, runtime.healthie))
     traces = Traces()
@@ -301,7 +301,7 @@ CARE_WORDS = ["note", "status", "session", "attended", "noshow", "cancelled", "p
 
 
 def test_care_text_is_answered_and_refusals_write_nothing(front: Front) -> None:
-    front.runtime.service.learn_clinician(CLINICIAN, timezone="America/Toronto", display_name="C")
+    front.runtime.services.clinicians.learn_clinician(CLINICIAN, timezone="America/Toronto", display_name="C")
 
     def one(front: Front, case: tuple[str, str]) -> None:
         words, user = case
@@ -454,7 +454,7 @@ CSV_CELLS = ["R-1042", "R-9", "U0CLIN0009", MARKER, "2026-02-01T10:00", "2026-02
 
 
 def test_csv_importers_refuse_or_import_whole(front: Front) -> None:
-    service = front.runtime.service
+    service = front.runtime.services
 
     def one(front: Front, case: tuple[str, bool]) -> None:
         content, sessions = case
@@ -465,7 +465,7 @@ def test_csv_importers_refuse_or_import_whole(front: Front) -> None:
                 parse_sessions(content, practice_timezone="America/Toronto")
             else:
                 rows = parse_caseload(content, practice_timezone="America/Toronto")
-                service.import_caseload(rows, actor=ADMIN)
+                service.caseload.import_caseload(rows, actor=ADMIN)
         except (CaseloadError, DomainError) as refused:
             refusal = str(refused)
         if refusal is not None:
