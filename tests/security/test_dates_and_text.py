@@ -12,7 +12,6 @@ from sqlalchemy import func, insert, select
 from bot.clock import FixedClock
 from bot.domain.errors import DomainError
 from bot.domain.model import EventKind, State
-from bot.domain.plausibility import ImplausibleDate
 from bot.entrypoints.cli import main
 from bot.platform.events import PlatformEvent, PlatformEventType
 from bot.platform.sink import ServiceSink
@@ -52,7 +51,7 @@ def test_a_session_typed_with_last_years_date_changes_nothing_of_a_live_episode(
     in_outreach: CareService, uow: UnitOfWork
 ) -> None:
     before = counts(uow)
-    with pytest.raises(ImplausibleDate, match="before this client's current episode began"):
+    with pytest.raises(DomainError, match="before this client's current episode began"):
         in_outreach.recording.record_session(
             "R-1042", EventKind.SESSION_ATTENDED,
             occurred_at=datetime(2025, 11, 30, 12, tzinfo=UTC), actor=CLINICIAN,
@@ -94,7 +93,7 @@ def test_far_past_and_far_future_dates_are_refused_with_a_reason(
     before = counts(uow)
     now = clock.now()
     booked = now + session_at if isinstance(session_at, timedelta) else session_at
-    with pytest.raises(ImplausibleDate, match=reason):
+    with pytest.raises(DomainError, match=reason):
         in_outreach.recording.record_session("R-1042", kind, occurred_at=at or now, actor=ADMIN,
                                    session_at=booked)  # type: ignore[arg-type]
     assert counts(uow) == before

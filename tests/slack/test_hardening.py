@@ -14,7 +14,6 @@ from slack_bolt import BoltContext
 from sqlalchemy import text
 
 from bot.slack.app import on_error
-from bot.slack.guard import NUL_MESSAGE
 from bot.slack.ids import Id
 from tests.fakes.slack_requests import Answer, SlackRequest, request, sign
 from tests.slack.conftest import (
@@ -207,6 +206,8 @@ def test_a_slash_command_without_user_id_and_an_event_without_user_are_refused(
 
 
 def test_a_nul_byte_in_a_note_is_refused_with_a_clear_message(client_r1042: Bot) -> None:
+    from bot.slack.guard import NUL_MESSAGE
+
     bot = client_r1042
     before = bot.counts()
     answer = bot.send(bot.slack.slash_command("note R-1042 left a\x00voicemail", user_id=CLINICIAN))
@@ -216,6 +217,8 @@ def test_a_nul_byte_in_a_note_is_refused_with_a_clear_message(client_r1042: Bot)
 
 
 def test_a_nul_byte_in_the_summary_modal_is_shown_on_the_field(client_r1042: Bot) -> None:
+    from bot.slack.guard import NUL_MESSAGE
+
     bot = client_r1042
     before = bot.counts()
     values = {"summary_focus": {"summary_focus_input": {"type": "plain_text_input",
