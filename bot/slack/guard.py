@@ -275,7 +275,8 @@ def handled(body: dict[str, Any]) -> bool:
         return body["command"] in COMMANDS
     kind = body.get("type")
     if kind == "block_actions":
-        return all(action["action_id"] in ids for action in body["actions"])
+        # An id, or an id with a suffix after ":" (the App Home's page buttons).
+        return all(action["action_id"].split(":", 1)[0] in ids for action in body["actions"])
     if kind in ("view_submission", "view_closed"):
         return body["view"].get("callback_id") in ids
     if kind == "event_callback":
