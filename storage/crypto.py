@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
-from sqlalchemy import Engine, Text
+from sqlalchemy import JSON, Engine, Text
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator
 
@@ -72,7 +72,7 @@ def generate_key() -> str:
     return Fernet.generate_key().decode("ascii")
 
 
-def is_encrypted(value: str | None) -> bool:
+def is_encrypted(value: Any) -> bool:
     return isinstance(value, str) and value.startswith(PREFIX)
 
 
@@ -115,18 +115,33 @@ class EncryptedText(TypeDecorator[str]):
         return None if value is None else _open(value, dialect)
 
 
-class EncryptedJSON(TypeDecorator[Any]):
-    """A JSON document kept as TEXT, so it can be encrypted like `EncryptedText`."""
+#: Keys of a note's `fields` that hold the clinician's words (the discharge summary's); the
+#: others (phrase, version, via...) are bookkeeping that reports query in SQL.
+SEALED_FIELDS = frozenset({"treatment_focus", "goals_progress", "considerations", "risk_level"})
 
-    impl = Text
+
+def seal_fields(value: Any, seal: Any) -> Any:
+    if not isinstance(value, dict):
+        return value
+    return {
+        k: seal(v) if k in SEALED_FIELDS and isinstance(v, str) and not is_encrypted(v) else v
+        for k, v in value.items()
+    }
+
+
+class EncryptedJSON(TypeDecorator[Any]):
+    """A JSON document whose clinical values (SEALED_FIELDS) are encrypted one by one when
+    the engine has a keyring; the rest stays plain JSON that SQL can still query."""
+
+    impl = JSON
     cache_ok = True
 
-    def process_bind_param(self, value: Any, dialect: Dialect) -> str | None:
-        if value is None:
-            return None
-        return _seal(json.dumps(value, ensure_ascii=False, sort_keys=True), dialect)
+    def process_bind_param(self, value: Any, dialect: Dialect) -> Any:
+        return seal_fields(value, lambda text: _seal(text, dialect))
 
-    def process_result_value(self, value: str | None, dialect: Dialect) -> Any:
-        if value is None:
-            return None
-        return json.loads(_open(value, dialect))
+    def process_result_value(self, value: Any, dialect: Dialect) -> Any:
+        if isinstance(value, str):  # a driver that hands JSON back as text
+            value = json.loads(value)
+        if not isinstance(value, dict):
+            return value
+        return {k: _open(v, dialect) if is_encrypted(v) else v for k, v in value.items()}

@@ -6,21 +6,23 @@ exactly what is on disk and writes exactly what it means to, and a purge never n
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Engine, column, insert, select, table, update
+from sqlalchemy import JSON, Connection, Engine, column, insert, select, table, update
 from sqlalchemy.sql.expression import ColumnClause
 
-from storage.crypto import Keyring, is_encrypted
+from storage.crypto import SEALED_FIELDS, Keyring, is_encrypted
 from storage.models import AuditEntry, Episode
 
-#: (table, id column, sensitive column): every column that may hold a ciphertext.
+#: (table, id column, sensitive column): every text column that may hold a ciphertext
+#: (and admin_notes.fields, whose clinical values are sealed one by one).
 SENSITIVE = (
     ("admin_notes", "id", "body"),
-    ("admin_notes", "id", "fields"),
     ("clients", "id", "first_name"),
+    ("headsups", "id", "reason"),
 )
 PURGED_PREFIX = "[removed by the retention purge"
 PURGED_BODY = PURGED_PREFIX + " on {day}; the audit trail keeps what happened]"
@@ -57,7 +59,26 @@ def rotate_keys(engine: Engine, keyring: Keyring) -> RotationReport:
                 connection.execute(update(target).where(ids == row_id).values({column_name: fresh}))
                 count += 1
             rewritten[f"{table_name}.{column_name}"] = count
+        rewritten["admin_notes.fields"] = _rotate_fields(connection, keyring)
     return RotationReport(rewritten, keyring.encrypting)
+
+
+def _rotate_fields(connection: Connection, keyring: Keyring) -> int:
+    ids: ColumnClause[Any] = column("id")
+    fields: ColumnClause[Any] = column("fields", JSON)
+    target = table("admin_notes", ids, fields)
+    count = 0
+    for row_id, stored in connection.execute(select(ids, fields).where(fields.is_not(None))):
+        value = json.loads(stored) if isinstance(stored, str) else stored
+        if not isinstance(value, dict):
+            continue
+        sealed = {k: v for k, v in value.items() if k in SEALED_FIELDS and isinstance(v, str)}
+        if not sealed or (not keyring.encrypting and not any(map(is_encrypted, sealed.values()))):
+            continue
+        fresh = {**value, **{k: keyring.reencrypt(v) for k, v in sealed.items()}}
+        connection.execute(update(target).where(ids == row_id).values(fields=fresh))
+        count += 1
+    return count
 
 
 @dataclass(frozen=True)
@@ -79,11 +100,13 @@ class PurgeReport:
 
 
 def purge_closed(engine: Engine, *, before: datetime, now: datetime, actor: str) -> PurgeReport:
-    """Blank note bodies and summary fields of episodes closed before `before`.
+    """Blank note bodies, summary fields and heads-up reasons of episodes closed before
+    `before`.
 
     Each purged episode gets an audit entry saying what was removed, by whom, when. Notes
     already purged are not counted again."""
     marker = PURGED_BODY.format(day=now.date().isoformat())
+    headsups = table("headsups", column("episode_id"), column("reason"))
     notes = table(
         "admin_notes",
         column("id"),
@@ -110,13 +133,19 @@ def purge_closed(engine: Engine, *, before: datetime, now: datetime, actor: str)
                 for note_id, kind, body in rows
                 if not str(body or "").startswith(PURGED_PREFIX)
             ]
-            if not live:
+            reasons = connection.execute(
+                update(headsups)
+                .where(headsups.c.episode_id == episode_id, headsups.c.reason.is_not(None))
+                .values(reason=None)
+            ).rowcount
+            if not live and not reasons:
                 continue
             ids = [note_id for note_id, _ in live]
             summaries = sum(1 for _, kind in live if kind == "discharge_summary")
-            connection.execute(
-                update(notes).where(notes.c.id.in_(ids)).values(body=marker, fields=None)
-            )
+            if ids:
+                connection.execute(
+                    update(notes).where(notes.c.id.in_(ids)).values(body=marker, fields=None)
+                )
             connection.execute(
                 insert(AuditEntry).values(
                     at=now,
@@ -127,6 +156,7 @@ def purge_closed(engine: Engine, *, before: datetime, now: datetime, actor: str)
                     details={
                         "notes": len(ids),
                         "summaries": summaries,
+                        "headsup_reasons": reasons,
                         "closed_before": before.isoformat(),
                     },
                 )

@@ -129,7 +129,8 @@ def test_an_old_key_decrypts_and_rotate_key_moves_every_row_to_the_new_one(
     monkeypatch.setenv("DATA_ENCRYPTION_OLD_KEYS", KEY_A)
     assert main(["rotate-key"]) == 0
     out = capsys.readouterr().out
-    assert "2 admin_notes.body, 1 admin_notes.fields, 1 clients.first_name" in out
+    for part in ("2 admin_notes.body", "1 admin_notes.fields", "1 clients.first_name"):
+        assert part in out
 
     bodies, fields, name = read_back(keyed(settings, KEY_B))  # the new key alone now
     assert bodies == [NOTE, f"Summary: {FOCUS}"]
