@@ -244,3 +244,37 @@ def test_the_cli_on_an_unreachable_database_says_so_in_one_line(
     assert "cannot reach the database" in lines[0]
     assert "hunter2" not in out.err + out.out
     assert "Traceback" not in out.err
+
+
+REASON = "Expected: her mother is in hospital this month"
+
+
+def test_a_heads_up_reason_is_encrypted_and_purged_with_its_episode(
+    settings: Settings, clock: FixedClock, engine: Engine, database_url: str,
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+) -> None:
+    from storage.models import Clinician, HeadsUpRecord
+
+    write_sensitive(keyed(settings, KEY_A), clock)
+    runtime = build_runtime(keyed(settings, KEY_A), clock=clock)
+    try:
+        with Session(runtime.engine) as session, session.begin():
+            episode = session.scalars(select(Episode)).one()
+            clinician = session.scalars(select(Clinician)).one()
+            session.add(HeadsUpRecord(client_id=episode.client_id, episode_id=episode.id,
+                                      clinician_id=clinician.id, stretch="s1", pattern={},
+                                      line="1 of 3 missed", status="expected", reason=REASON,
+                                      created_at=clock.now()))
+            episode.state, episode.closed_at = "closed", datetime(2026, 2, 20, tzinfo=UTC)
+        with Session(runtime.engine) as session:
+            assert session.scalars(select(HeadsUpRecord.reason)).one() == REASON
+    finally:
+        runtime.close()
+    assert REASON.encode() not in raw_storage(engine, database_url)
+
+    monkeypatch.setenv("DATABASE_URL", database_url)
+    monkeypatch.setenv("DATA_ENCRYPTION_KEY", KEY_A)
+    assert main(["purge", "--before", "2026-02-25"]) == 0
+    assert "Removed the text" in capsys.readouterr().out
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT reason FROM headsups")).scalar_one() is None
