@@ -20,7 +20,10 @@ from bot.domain.errors import DomainError
 from bot.domain.model import EventKind
 from bot.domain.plausibility import ImplausibleDate
 from bot.entrypoints.bootstrap import Runtime, build_runtime
-from bot.logsafe import configure_logging, escape_line
+from bot.entrypoints.ops import commands as ops_commands
+from bot.entrypoints.ops.errors import OpsUsageError
+from bot.logging_setup import configure_logging
+from bot.logsafe import escape_line, quiet_libraries
 from bot.services.caseload_file import CaseloadError, parse_sessions, read_caseload
 from bot.services.reads import Timeline
 from bot.services.types import Actor, Source
@@ -714,6 +717,7 @@ def build_parser() -> argparse.ArgumentParser:
         "trail are kept, and each purge is audited. Says what it removed.",
     )
     p.add_argument("--before", required=True, metavar="DATE", help="e.g. 2019-01-01")
+    ops_commands.register(sub, command)
     return parser
 
 
@@ -721,6 +725,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     configure_logging(verbose=args.verbose)
+    quiet_libraries()  # bodies and SQL parameters stay out of the log, even with --verbose
+    if not args.verbose:
+        logging.getLogger("alembic").setLevel(logging.WARNING)
     if not getattr(args, "handler", None):
         parser.print_help()
         return 2
@@ -738,7 +745,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         handler: Handler = args.handler
         return handler(args, settings)
-    except UsageError as exc:
+    except (UsageError, OpsUsageError) as exc:
         print(f"discharge-bot {args.command}: {exc}", file=sys.stderr)
         return 2
     except NotMigrated as exc:
