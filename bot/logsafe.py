@@ -7,8 +7,8 @@ database engine (so a test, `serve` and every CLI command get them alike):
   parameters, to WARNING: Bolt logs the whole body of a request that fails its signature
   check at INFO, slack_sdk logs every Web API request and answer (message text included) at
   DEBUG, SQLAlchemy and psycopg log statements with their parameters at INFO/DEBUG.
-* `SafeFormatter` writes one record on one line: newlines (and other control characters) in
-  the message or a traceback are escaped, so nothing sent to the bot can forge a log line.
+* `escape_line` puts text (a driver's error message, say) on one line before it is printed.
+  The process's formatters (bot.logging_setup) escape newlines in every record.
 """
 
 from __future__ import annotations
@@ -25,7 +25,6 @@ NOISY_LOGGERS = (
     "urllib3",
 )
 
-_HANDLER_NAME = "discharge-bot"
 _CONTROL = {i: f"\\x{i:02x}" for i in range(32) if i not in (9,)}
 _CONTROL.update({10: "\\n", 13: "\\r", 0x7F: "\\x7f", 0x2028: "\\u2028", 0x2029: "\\u2029"})
 
@@ -41,27 +40,3 @@ def quiet_libraries() -> None:
         logger = logging.getLogger(name)
         if logger.level == logging.NOTSET or logger.level < logging.WARNING:
             logger.setLevel(logging.WARNING)
-
-
-class SafeFormatter(logging.Formatter):
-    """A formatter whose every record is exactly one line."""
-
-    def format(self, record: logging.LogRecord) -> str:
-        return escape_line(super().format(record))
-
-
-def configure_logging(*, verbose: bool = False) -> None:
-    """The process's logging: one line per record on stderr, libraries kept quiet."""
-    handler = logging.StreamHandler()
-    handler.setFormatter(SafeFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-    handler.set_name(_HANDLER_NAME)
-    root = logging.getLogger()
-    for existing in list(root.handlers):  # ours from an earlier call
-        if existing.get_name() == _HANDLER_NAME:
-            root.removeHandler(existing)
-    if not root.handlers:  # like basicConfig: a host that configured logging keeps its own
-        root.addHandler(handler)
-    root.setLevel(logging.DEBUG if verbose else logging.INFO)
-    if not verbose:
-        logging.getLogger("alembic").setLevel(logging.WARNING)
-    quiet_libraries()
