@@ -105,6 +105,18 @@ class Settings(BaseSettings):
     clock_start: datetime | None = Field(
         None, validation_alias=AliasChoices("DISCHARGE_CLOCK_START", "clock_start")
     )
+    data_encryption_key: SecretStr | None = Field(None, validation_alias="DATA_ENCRYPTION_KEY")
+    data_encryption_old_keys: SecretStr | None = Field(
+        None, validation_alias="DATA_ENCRYPTION_OLD_KEYS"
+    )
+
+    def encryption_keys(self) -> list[str]:
+        """The key that encrypts first, then the old ones that still decrypt (comma-separated)."""
+        keys = [self.data_encryption_key.get_secret_value()] if self.data_encryption_key else []
+        if self.data_encryption_old_keys:
+            old = self.data_encryption_old_keys.get_secret_value()
+            keys += [k.strip() for k in old.split(",") if k.strip()]
+        return keys
 
     # --- policy (DESIGN "the workflow as rules"; every number is a setting) ------------
     silence_days: int = Field(

@@ -18,6 +18,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
+from storage.crypto import EncryptedJSON, EncryptedText
 from storage.types import UtcDateTime
 
 # Alembic's batch mode (SQLite) can only alter constraints that have names.
@@ -62,7 +63,7 @@ class Client(Base):
     chart_id: Mapped[str] = mapped_column(String(64), unique=True)
     clinician_id: Mapped[int] = mapped_column(ForeignKey("clinicians.id"), index=True)
     #: Only ever used for client-facing text on its way into the platform's chat.
-    first_name: Mapped[str | None] = mapped_column(Text())
+    first_name: Mapped[str | None] = mapped_column(EncryptedText())
     platform_user_id: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
@@ -134,8 +135,9 @@ class AdminNote(Base):
     episode_id: Mapped[int | None] = mapped_column(ForeignKey("episodes.id"))
     kind: Mapped[str] = mapped_column(String(24))  # checkin | manual | discharge_summary
     author: Mapped[str] = mapped_column(String(64))
-    body: Mapped[str] = mapped_column(Text())
-    fields: Mapped[dict[str, Any] | None] = mapped_column(JSON())
+    #: Encrypted at rest when DATA_ENCRYPTION_KEY is set (so is `fields`, the summary's).
+    body: Mapped[str] = mapped_column(EncryptedText())
+    fields: Mapped[dict[str, Any] | None] = mapped_column(EncryptedJSON())
     created_at: Mapped[datetime]
 
 
@@ -224,7 +226,8 @@ class HeadsUpRecord(Base):
     pattern: Mapped[dict[str, Any]] = mapped_column(JSON(), default=dict)
     line: Mapped[str] = mapped_column(String(200))
     status: Mapped[str] = mapped_column(String(16), default="open")
-    reason: Mapped[str | None] = mapped_column(Text())
+    #: Encrypted at rest when DATA_ENCRYPTION_KEY is set.
+    reason: Mapped[str | None] = mapped_column(EncryptedText())
     outbox_id: Mapped[int | None] = mapped_column(Integer)
     created_at: Mapped[datetime]
     resolved_at: Mapped[datetime | None]

@@ -9,7 +9,7 @@ from types import FrameType
 from pydantic import SecretStr
 
 from bot.delivery.slack_client import make_web_client
-from bot.entrypoints.bootstrap import Runtime, build_runtime
+from bot.entrypoints.bootstrap import Runtime, build_runtime, warn_if_unencrypted
 from bot.entrypoints.http import create_wsgi_app, serve_http, start_socket_mode
 from bot.entrypoints.scheduler import Scheduler, run_until_signalled
 from bot.entrypoints.web import HealthCheck, platform_routes
@@ -34,6 +34,7 @@ def worker(settings: Settings) -> None:
 
     Without SLACK_BOT_TOKEN it still ticks (what is due is queued) and says nothing is sent.
     """
+    warn_if_unencrypted(settings)
     runtime = build_runtime(settings)
     try:
         if settings.slack_bot_token is None:
@@ -76,6 +77,7 @@ def _surface(settings: Settings, runtime: Runtime) -> Surface:
 def serve(settings: Settings, *, scheduler_on: bool = True) -> None:
     """Blocks until SIGTERM/SIGINT; the scheduler (unless off) stops gracefully first."""
     check_slack_settings(settings)
+    warn_if_unencrypted(settings)
     runtime = build_runtime(settings)
     surface = _surface(settings, runtime)
     client = surface.dispatcher.client

@@ -10,6 +10,7 @@ from datetime import date, timedelta
 from bot.domain.checklist import check_can_complete
 from bot.domain.errors import DomainError, NeedsReason
 from bot.domain.model import ChecklistStep, Event, EventKind, Recipient, State
+from bot.domain.plausibility import NUL_REFUSAL
 from bot.domain.policy import unmet_criteria
 from bot.services.chart import Chart
 from bot.services.episodes import Episodes
@@ -196,6 +197,8 @@ class Checklist:
         ):
             if len(value) > 3000:
                 problems[name] = "Keep this under 3,000 characters."
+            elif "\x00" in value:
+                problems[name] = NUL_REFUSAL
         last_session: date | None = None
         if isinstance(last_session_date, date):
             last_session = last_session_date

@@ -36,7 +36,7 @@ from bot.domain.policy import SUCCESSOR, Assessment, DueStep, assess, is_return
 from bot.services.headsup_rules import outcomes_of_events, rules_from
 from bot.services.headsup_rules import schedule as schedule_headsup
 from bot.services.readmodels import OutboxKind
-from bot.services.types import SCHEDULER, Actor, Outcome
+from bot.services.types import SCHEDULER, Actor, Outcome, Source
 from bot.settings import Settings
 from smart_phrases import PhraseLibrary
 from storage.models import AdminNote, Client, Clinician, Episode, EventRecord, OutboxMessage
@@ -56,6 +56,14 @@ def policy_from(settings: Settings) -> Policy:
         nudge_after_days=settings.nudge_after_days,
         max_nudges=settings.max_nudges,
         escalate_after_days=settings.escalate_after_days,
+    )
+
+
+def not_yours(chart_id: str) -> str:
+    """The refusal for a chart id that is not on the asker's caseload (or does not exist)."""
+    return (
+        f"No client {chart_id} is on your caseload. "
+        f"Only {chart_id}'s clinician or the Care Coordination Team can do that."
     )
 
 
@@ -143,13 +151,16 @@ class Episodes:
         )
 
     def client(self, repo: Repository, chart_id: str, actor: Actor) -> Client:
-        client = repo.client_by_chart_id(chart_id.strip(), lock=True)
+        wanted = chart_id.strip()
+        client = None if "\x00" in wanted else repo.client_by_chart_id(wanted, lock=True)
+        stranger = actor.source is Source.SLACK and not actor.is_cct
+        if stranger and (client is None or not actor.may_act_on(client)):
+            # One refusal whether the chart id exists or not: no oracle for strangers.
+            raise NotAllowed(not_yours(wanted))
         if client is None:
-            raise UnknownClient(chart_id.strip())
+            raise UnknownClient(wanted)
         if not actor.may_act_on(client):
-            raise NotAllowed(
-                f"Only {chart_id}'s clinician or the Care Coordination Team can do that."
-            )
+            raise NotAllowed(not_yours(wanted))
         return client
 
     def history(

@@ -7,6 +7,7 @@ from dataclasses import replace
 
 from bot.domain.errors import DomainError
 from bot.domain.model import Event, EventKind
+from bot.domain.plausibility import check_text
 from bot.services.chart import Chart
 from bot.services.episodes import Episodes
 from bot.services.types import Actor, Outcome
@@ -24,6 +25,7 @@ class Notes:
     def log_note(self, chart_id: str, text: str, *, actor: Actor) -> Outcome:
         """An admin note for the chart log (its text never goes to a channel)."""
         body = text.strip()
+        check_text(body)
         if not body:
             raise DomainError("The note is empty; write what you want recorded.")
         if len(body) > 4000:

@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 from bot.clock import ensure_utc
 from bot.domain.errors import DomainError
 from bot.domain.model import Cancellation, Event, EventKind, State
+from bot.domain.plausibility import check_event_dates
 from bot.services.episodes import Episodes
 from bot.services.types import Actor, Outcome
 
@@ -83,8 +84,10 @@ class Recording:
         self, chart_id: str, event: Event, actor: Actor, *, action: str, delivery_id: str | None
     ) -> Outcome:
         now = self.clock.now()
-        if event.at > now + timedelta(minutes=5) and event.kind is not EventKind.SESSION_SCHEDULED:
+        booking = event.kind is EventKind.SESSION_SCHEDULED
+        if event.at > now + timedelta(minutes=5) and not booking:
             raise DomainError("That date is in the future; only a booking can be.")
+        check_event_dates(event.at, now, session_at=event.session_at, booking=booking)
         with self.uow() as repo:
             client = self.episodes.client(repo, chart_id, actor)
             if delivery_id is not None and not repo.claim_delivery(
@@ -101,6 +104,14 @@ class Recording:
                 own = client.clinician.platform_user_id
                 if not own or own == event.provider:
                     event = replace(event, provider=None)
+            episode = self.episodes.episode(repo, client)
+            check_event_dates(
+                event.at,
+                now,
+                session_at=event.session_at,
+                booking=booking,
+                episode_start=episode.baseline_contact_at or episode.opened_at,
+            )
             return self.episodes.apply(repo, client, event, actor, action=action)
 
     def claim_inbound(self, source: str, delivery_id: str) -> bool:
