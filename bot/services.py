@@ -34,11 +34,18 @@ from bot.domain.model import (
     State,
     StepKind,
 )
-from bot.domain.policy import SUCCESSOR, Assessment, DueStep, assess, is_return
+from bot.domain.policy import INERT_KINDS, SUCCESSOR, Assessment, DueStep, assess, is_return
 from bot.readmodels import (
     OutboxKind,
 )
-from bot.service_types import SCHEDULER, Actor, Outcome, Source, checkin_phrase
+from bot.service_types import (
+    SCHEDULER,
+    Actor,
+    Outcome,
+    Source,
+    checkin_phrase,
+    saved_or_refused,
+)
 from bot.settings import Settings
 from bot.surface_reads import SurfaceReads
 from bot.wording import render_context
@@ -58,6 +65,8 @@ __all__ = [  # the shared words are re-exported: callers import them from here
 ]
 
 TICK_BATCH = 200
+#: The events the policy reads: a history is loaded without the inert ones (admin notes).
+POLICY_KINDS = tuple(k.value for k in EventKind if k not in INERT_KINDS)
 
 
 class PlatformPort(Protocol):
@@ -251,7 +260,7 @@ class CoreService:
     ) -> EpisodeHistory:
         """The policy's view of an episode (`records`: its events, when already loaded)."""
         if records is None:
-            records = repo.events_of(episode.id)
+            records = repo.events_of(episode.id, kinds=POLICY_KINDS)
         return EpisodeHistory(
             opened_at=episode.opened_at,
             baseline_contact_at=episode.baseline_contact_at,
@@ -365,14 +374,18 @@ class CoreService:
         episode: Episode,
         now: datetime,
         records: Sequence[EventRecord] | None = None,
+        *,
+        history: EpisodeHistory | None = None,
     ) -> tuple[Assessment, list[QueuedMessage]]:
         """Queue every step due at `now`, then store the state and the next due time.
 
-        The history is read once; the prompts recorded here are added to it in memory, which
-        is all the re-assessment needs (the policy is pure).
+        The history is read once (or handed over by a caller that holds it); the prompts
+        recorded here are added to it in memory, which is all the re-assessment needs (the
+        policy is pure).
         """
         queued: list[QueuedMessage] = []
-        history = self._history(repo, episode, records)
+        if history is None:
+            history = self._history(repo, episode, records)
         hours = self.hours_for(client.clinician)
         assessment = assess(history, self.policy, hours, now)
         for _ in range(4):  # each round records its prompts, so the next finds fewer due
@@ -460,7 +473,10 @@ class CoreService:
         now = self.clock.now()
         event = replace(event, known_at=now)
         episode = self._episode(repo, client)
-        current = self._assess(repo, client, episode, now)
+        hours = self.hours_for(client.clinician)
+        # The history is read once per change: what is written below is added in memory.
+        history = self._history(repo, episode)
+        current = assess(history, self.policy, hours, now)
         reopened = False
         if is_return(current.state, current.closure, event.kind):
             if current.state is not State.CLOSED:
@@ -468,11 +484,12 @@ class CoreService:
             episode = self._open(
                 repo, client, OpenReason.RETURNED, now, current.last_contact_at, current.bookings
             )
+            history = self._history(repo, episode)
             reopened = True
-        history = self._history(repo, episode)
-        hours = self.hours_for(client.clinician)
+        with_event = replace(history, events=(*history.events, event))
         # Ask first: an illegal move raises here, before anything is written.
-        after = assess(replace(history, events=(*history.events, event)), self.policy, hours, now)
+        after = assess(with_event, self.policy, hours, now)
+        following: EpisodeHistory | None = with_event
         self._write_event(repo, client, episode, event, actor)
         queued: list[QueuedMessage] = []
         successor = SUCCESSOR.get(after.closure) if after.closure else None
@@ -482,7 +499,8 @@ class CoreService:
             episode = self._open(
                 repo, client, successor, now, after.last_contact_at, after.bookings
             )
-        result, queued = self._advance(repo, client, episode, now)
+            following = None  # a new episode: its (one-event) history is read afresh
+        result, queued = self._advance(repo, client, episode, now, history=following)
         if result.state is State.CLOSED and episode.closed_at is None:
             self._close(episode, result.closure, now)
         keys = [q.key for q in queued]
@@ -553,6 +571,7 @@ class CoreService:
             delivery_id=delivery_id,
         )
 
+    @saved_or_refused
     def _record(
         self, chart_id: str, event: Event, actor: Actor, *, action: str, delivery_id: str | None
     ) -> Outcome:
@@ -570,6 +589,7 @@ class CoreService:
                 )
             return self._apply(repo, client, event, actor, action=action)
 
+    @saved_or_refused
     def claim_inbound(self, source: str, delivery_id: str) -> bool:
         """Record an inbound delivery id (e.g. a Slack event); False when seen before."""
         with self.uow() as repo:
@@ -580,6 +600,7 @@ class CoreService:
             client = self._client(repo, chart_id, actor)
             return self._assess(repo, client, self._episode(repo, client), self.clock.now()).state
 
+    @saved_or_refused
     def acknowledge_delivery(self, chart_id: str, *, delivery_id: str, actor: Actor) -> Outcome:
         """Remember an inbound delivery that changes nothing, so its retries change nothing."""
         now = self.clock.now()
@@ -599,6 +620,7 @@ class CoreService:
             return Outcome(client.chart_id, assessment, duplicate=not fresh)
 
     # -- use cases: what the clinician does -----------------------------------------------
+    @saved_or_refused
     def log_note(self, chart_id: str, text: str, *, actor: Actor) -> Outcome:
         """An admin note for the chart log (its text never goes to a channel)."""
         body = text.strip()
@@ -638,11 +660,13 @@ class CoreService:
     def cct_done(self, chart_id: str, *, actor: Actor) -> Outcome:
         return self._simple(chart_id, EventKind.CCT_DONE, actor, "cct_done")
 
+    @saved_or_refused
     def _simple(self, chart_id: str, kind: EventKind, actor: Actor, action: str) -> Outcome:
         with self.uow() as repo:
             client = self._client(repo, chart_id, actor)
             return self._apply(repo, client, Event(kind, self.clock.now()), actor, action=action)
 
+    @saved_or_refused
     def snooze_checkin(self, chart_id: str, *, days: int, actor: Actor) -> Outcome:
         if days not in self.settings.snooze_days:
             choices = ", ".join(str(d) for d in self.settings.snooze_days)
@@ -660,6 +684,7 @@ class CoreService:
                 details={"days": days},
             )
 
+    @saved_or_refused
     def mark_checkin_sent(
         self, chart_id: str, *, actor: Actor, via: str = "clinician", number: int | None = None
     ) -> Outcome:
@@ -706,6 +731,7 @@ class CoreService:
             )
             return replace(outcome, note_id=note.id)
 
+    @saved_or_refused
     def classify_reply(self, chart_id: str, choice: Classification, *, actor: Actor) -> Outcome:
         with self.uow() as repo:
             client = self._client(repo, chart_id, actor)
@@ -718,6 +744,7 @@ class CoreService:
                 details={"classification": choice.value},
             )
 
+    @saved_or_refused
     def complete_step(
         self,
         chart_id: str,
@@ -774,6 +801,7 @@ class CoreService:
                 state=a.state,
             )
 
+    @saved_or_refused
     def save_discharge_summary(
         self,
         chart_id: str,
@@ -1092,7 +1120,9 @@ class CoreService:
         while stop is None or not stop():
             with self.uow() as repo:
                 batch = [e for e in repo.due_episodes(now=at, limit=TICK_BATCH) if e.id not in seen]
-                records = repo.events_of_episodes([e.id for e in batch])  # one query a batch
+                records = repo.events_of_episodes(  # one query a batch
+                    [e.id for e in batch], kinds=POLICY_KINDS
+                )
                 for episode in batch:
                     seen.add(episode.id)
                     _, queued = self._advance(

@@ -174,6 +174,12 @@ class Settings(BaseSettings):
         ge=1,
         description="Tries of a message that keeps failing transiently before it is dead-lettered.",
     )
+    write_budget_seconds: float = Field(
+        2.0,
+        gt=0,
+        le=60,
+        description="Seconds a click or webhook may spend waiting for a busy database (and trying again) before it says the change was not saved.",
+    )
     slack_pace_seconds: float = Field(
         1.0, ge=0, description="Least seconds between two posts to one Slack channel."
     )

@@ -29,7 +29,14 @@ from bot.readmodels import (
     Resolution,
     Resolved,
 )
-from bot.service_types import SCHEDULER, Actor, Outcome, Source, checkin_phrase
+from bot.service_types import (
+    SCHEDULER,
+    Actor,
+    Outcome,
+    Source,
+    checkin_phrase,
+    saved_or_refused,
+)
 from bot.wording import render_context
 from smart_phrases import DigestContext, DigestRow, RenderContext
 from storage.models import Client, Clinician, Episode, EventRecord, OutboxMessage
@@ -59,6 +66,7 @@ class SurfaceReads(_Core):
                 return None, None, None
             return c.timezone, c.timezone_source, c.display_name
 
+    @saved_or_refused
     def learn_clinician(
         self, slack_user_id: str, *, timezone: str | None, display_name: str | None
     ) -> bool:
@@ -125,6 +133,7 @@ class SurfaceReads(_Core):
             data = replace(data, other_providers=tuple(others) if others is not None else None)
         return replace(data, delivery_id=row.id)
 
+    @saved_or_refused
     def retire_message(self, outbox_id: int) -> None:
         """The message shows its final form; later refreshes leave it alone."""
         with self.uow() as repo:
@@ -132,6 +141,7 @@ class SurfaceReads(_Core):
             if row is not None and not (row.payload or {}).get("retired"):
                 row.payload = {**(row.payload or {}), "retired": True}
 
+    @saved_or_refused
     def queue_delivery_failure(self, outbox_id: int, error: str) -> str | None:
         """Tell CCT a message was dead-lettered: its kind, the chart id and Slack's error,
         and how to re-send it. No client detail beyond the chart id. Once per message."""
@@ -341,6 +351,7 @@ class SurfaceReads(_Core):
         return tuple(lines)
 
     # -- what a click did, shown on the message it came from ---------------------------------
+    @saved_or_refused
     def after_slack_action(
         self,
         chart_id: str,
@@ -408,6 +419,7 @@ class SurfaceReads(_Core):
             raise DomainError(f"<@{done[0]['by']}> already marked this done.")
         return row
 
+    @saved_or_refused
     def cct_take(self, outbox_id: int, *, actor: Actor) -> list[str]:
         """A CCT member takes a request: recorded and shown on the message."""
         now = self.clock.now()
@@ -448,6 +460,7 @@ class SurfaceReads(_Core):
         return outcome, [*(outcome.queued if outcome else ()), *keys]
 
     # -- the discharge summary, back to its author ---------------------------------------------
+    @saved_or_refused
     def queue_summary_note(self, chart_id: str, note_id: int, *, actor: Actor) -> str:
         """Queue the rendered summary note for the author's DM (never a channel)."""
         now = self.clock.now()

@@ -73,6 +73,9 @@ class Episode(Base):
     """A stretch of care that may end in a discharge. `next_due_at` is the schedule."""
 
     __tablename__ = "episodes"
+    # The current episode is `WHERE client_id = ? ORDER BY id DESC LIMIT 1`: this index answers
+    # it with one seek on either backend, with or without planner statistics.
+    __table_args__ = (Index("ix_episodes_client_id_id", "client_id", "id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     client_id: Mapped[int] = mapped_column(ForeignKey("clients.id"), index=True)
@@ -98,7 +101,11 @@ class EventRecord(Base):
     """The append-only log of what happened, with who said so and through which door."""
 
     __tablename__ = "events"
-    __table_args__ = (Index("ix_events_episode_occurred", "episode_id", "occurred_at"),)
+    __table_args__ = (
+        Index("ix_events_episode_occurred", "episode_id", "occurred_at"),
+        # What the policy reads of an episode skips the admin notes (however many there are).
+        Index("ix_events_episode_kind", "episode_id", "kind"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     client_id: Mapped[int] = mapped_column(ForeignKey("clients.id"), index=True)
@@ -114,6 +121,7 @@ class EventRecord(Base):
 
 class AdminNote(Base):
     __tablename__ = "admin_notes"
+    __table_args__ = (Index("ix_admin_notes_client_id_id", "client_id", "id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     client_id: Mapped[int] = mapped_column(ForeignKey("clients.id"), index=True)
@@ -129,7 +137,16 @@ class OutboxMessage(Base):
     """What must be said, written in the same transaction as the decision to say it."""
 
     __tablename__ = "outbox"
-    __table_args__ = (Index("ix_outbox_status_deliver_after", "status", "deliver_after"),)
+    __table_args__ = (
+        Index("ix_outbox_status_deliver_after", "status", "deliver_after"),
+        Index("ix_outbox_episode_id_id", "episode_id", "id"),
+        # Key-prefix lookups (`upd:<id>:…`) by LIKE on PostgreSQL, whatever its collation.
+        Index(
+            "ix_outbox_key_pattern",
+            "idempotency_key",
+            postgresql_ops={"idempotency_key": "text_pattern_ops"},
+        ),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     idempotency_key: Mapped[str] = mapped_column(String(160), unique=True)
@@ -166,6 +183,7 @@ class AuditEntry(Base):
     """Append-only: every change, who made it and from where."""
 
     __tablename__ = "audit_log"
+    __table_args__ = (Index("ix_audit_log_client_id_id", "client_id", "id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     at: Mapped[datetime] = mapped_column(index=True)

@@ -27,3 +27,16 @@ class NotAllowed(DomainError):
 
 class ChecklistOrderError(DomainError):
     pass
+
+
+class NotSaved(DomainError):
+    """A change could not be written within the request's time (the database stayed busy).
+
+    Nothing of it was kept; the person is told so plainly and can simply try again.
+    """
+
+    def __init__(self) -> None:
+        super().__init__(
+            "That wasn't saved: the record was busy and the change couldn't be written in "
+            "time. Nothing was changed; please try again."
+        )

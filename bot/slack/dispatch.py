@@ -11,6 +11,7 @@ import logging
 from collections.abc import Iterable
 
 from slack_sdk import WebClient
+from sqlalchemy.exc import DBAPIError
 
 from bot.clock import Clock
 from bot.delivery import DeliveryPolicy, NotReady, Report, SlackCall, Undeliverable
@@ -21,6 +22,7 @@ from bot.services import LIVE_KINDS, CareService
 from bot.slack.directory import SlackDirectory
 from bot.slack.views.messages import is_final, outbox_message
 from storage.models import OutboxMessage
+from storage.retry import is_transient, lock_waits_within
 
 log = logging.getLogger(__name__)
 
@@ -63,7 +65,20 @@ class Dispatcher:
         wanted = list(dict.fromkeys(keys))
         if not wanted:
             return Report()
-        return self.engine.run_once(keys=wanted, patient=False)
+        # The change that queued these is already committed: a busy database here must not
+        # turn its answer into an error, so lock waits stay within the budget and a failure
+        # leaves the rows (durable in the outbox) to the next pass.
+        try:
+            with lock_waits_within(self.service.settings.write_budget_seconds):
+                return self.engine.run_once(keys=wanted, patient=False)
+        except DBAPIError as error:
+            if not is_transient(error):
+                raise
+            log.warning(
+                "follow-ups left to the next pass: the database was busy (%s)",
+                error.__class__.__name__,
+            )
+            return Report()
 
     def stop(self) -> None:
         """Finish the row in hand, give the rest back, claim nothing more."""
