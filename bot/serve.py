@@ -100,7 +100,7 @@ def serve(settings: Settings, *, scheduler_on: bool = True) -> None:
             wsgi = create_wsgi_app(slack_app=None, routes=routes, health=HealthCheck(runtime))
         else:
             wsgi = create_wsgi_app(slack_app=app, routes=routes, health=HealthCheck(runtime))
-        serve_http(wsgi, port=settings.port)
+        serve_http(wsgi, port=settings.port, threads=settings.http_threads)
     except KeyboardInterrupt:
         log.info("stopping")
     finally:

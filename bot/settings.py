@@ -174,6 +174,9 @@ class Settings(BaseSettings):
         ge=1,
         description="Tries of a message that keeps failing transiently before it is dead-lettered.",
     )
+    http_threads: int = Field(
+        8, ge=1, le=256, description="Threads of `serve`'s HTTP server (requests handled at once)."
+    )
     write_budget_seconds: float = Field(
         2.0,
         gt=0,
