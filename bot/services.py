@@ -468,11 +468,13 @@ class CoreService:
         *,
         action: str,
         details: dict[str, Any] | None = None,
+        episode: Episode | None = None,
     ) -> Outcome:
-        """Record one event through the policy (which may refuse it) and follow it through."""
+        """Record one event through the policy (which may refuse it) and follow it through
+        (`episode`: the client's current one, when the caller has just read it)."""
         now = self.clock.now()
         event = replace(event, known_at=now)
-        episode = self._episode(repo, client)
+        episode = episode or self._episode(repo, client)
         hours = self.hours_for(client.clinician)
         # The history is read once per change: what is written below is added in memory.
         history = self._history(repo, episode)
@@ -642,6 +644,7 @@ class CoreService:
                 actor,
                 action="note",
                 details={"note_id": note.id},
+                episode=episode,
             )
             return replace(outcome, note_id=note.id)
 
