@@ -177,6 +177,12 @@ class Settings(BaseSettings):
     http_threads: int = Field(
         8, ge=1, le=256, description="Threads of `serve`'s HTTP server (requests handled at once)."
     )
+    http_workers: int = Field(
+        1,
+        ge=1,
+        le=64,
+        description="Processes `serve` answers HTTP with (one per core uses them all).",
+    )
     write_budget_seconds: float = Field(
         2.0,
         gt=0,
