@@ -182,7 +182,7 @@ def bare(pbr: bool, workers: int, slack: FakeSlackAPI) -> Iterator[int]:
 
 
 @contextmanager
-def ours(url: str, slack: FakeSlackAPI, threads: int) -> Iterator[int]:
+def ours(url: str, slack: FakeSlackAPI, threads: int, workers: int) -> Iterator[int]:
     port = free_port()
     env = {
         **{k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "DISCHARGE_"))},
@@ -193,6 +193,7 @@ def ours(url: str, slack: FakeSlackAPI, threads: int) -> Iterator[int]:
         "CCT_CHANNEL_ID": "C0CCT",
         "PORT": str(port),
         "DISCHARGE_HTTP_THREADS": str(threads),
+        "DISCHARGE_HTTP_WORKERS": str(workers),
     }
     args = [str(VENV / "discharge-bot"), "serve", "--no-scheduler"]
     with process(args, env, port, "/healthz"):
@@ -299,7 +300,8 @@ def main() -> int:
     parser.add_argument("--notes", type=int, default=10_000, help="notes of the history run")
     parser.add_argument("--clients", type=int, default=2000)
     parser.add_argument("--bare-workers", type=int, default=2)
-    parser.add_argument("--threads", type=int, default=8, help="our server's HTTP threads")
+    parser.add_argument("--threads", type=int, default=8, help="threads per server process")
+    parser.add_argument("--workers", type=int, default=2, help="our server's processes")
     parser.add_argument("--postgres-url", default="postgresql://postgres@127.0.0.1:5432/postgres")
     args = parser.parse_args()
     levels = [int(c) for c in args.concurrency.split(",")]
@@ -332,7 +334,7 @@ def main() -> int:
             clients = max(args.clients, args.requests)
             url = fresh_database(backend, args.postgres_url, Path(folder), "ack")
             prompts = prepare(url, clients, due=args.requests * len(levels))
-            with ours(url, fake, args.threads) as port:
+            with ours(url, fake, args.threads, args.workers) as port:
                 for kind in ("note", "click"):
                     for i, c in enumerate(levels):
                         if kind == "note":
@@ -361,7 +363,7 @@ def main() -> int:
             for one in (True, False):
                 url = fresh_database(backend, args.postgres_url, Path(folder), "history")
                 prepare(url, args.clients, due=0)
-                with ours(url, fake, args.threads) as port:
+                with ours(url, fake, args.threads, args.workers) as port:
                     requests = note_requests(slack, args.notes, args.clients, one_client=one)
                     run = drive(port, requests, levels[0], f"ours, {backend}, history")
                 q = run.quarter_means()
