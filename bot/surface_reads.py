@@ -18,7 +18,7 @@ from bot.domain.checklist import ORDER as CHECKLIST_ORDER
 from bot.domain.checklist import TITLES as CHECKLIST_TITLES
 from bot.domain.errors import DomainError, NotAllowed
 from bot.domain.model import ChecklistStep, Closure, EventKind, Recipient, State, StepKind
-from bot.domain.policy import Assessment
+from bot.domain.policy import Assessment, assess
 from bot.readmodels import (
     ChecklistLine,
     DigestData,
@@ -505,14 +505,18 @@ class SurfaceReads(_Core):
         with self.uow() as repo:
             clinician = repo.clinician_by_slack_id(slack_user_id)
             zone = self.zone_of(clinician) if clinician else self.settings.practice_timezone
-            for client in repo.clients(clinician_id=clinician.id) if clinician else ():
-                episode = self._episode(repo, client)
-                a = self._assess(repo, client, episode, now)
+            pages = (
+                self._caseload_pages(repo, clinician_id=clinician.id) if clinician else iter(())
+            )
+            hours = self.hours_for(clinician) if clinician else None
+            for client, episode, records in pages:
+                assert hours is not None
+                a = assess(self._history(repo, episode, records), self.policy, hours, now)
                 upcoming = a.due[0] if a.due else a.next
                 chart = client.chart_id
                 prompted = {
                     (r.data or {}).get("prompt")
-                    for r in repo.events_of(episode.id)
+                    for r in records
                     if r.kind == EventKind.PROMPTED.value
                 }
                 if a.state is State.ACTIVE:

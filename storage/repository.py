@@ -11,7 +11,7 @@ from sqlalchemy import and_, func, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, selectinload, sessionmaker
+from sqlalchemy.orm import Session, joinedload, selectinload, sessionmaker
 
 from storage.models import (
     AdminNote,
@@ -53,6 +53,30 @@ class Repository:
         if clinician_id is not None:
             query = query.where(Client.clinician_id == clinician_id)
         return self.session.scalars(query).all()
+
+    def clients_with_current_episode(
+        self, *, clinician_id: int | None = None, after_chart: str | None = None, limit: int = 500
+    ) -> list[tuple[Client, Episode | None]]:
+        """One page of clients in chart-id order with their clinician and current episode,
+        in one query (keyset paging: pass the last chart id seen as `after_chart`)."""
+        latest = (
+            select(func.max(Episode.id))
+            .where(Episode.client_id == Client.id)
+            .correlate(Client)
+            .scalar_subquery()
+        )
+        query = (
+            select(Client, Episode)
+            .outerjoin(Episode, Episode.id == latest)
+            .options(joinedload(Client.clinician))
+            .order_by(Client.chart_id)
+            .limit(limit)
+        )
+        if clinician_id is not None:
+            query = query.where(Client.clinician_id == clinician_id)
+        if after_chart is not None:
+            query = query.where(Client.chart_id > after_chart)
+        return [(client, episode) for client, episode in self.session.execute(query).all()]
 
     def add(self, row: Any) -> None:
         self.session.add(row)

@@ -12,6 +12,8 @@ transaction left nothing half-done).
 from __future__ import annotations
 
 import random
+import sqlite3
+import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -19,7 +21,7 @@ from contextvars import ContextVar
 from typing import Any, TypeVar
 
 from sqlalchemy import Engine, event
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, OperationalError
 
 T = TypeVar("T")
 
@@ -126,3 +128,48 @@ def install_lock_waits(engine: Engine) -> None:
             return
         busy = DEFAULT_SQLITE_BUSY_MS if wait is None else wait
         dbapi.execute(f"PRAGMA busy_timeout = {int(busy)}")
+
+    if not postgres:
+        _queue_sqlite_writers(engine)
+
+
+_WRITES = ("INSERT", "UPDATE", "DELETE", "REPLACE", "SAVEPOINT")
+_HELD = "discharge_write_turn"
+
+
+def _queue_sqlite_writers(engine: Engine) -> None:
+    """SQLite has one write lock, and a writer that finds it taken sleeps and polls (up to
+    100 ms a nap), so under load the lock sits free while waiters sleep and the slowest
+    wait for seconds. The threads of one process therefore queue for their turn on a lock of
+    their own, taken at a transaction's first write and given back at its end: they are
+    served in turn, and SQLite's own wait is left to the few other processes."""
+    turn = threading.Lock()
+
+    @event.listens_for(engine, "before_cursor_execute")
+    def _take_turn(connection: Any, _c: Any, statement: str, *_: Any) -> None:
+        info = connection.connection.info
+        if info.get(_HELD) or not statement.lstrip()[:9].upper().startswith(_WRITES):
+            return
+        wait = remaining_ms()
+        seconds = (DEFAULT_SQLITE_BUSY_MS if wait is None else wait) / 1000
+        if not turn.acquire(timeout=seconds):
+            raise OperationalError(
+                statement, None, sqlite3.OperationalError("database is locked")
+            )
+        info[_HELD] = True
+
+    def _give_back(info: dict[str, Any]) -> None:
+        if info.pop(_HELD, False):
+            turn.release()
+
+    @event.listens_for(engine, "commit")
+    def _after_commit(connection: Any) -> None:
+        _give_back(connection.connection.info)
+
+    @event.listens_for(engine, "rollback")
+    def _after_rollback(connection: Any) -> None:
+        _give_back(connection.connection.info)
+
+    @event.listens_for(engine, "checkin")
+    def _returned(_dbapi: Any, record: Any) -> None:
+        _give_back(record.info)
