@@ -44,7 +44,6 @@ from smart_phrases import PhraseLibrary
 from storage.db import make_engine, make_session_factory, migrate, normalise_url
 from storage.models import AdminNote, Base, OutboxMessage
 from storage.repository import UnitOfWork
-from tests.fakes.slack_api import FakeSlackAPI
 from tests.fakes.slack_requests import SlackRequest, SlackRequests
 from tests.seeding import seed_caseload
 
@@ -158,7 +157,7 @@ def process(args: list[str], env: dict[str, str], port: int, probe: str) -> Iter
 
 
 @contextmanager
-def bare(pbr: bool, workers: int, slack: FakeSlackAPI) -> Iterator[int]:
+def bare(pbr: bool, workers: int, slack: FakeSlack) -> Iterator[int]:
     port = free_port()
     env = {
         **os.environ,
@@ -182,7 +181,7 @@ def bare(pbr: bool, workers: int, slack: FakeSlackAPI) -> Iterator[int]:
 
 
 @contextmanager
-def ours(url: str, slack: FakeSlackAPI, threads: int, workers: int) -> Iterator[int]:
+def ours(url: str, slack: FakeSlack, threads: int, workers: int) -> Iterator[int]:
     port = free_port()
     env = {
         **{k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "DISCHARGE_"))},
@@ -198,6 +197,42 @@ def ours(url: str, slack: FakeSlackAPI, threads: int, workers: int) -> Iterator[
     args = [str(VENV / "discharge-bot"), "serve", "--no-scheduler"]
     with process(args, env, port, "/healthz"):
         yield port
+
+
+@dataclass(frozen=True)
+class FakeSlack:
+    url: str
+
+
+FAKE_SLACK = f"""
+import sys
+sys.path.insert(0, {str(Path(__file__).resolve().parents[1])!r})
+from tests.fakes.slack_api import FakeSlackAPI
+with FakeSlackAPI(bot_token={TOKEN!r}) as fake:
+    for c in range({CLINICIANS}):
+        fake.add_user(f"U{{c:08d}}", tz="America/Toronto")
+    print(fake.url, flush=True)
+    sys.stdin.read()
+"""
+
+
+@contextmanager
+def fake_slack_process() -> Iterator[FakeSlack]:
+    """The loopback fake Slack Web API in a process of its own, so the load generator's
+    threads do not slow the answers our server waits for."""
+    proc = subprocess.Popen(
+        [sys.executable, "-c", FAKE_SLACK], stdin=subprocess.PIPE, stdout=subprocess.PIPE
+    )
+    try:
+        assert proc.stdout is not None
+        yield FakeSlack(proc.stdout.readline().decode().strip())
+    finally:
+        assert proc.stdin is not None
+        proc.stdin.close()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
 
 
 # -- the data ------------------------------------------------------------------------------
@@ -282,6 +317,12 @@ class Verdicts:
         return "ok" if ok else "MISSED"
 
 
+def all_answered(run: Run, verdicts: Verdicts) -> None:
+    """A run counts only when every request was answered 200 (else the server failed)."""
+    if set(run.statuses) != {200}:
+        verdicts.check(False, f"{run.target} c={run.concurrency}: not every answer was 200")
+
+
 def row(run: Run) -> str:
     codes = ",".join(f"{k}:{v}" for k, v in sorted(run.statuses.items()))
     return (
@@ -312,9 +353,7 @@ def main() -> int:
         f"{args.requests} requests per run"
     )
 
-    with tempfile.TemporaryDirectory() as folder, FakeSlackAPI(bot_token=TOKEN) as fake:
-        for c in range(CLINICIANS):
-            fake.add_user(f"U{c:08d}", tz="America/Toronto")
+    with tempfile.TemporaryDirectory() as folder, fake_slack_process() as fake:
         bare_runs: dict[tuple[str, int, bool], Run] = {}
         kinds: dict[str, Callable[[], list[SlackRequest]]] = {
             "note": lambda: note_requests(slack, args.requests, args.clients, one_client=False),
@@ -330,6 +369,7 @@ def main() -> int:
                         run = drive(port, build(), c, f"{name} ({kind})")
                         bare_runs[(kind, c, pbr)] = run
                         print(row(run), flush=True)
+                        all_answered(run, verdicts)
         for backend in args.backends.split(","):
             clients = max(args.clients, args.requests)
             url = fresh_database(backend, args.postgres_url, Path(folder), "ack")
@@ -345,6 +385,7 @@ def main() -> int:
                         before = stored_notes(url)
                         run = drive(port, requests, c, f"ours, {backend} ({kind})")
                         print(row(run), flush=True)
+                        all_answered(run, verdicts)
                         default, pbr = bare_runs[(kind, c, False)], bare_runs[(kind, c, True)]
                         r_pbr, r_default = run.rate / pbr.rate, run.rate / default.rate
                         print(
@@ -391,7 +432,7 @@ def lost_check(
     added = sum(1 for b in run.bodies if b"Admin note added" in b)
     refused = sum(1 for b in run.bodies if b"wasn't saved" in b)
     stored = stored_notes(url) - before
-    ok = stored == added
+    ok = stored == added and added + refused == len(run.bodies)
     print(
         f"    notes: {added} answered added, {refused} answered not saved, {stored} stored "
         f"({verdicts.check(ok, f'{backend} notes stored == added')})"
