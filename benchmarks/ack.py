@@ -38,7 +38,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from sqlalchemy import create_engine, func, select, text
 
 from bot.clock import FixedClock
-from bot.services import CareService
+from bot.services import build_services
 from bot.settings import Settings
 from smart_phrases import PhraseLibrary
 from storage.db import make_engine, make_session_factory, migrate, normalise_url
@@ -265,8 +265,8 @@ def prepare(url: str, clients: int, due: int) -> list[tuple[int, str, str]]:
     now = datetime.now(UTC)
     seed_caseload(uow, size=clients, due=due, clinicians=CLINICIANS, now=now)
     settings = Settings(_env_file=None, database_url=url, cct_channel_id="C0CCT")
-    service = CareService(uow, FixedClock(now), settings, PhraseLibrary.load())
-    service.tick(now)
+    services = build_services(uow, FixedClock(now), settings, PhraseLibrary.load())
+    services.outreach.tick(now)
     with uow() as repo:
         rows = repo.session.scalars(
             select(OutboxMessage).where(OutboxMessage.kind == "checkin").order_by(OutboxMessage.id)

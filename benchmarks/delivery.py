@@ -23,9 +23,9 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bot.clock import SystemClock
-from bot.delivery import METADATA_EVENT, DeliveryPolicy, Dispatcher, SlackCall
+from bot.delivery.outbox import METADATA_EVENT, DeliveryPolicy, Dispatcher, SlackCall
+from bot.delivery.slack_client import make_web_client
 from bot.settings import Settings
-from bot.slack_client import make_web_client
 from storage.db import make_engine, make_session_factory, migrate
 from storage.models import OutboxMessage
 from storage.repository import UnitOfWork

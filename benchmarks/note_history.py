@@ -1,6 +1,6 @@
 """The cost of one `/care note` as a client's history grows, in-process (no HTTP, no Slack).
 
-Writes --notes notes through the real use case (`CareService.log_note`) on one client and
+Writes --notes notes through the real use case (`log_note`) on one client and
 spread over --clients clients, and prints the mean time per note in each quarter of the run
 and last/first (the target: within 1.2x). Run it from another checkout to compare versions:
 
@@ -18,13 +18,14 @@ import tempfile
 import time
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 sys.path.append(str(Path(__file__).resolve().parents[1]))  # PYTHONPATH wins: see above
 
 from sqlalchemy import text
 
+import bot.services as services_module
 from bot.clock import FixedClock
-from bot.services import Actor, CareService, Source
 from bot.settings import Settings
 from smart_phrases import PhraseLibrary
 from storage.db import make_engine, make_session_factory, migrate
@@ -33,6 +34,18 @@ from storage.repository import UnitOfWork
 from tests.seeding import seed_caseload
 
 NOW = datetime(2026, 3, 16, 15, 0, tzinfo=UTC)
+
+
+def note_use_case(uow: UnitOfWork, settings: Settings) -> tuple[Any, Any]:
+    """The actor and `log_note` of whichever version of the code is imported."""
+    phrases = PhraseLibrary.load()
+    if hasattr(services_module, "build_services"):
+        from bot.services.types import Actor, Source
+
+        built = services_module.build_services(uow, FixedClock(NOW), settings, phrases)
+        return Actor("cli:admin", Source.CLI), built.notes.log_note
+    old = services_module.CareService(uow, FixedClock(NOW), settings, phrases)  # before #10
+    return services_module.Actor("cli:admin", services_module.Source.CLI), old.log_note
 
 
 def run(url: str, notes: int, clients: int, one_client: bool) -> list[float]:
@@ -45,13 +58,12 @@ def run(url: str, notes: int, clients: int, one_client: bool) -> list[float]:
     uow = UnitOfWork(make_session_factory(engine))
     seed_caseload(uow, size=clients, due=0, clinicians=50, now=NOW)
     settings = Settings(_env_file=None, database_url=url, cct_channel_id="C0CCT")
-    service = CareService(uow, FixedClock(NOW), settings, PhraseLibrary.load())
-    actor = Actor("cli:admin", Source.CLI)
+    actor, log_note = note_use_case(uow, settings)
     times = []
     for i in range(notes):
         chart = "R-0" if one_client else f"R-{i % clients}"
         started = time.perf_counter()
-        service.log_note(chart, f"bench note {i}", actor=actor)
+        log_note(chart, f"bench note {i}", actor=actor)
         times.append(time.perf_counter() - started)
     engine.dispose()
     n = notes // 4

@@ -25,7 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from sqlalchemy import text
 
 from bot.clock import FixedClock
-from bot.services import CareService
+from bot.services import Services, build_services
 from bot.settings import Settings
 from smart_phrases import PhraseLibrary
 from storage.db import make_engine, make_session_factory, migrate
@@ -36,14 +36,14 @@ from tests.seeding import seed_caseload
 NOW = datetime(2026, 3, 16, 15, 0, tzinfo=UTC)  # a Monday, 11:00 in Toronto
 
 
-def full_scan(service: CareService) -> int:
+def full_scan(service: Services) -> int:
     """The baseline: look at every client's whole history on every pass."""
     due = 0
     with service.uow() as repo:
         for client in repo.clients():
             episode = repo.current_episode(client.id)
             assert episode is not None
-            due += bool(service._assess(repo, client, episode, NOW).due)
+            due += bool(service.episodes.assess(repo, client, episode, NOW).due)
     return due
 
 
@@ -58,7 +58,7 @@ def run(
     migrate(engine)
     uow = UnitOfWork(make_session_factory(engine))
     settings = Settings(_env_file=None, database_url=url, cct_channel_id="C0CCT")
-    service = CareService(uow, FixedClock(NOW), settings, phrases)
+    service = build_services(uow, FixedClock(NOW), settings, phrases)
     seed_caseload(uow, size=size, due=due, clinicians=50, now=NOW)
     baseline = None
     if scan:
@@ -66,7 +66,7 @@ def run(
         assert full_scan(service) == due
         baseline = time.perf_counter() - started
     started = time.perf_counter()
-    result = service.tick(NOW)
+    result = service.outreach.tick(NOW)
     indexed = time.perf_counter() - started
     assert due == len(result.queued), (due, len(result.queued))
     started = time.perf_counter()

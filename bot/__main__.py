@@ -1,5 +1,5 @@
 """`python -m bot` is the same as the `discharge-bot` console script."""
 
-from bot.cli import main
+from bot.entrypoints.cli import main
 
 raise SystemExit(main())

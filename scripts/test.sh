@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Lint, type-check and run the whole test suite on SQLite, then again on PostgreSQL.
+# Lint, type-check, check the import contracts (ARCHITECTURE.md) and run the whole test suite on SQLite, then again on PostgreSQL.
 #   TEST_POSTGRES_URL  the server to use (default postgresql://postgres@127.0.0.1:5432/test)
 #   REQUIRE_POSTGRES=1 fail (instead of skipping) when that server does not answer; CI sets it.
 set -euo pipefail
@@ -10,6 +10,7 @@ pg_url=${TEST_POSTGRES_URL:-postgresql://postgres@127.0.0.1:5432/test}
 
 echo "== ruff"; .venv/bin/ruff check .
 echo "== mypy"; .venv/bin/mypy
+echo "== import contracts"; .venv/bin/lint-imports --no-cache
 echo "== tests on SQLite"
 env -u DATABASE_URL TEST_POSTGRES_URL="$pg_url" "$py" -m pytest -q "$@"
 

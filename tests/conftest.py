@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import Engine, text
 
 from bot.clock import FixedClock
-from bot.services import CareService
+from bot.services import Services, build_services
 from bot.settings import Settings
 from smart_phrases import PhraseLibrary
 from storage.db import make_engine, make_session_factory, migrate
@@ -108,5 +108,5 @@ def phrases() -> PhraseLibrary:
 @pytest.fixture
 def service(
     uow: UnitOfWork, clock: FixedClock, settings: Settings, phrases: PhraseLibrary
-) -> CareService:
-    return CareService(uow, clock, settings, phrases)
+) -> Services:
+    return build_services(uow, clock, settings, phrases)

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from collections import Counter
 
-from bot.caseload import parse_caseload
-from bot.delivery import METADATA_EVENT
-from bot.services import Actor, CareService, Source
+from bot.delivery.outbox import METADATA_EVENT
+from bot.services import Services
+from bot.services.caseload_file import parse_caseload
+from bot.services.types import Actor, Source
 from tests.fakes.slack_api import FakeSlackAPI
 
 ADMIN = Actor("cli:admin", Source.CLI)
@@ -16,9 +17,9 @@ HEADER = (
 )
 
 
-def import_rows(service: CareService, *lines: str) -> None:
+def import_rows(service: Services, *lines: str) -> None:
     rows = parse_caseload(HEADER + "\n".join(lines) + "\n", practice_timezone="America/Toronto")
-    service.import_caseload(rows, actor=ADMIN)
+    service.caseload.import_caseload(rows, actor=ADMIN)
 
 
 def delivered(fake: FakeSlackAPI) -> Counter[str]:

@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from bot.caseload import CaseloadError, parse_caseload
-from bot.cli import main
-from bot.services import CareService
+from bot.entrypoints.cli import main
+from bot.services import Services
+from bot.services.caseload_file import CaseloadError, parse_caseload
 from bot.settings import Settings
 from storage.models import AuditEntry, Client, Clinician, Episode
 from storage.repository import UnitOfWork
@@ -72,7 +72,7 @@ def test_bad_caseload_is_refused_with_line_and_column(content: str, expected: st
 
 
 def test_a_bad_row_anywhere_leaves_the_database_untouched(
-    tmp_path: Path, settings: Settings, uow: UnitOfWork, service: CareService,
+    tmp_path: Path, settings: Settings, uow: UnitOfWork, service: Services,
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
 ) -> None:
     import_rows(service, "R-9,U0CLIN1,Zed,2026-03-02,,")
@@ -107,7 +107,7 @@ def test_a_bare_date_is_midnight_in_the_clinicians_zone() -> None:
     assert row.last_contact_at.isoformat() == "2026-03-02T00:00:00-08:00"
 
 
-def test_reimport_with_a_new_clinician_reassigns_the_client(service: CareService, uow: UnitOfWork) -> None:
+def test_reimport_with_a_new_clinician_reassigns_the_client(service: Services, uow: UnitOfWork) -> None:
     import_rows(service, "R-1,U0CLIN1,Ana,2026-03-02,,")
     import_rows(service, "R-1,U0CLIN2,Ana,2026-03-02,,")
     with uow() as repo:

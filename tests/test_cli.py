@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.cli import main
+from bot.entrypoints.cli import main
 from bot.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -9,11 +9,11 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import create_engine
 
-from bot.bootstrap import build_runtime
 from bot.clock import FixedClock
-from bot.http import ServerThread, create_wsgi_app
+from bot.entrypoints.bootstrap import build_runtime
+from bot.entrypoints.http import ServerThread, create_wsgi_app
+from bot.entrypoints.web import HealthCheck
 from bot.settings import Settings
-from bot.web import HealthCheck
 
 
 def get(url: str) -> tuple[int, dict[str, object]]:
@@ -33,7 +33,7 @@ def test_healthz_turns_unhealthy_when_the_last_tick_is_stale(settings: Settings)
         assert status == 200  # just started, no tick yet: within the grace period
         assert body["details"] == {"database": "ok", "last_tick": "never"}
 
-        runtime.service.tick()
+        runtime.services.outreach.tick()
         clock.advance(timedelta(minutes=2))
         status, body = get(f"{server.url}/healthz")
         assert status == 200

@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from bot.cli import main
 from bot.domain.model import State
+from bot.entrypoints.cli import main
 from bot.settings import Settings
 from storage.models import EventRecord
 from storage.repository import UnitOfWork

@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import Engine, select, text
 
 from bot.clock import FixedClock
-from bot.services import CareService
+from bot.services import build_services
 from bot.settings import Settings
 from smart_phrases import PhraseLibrary
 from storage.db import make_engine, make_session_factory, migrate
@@ -30,20 +30,22 @@ def pg_engine() -> Iterator[Engine]:
     base_url = os.environ.get("TEST_POSTGRES_URL", DEFAULT_URL)
     try:
         admin = make_engine(base_url, isolation_level="AUTOCOMMIT")
+        # named after the base database, so runs against different ones never drop each other's
+        name = f"{admin.url.database or 'test'}_claims"
         with admin.connect() as connection:
-            connection.execute(text("DROP DATABASE IF EXISTS discharge_bot_claims WITH (FORCE)"))
-            connection.execute(text("CREATE DATABASE discharge_bot_claims"))
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            connection.execute(text(f'CREATE DATABASE "{name}"'))
     except Exception as exc:
         if os.environ.get("REQUIRE_POSTGRES") == "1":
             raise
         pytest.skip(f"no PostgreSQL server at {base_url} ({exc.__class__.__name__}); set TEST_POSTGRES_URL")
-    url = admin.url.set(database="discharge_bot_claims").render_as_string(hide_password=False)
+    url = admin.url.set(database=name).render_as_string(hide_password=False)
     engine = make_engine(url, pool_size=8)
     migrate(engine)
     yield engine
     engine.dispose()
     with admin.connect() as connection:
-        connection.execute(text("DROP DATABASE IF EXISTS discharge_bot_claims WITH (FORCE)"))
+        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
     admin.dispose()
 
 
@@ -52,7 +54,7 @@ def test_three_workers_ticking_at_once_queue_each_prompt_once(pg_engine: Engine)
     settings = Settings(_env_file=None, database_url=str(pg_engine.url), cct_channel_id="C0CCT")
     clock = FixedClock(datetime(2026, 3, 3, 17, tzinfo=UTC))
     uow = UnitOfWork(make_session_factory(pg_engine))
-    service = CareService(uow, clock, settings, PhraseLibrary.load())
+    service = build_services(uow, clock, settings, PhraseLibrary.load())
     lines = [f"R-{i},U0CLIN{i % 7},,2026-03-02T10:00,,America/Toronto" for i in range(600)]
     import_rows(service, *lines)
 
@@ -64,8 +66,8 @@ def test_three_workers_ticking_at_once_queue_each_prompt_once(pg_engine: Engine)
     def worker() -> None:
         try:
             start.wait()
-            worker_service = CareService(uow, FixedClock(at), settings, service.phrases)
-            results.append(len(worker_service.tick(at).queued))
+            worker_service = build_services(uow, FixedClock(at), settings, service.phrases)
+            results.append(len(worker_service.outreach.tick(at).queued))
         except BaseException as exc:  # surfaced below
             errors.append(exc)
 

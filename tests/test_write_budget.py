@@ -12,6 +12,7 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 
 import pytest
 from sqlalchemy import Engine, func, select, text
@@ -19,7 +20,10 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 
 from bot.clock import FixedClock
 from bot.domain.errors import NotSaved
-from bot.services import Actor, CareService, Source
+from bot.platform.events import PlatformEvent, PlatformEventType
+from bot.platform.sink import ServiceSink
+from bot.services import Services, build_services
+from bot.services.types import Actor, Source
 from bot.settings import Settings
 from smart_phrases import PhraseLibrary
 from storage.models import AdminNote, AuditEntry, EventRecord
@@ -33,8 +37,8 @@ CLINICIAN = Actor("U0CLIN1", Source.SLACK)
 @pytest.fixture
 def busy_service(
     uow: UnitOfWork, clock: FixedClock, settings: Settings, phrases: PhraseLibrary
-) -> CareService:
-    service = CareService(
+) -> Services:
+    service = build_services(
         uow, clock, settings.model_copy(update={"write_budget_seconds": 0.4}), phrases
     )
     import_rows(service, "C100,U0CLIN1,Ana,2026-02-20T10:00,,America/Toronto")
@@ -71,21 +75,21 @@ def counts(engine: Engine) -> tuple[int, int, int]:
 
 
 def test_a_note_blocked_past_the_budget_is_refused_plainly_and_leaves_nothing(
-    busy_service: CareService, engine: Engine
+    busy_service: Services, engine: Engine
 ) -> None:
     before = counts(engine)
     started = time.monotonic()
     with write_lock_held(engine, "C100"), pytest.raises(NotSaved, match="wasn't saved"):
-        busy_service.log_note("C100", "called the client's mother", actor=CLINICIAN)
+        busy_service.notes.log_note("C100", "called the client's mother", actor=CLINICIAN)
     waited = time.monotonic() - started
     assert counts(engine) == before  # no note, no event, no audit entry: nothing half-done
     assert 0.3 < waited < 2.0  # it waited about the budget, not the 30 s busy timeout
 
 
 def test_a_note_blocked_briefly_is_retried_and_stored_once(
-    busy_service: CareService, engine: Engine
+    busy_service: Services, engine: Engine
 ) -> None:
-    service = CareService(
+    service = build_services(
         busy_service.uow,
         busy_service.clock,
         busy_service.settings.model_copy(update={"write_budget_seconds": 3.0}),
@@ -104,7 +108,7 @@ def test_a_note_blocked_briefly_is_retried_and_stored_once(
     holder.start()
     held.wait(5)
     try:
-        outcome = service.log_note("C100", "left a voicemail", actor=CLINICIAN)
+        outcome = service.notes.log_note("C100", "left a voicemail", actor=CLINICIAN)
     finally:
         released.set()
         holder.join()
@@ -114,13 +118,8 @@ def test_a_note_blocked_briefly_is_retried_and_stored_once(
 
 
 def test_a_refused_webhook_write_is_a_server_error_so_the_platform_sends_it_again(
-    busy_service: CareService, engine: Engine
+    busy_service: Services, engine: Engine
 ) -> None:
-    from datetime import UTC, datetime
-
-    from bot.platform.events import PlatformEvent, PlatformEventType
-    from bot.platform_sink import ServiceSink
-
     event = PlatformEvent(
         source="generic",
         event_id="evt-1",

@@ -6,7 +6,6 @@ import json
 import logging
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 from slack_bolt import App, BoltContext, BoltResponse
@@ -15,66 +14,17 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.clock import Clock
 from bot.domain.errors import DomainError
-from bot.services import Actor, CareService, PlatformPort, Source
+from bot.services import build_services
+from bot.services.ports import PlatformPort
 from bot.settings import Settings
 from bot.slack.directory import SlackDirectory
 from bot.slack.dispatch import Dispatcher
 from bot.slack.listeners import actions, commands, events, home, views
+from bot.slack.surface import Surface
 from smart_phrases import PhraseLibrary
 from storage.repository import UnitOfWork
 
 log = logging.getLogger(__name__)
-
-
-@dataclass
-class Surface:
-    """What every listener needs, handed to it through the Bolt context as `surface`."""
-
-    settings: Settings
-    service: CareService
-    dispatcher: Dispatcher
-    directory: SlackDirectory
-
-    def actor(self, user_id: str) -> Actor:
-        return Actor(user_id, Source.SLACK, is_cct=self.directory.is_cct(user_id))
-
-    def learn(self, user_id: str) -> None:
-        """Store a clinician's Slack zone and name (a caseload zone wins); cached lookups.
-
-        Nothing is written (no transaction is even opened) when the record already says
-        what Slack says, which is every request but the first after a change.
-        """
-        zone, source, name = self.service.clinician_profile(user_id)
-        if (
-            source is None
-            and zone is None
-            and name is None
-            and not self.service.is_clinician(user_id)
-        ):
-            return
-        profile = self.directory.profile(user_id)
-        if profile is None:
-            return
-        zone_known = (
-            source == "caseload"
-            or not profile.timezone
-            or (zone == profile.timezone and source == "slack")
-        )
-        name_known = not profile.real_name or name == profile.real_name
-        if not (zone_known and name_known):
-            self.service.learn_clinician(
-                user_id, timezone=profile.timezone, display_name=profile.real_name
-            )
-
-    def zone_for(self, user_id: str) -> str:
-        """The zone to show a user times in: the clinician's on record, else Slack's."""
-        zone, _, _ = self.service.clinician_profile(user_id)
-        if zone:
-            return zone
-        profile = self.directory.profile(user_id)
-        if profile is not None and profile.timezone:
-            return profile.timezone
-        return self.settings.practice_timezone
 
 
 def build_surface(
@@ -86,7 +36,7 @@ def build_surface(
     phrases: PhraseLibrary | None = None,
     platform: PlatformPort | None = None,
 ) -> Surface:
-    service = CareService(
+    services = build_services(
         UnitOfWork(session_factory),
         clock,
         settings,
@@ -94,7 +44,7 @@ def build_surface(
         platform=platform,
     )
     directory = SlackDirectory(client, settings)
-    return Surface(settings, service, Dispatcher(service, client, directory), directory)
+    return Surface(settings, services, Dispatcher(services, client, directory), directory)
 
 
 def create_app(
@@ -131,7 +81,7 @@ def create_app(
         """Slack re-sends an event it thinks we missed (X-Slack-Retry-Num); its event_id is
         recorded before any listener runs, so a retry has no second effect."""
         event_id = body.get("event_id") if body.get("type") == "event_callback" else None
-        if event_id and not surface.service.claim_inbound("slack-event", str(event_id)):
+        if event_id and not surface.services.recording.claim_inbound("slack-event", str(event_id)):
             log.info("event %s already handled; ignoring Slack's retry", event_id)
             return BoltResponse(status=200, body="")
         next()

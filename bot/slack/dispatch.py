@@ -1,7 +1,7 @@
 """Outbox → Slack: what each row says (a message, or an in-place update of one).
 
 The delivery guarantees — leases, pacing, backoff, dead letters, reconciling a lost answer
-against the channel's history — are `bot.delivery`'s. This module only knows how a row is
+against the channel's history — are `bot.delivery.outbox`'s. This module only knows how a row is
 worded: it asks the services for the row's read model and renders it with the views.
 """
 
@@ -14,11 +14,12 @@ from slack_sdk import WebClient
 from sqlalchemy.exc import DBAPIError
 
 from bot.clock import Clock
-from bot.delivery import DeliveryPolicy, NotReady, Report, SlackCall, Undeliverable
-from bot.delivery import Dispatcher as Engine
+from bot.delivery.outbox import DeliveryPolicy, NotReady, Report, SlackCall, Undeliverable
+from bot.delivery.outbox import Dispatcher as Engine
 from bot.domain.errors import DomainError
-from bot.readmodels import OutboxMessageData
-from bot.services import LIVE_KINDS, CareService
+from bot.services import Services
+from bot.services.episodes import LIVE_KINDS
+from bot.services.readmodels import OutboxMessageData
 from bot.slack.directory import SlackDirectory
 from bot.slack.views.messages import is_final, outbox_message
 from storage.models import OutboxMessage
@@ -35,22 +36,22 @@ class Dispatcher:
 
     def __init__(
         self,
-        service: CareService,
+        services: Services,
         client: WebClient,
         directory: SlackDirectory | None = None,
         *,
         policy: DeliveryPolicy | None = None,
         clock: Clock | None = None,
     ) -> None:
-        self.service = service
+        self.services = services
         self.client = client
         self.directory = directory
         self.engine = Engine(
-            service.uow,
+            services.uow,
             client,
             self.prepare,
-            clock=clock or service.clock,
-            policy=policy or policy_from_settings(service),
+            clock=clock or services.clock,
+            policy=policy or policy_from_settings(services),
             on_dead=self._report_dead,
         )
 
@@ -69,7 +70,7 @@ class Dispatcher:
         # turn its answer into an error, so lock waits stay within the budget and a failure
         # leaves the rows (durable in the outbox) to the next pass.
         try:
-            with lock_waits_within(self.service.settings.write_budget_seconds):
+            with lock_waits_within(self.services.settings.write_budget_seconds):
                 return self.engine.run_once(keys=wanted, patient=False)
         except DBAPIError as error:
             if not is_transient(error):
@@ -99,7 +100,8 @@ class Dispatcher:
                     raise NotReady("the message to update is not posted yet")
                 return None  # its message never reached Slack: nothing to update
             target = data.id
-            on_sent = (lambda: self.service.retire_message(target)) if is_final(data) else None
+            retire = self.services.messages.retire_message
+            on_sent = (lambda: retire(target)) if is_final(data) else None
             return SlackCall(
                 "chat.update",
                 data.channel,
@@ -115,7 +117,7 @@ class Dispatcher:
         return SlackCall("chat.postMessage", data.recipient, message["text"], message["blocks"])
 
     def _data(self, outbox_id: int) -> OutboxMessageData:
-        data = self.service.outbox_message(outbox_id)
+        data = self.services.messages.outbox_message(outbox_id)
         if (
             self.directory is not None
             and data.recipient_kind == "clinician"
@@ -125,22 +127,22 @@ class Dispatcher:
             # Learn the clinician's zone and name before the first words reach them
             # (the check-in preview is signed with the name).
             profile = self.directory.profile(data.recipient)
-            if profile is not None and self.service.learn_clinician(
+            if profile is not None and self.services.clinicians.learn_clinician(
                 data.recipient, timezone=profile.timezone, display_name=profile.real_name
             ):
-                data = self.service.outbox_message(outbox_id)
+                data = self.services.messages.outbox_message(outbox_id)
         return data
 
     def _report_dead(self, row: OutboxMessage, error: str) -> None:
         """Tell CCT (no client detail: the kind, the chart id, the error) unless the failure
         is the CCT channel itself or a report of one."""
-        if row.kind == DELIVERY_FAILED or row.recipient == self.service.settings.cct_channel_id:
+        if row.kind == DELIVERY_FAILED or row.recipient == self.services.settings.cct_channel_id:
             return
-        self.service.queue_delivery_failure(row.id, error)
+        self.services.messages.queue_delivery_failure(row.id, error)
 
 
-def policy_from_settings(service: CareService) -> DeliveryPolicy:
-    settings = service.settings
+def policy_from_settings(services: Services) -> DeliveryPolicy:
+    settings = services.settings
     return DeliveryPolicy(
         lease_seconds=settings.outbox_lease_seconds,
         max_attempts=settings.outbox_max_attempts,

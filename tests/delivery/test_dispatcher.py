@@ -13,9 +13,9 @@ from slack_sdk import WebClient
 from sqlalchemy import select
 
 from bot.clock import FixedClock, SystemClock
-from bot.delivery import DeliveryPolicy, Dispatcher, SlackCall
+from bot.delivery.outbox import DeliveryPolicy, Dispatcher, SlackCall
+from bot.delivery.slack_client import make_web_client
 from bot.settings import Settings
-from bot.slack_client import make_web_client
 from storage.models import OutboxMessage
 from storage.repository import UnitOfWork
 from tests.fakes.slack_api import (
@@ -146,7 +146,7 @@ def test_outbox_command_lists_dead_letters_and_requeues_one(
     fake: FakeSlackAPI, uow: UnitOfWork, settings: Settings, monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    from bot.cli import main
+    from bot.entrypoints.cli import main
 
     seed(uow, 1, 1, now=datetime.now(UTC))
     fake.script("chat.postMessage", NotOk("channel_not_found"))
@@ -167,7 +167,7 @@ def test_outbox_command_lists_dead_letters_and_requeues_one(
 
 
 def test_the_engine_knows_the_surfaces_in_place_update_kind() -> None:
-    from bot.delivery import UPDATE_KIND
-    from bot.readmodels import OutboxKind
+    from bot.delivery.outbox import UPDATE_KIND
+    from bot.services.readmodels import OutboxKind
 
     assert OutboxKind.MESSAGE_UPDATE.value == UPDATE_KIND  # updates are never paced

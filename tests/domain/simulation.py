@@ -140,7 +140,7 @@ class Simulation:
         return a
 
     def submit(self, event: Event) -> bool:
-        """Record one event as `CareService._apply` does; False when the policy refuses it."""
+        """Record one event as `Episodes.apply` does; False when the policy refuses it."""
         event = replace(event, known_at=self.now)
         current = self.assess()
         if is_return(current.state, current.closure, event.kind):
@@ -235,7 +235,7 @@ class Simulation:
 
     def checklist_event(self, which: ChecklistStep, answer: str, by_platform: bool) -> Event:
         current = self.assess()
-        if current.state is State.INACTIVE:  # as CareService.complete_step checks the order
+        if current.state is State.INACTIVE:  # as Checklist.complete_step checks the order
             check_can_complete(current.checklist, which, by_platform=by_platform)
         chosen = answer if which is ChecklistStep.OTHER_PROVIDERS else None
         return Event(EventKind.STEP_COMPLETED, self.now, step=which, answer=chosen)

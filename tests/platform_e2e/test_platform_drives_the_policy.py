@@ -18,15 +18,15 @@ import pytest
 from pydantic import SecretStr
 from sqlalchemy import func, select
 
-from bot.bootstrap import Runtime, build_runtime
 from bot.clock import FixedClock
 from bot.domain.errors import DomainError
 from bot.domain.model import ChecklistStep, State
-from bot.http import ServerThread, create_wsgi_app
+from bot.entrypoints.bootstrap import Runtime, build_runtime
+from bot.entrypoints.http import ServerThread, create_wsgi_app
+from bot.entrypoints.web import HealthCheck, platform_routes
 from bot.platform.generic import sign_generic
-from bot.services import Actor, Source
+from bot.services.types import Actor, Source
 from bot.settings import Settings
-from bot.web import HealthCheck, platform_routes
 from storage.models import AdminNote, EventRecord, OutboxMessage, ProcessedDelivery
 from tests.fakes.healthie import API_KEY, FakeHealthie, HealthieWebhookSender
 from tests.helpers import import_rows
@@ -48,7 +48,7 @@ class Bot:
     sender: HealthieWebhookSender
 
     def state(self) -> State:
-        return self.runtime.service.current_state(CLIENT, actor=CLINICIAN_SLACK)
+        return self.runtime.services.recording.current_state(CLIENT, actor=CLINICIAN_SLACK)
 
     def count(self, model: type) -> int:
         with self.runtime.uow() as repo:
@@ -99,7 +99,7 @@ def bot(database_url: str) -> Iterator[Bot]:
     )
     clock = FixedClock(START)
     runtime = build_runtime(settings, clock=clock)
-    import_rows(runtime.service, f"{CLIENT},U0CLIN1,Zoë,2026-03-02T10:00,,America/Toronto")
+    import_rows(runtime.services, f"{CLIENT},U0CLIN1,Zoë,2026-03-02T10:00,,America/Toronto")
     front = create_wsgi_app(
         slack_app=None,
         routes=platform_routes(runtime, runtime.healthie),
@@ -161,8 +161,8 @@ def test_repeated_healthie_deliveries_have_one_effect(bot: Bot) -> None:
 
 def test_client_chat_reply_stops_outreach_and_tells_the_clinician(bot: Bot) -> None:
     bot.clock.set(datetime(2026, 3, 16, 14, 5, tzinfo=UTC))  # check-in 1 due
-    bot.runtime.service.tick()
-    bot.runtime.service.mark_checkin_sent(CLIENT, actor=CLINICIAN_SLACK)
+    bot.runtime.services.outreach.tick()
+    bot.runtime.services.outreach.mark_checkin_sent(CLIENT, actor=CLINICIAN_SLACK)
     bot.clock.set(datetime(2026, 3, 18, 16, 0, tzinfo=UTC))
     bot.healthie.add_note(
         "n1",
@@ -184,8 +184,8 @@ def test_client_chat_reply_stops_outreach_and_tells_the_clinician(bot: Bot) -> N
 
 def test_send_for_me_posts_the_rendered_checkin_into_the_client_chat(bot: Bot) -> None:
     bot.clock.set(datetime(2026, 3, 16, 14, 5, tzinfo=UTC))
-    bot.runtime.service.tick()
-    outcome = bot.runtime.service.send_checkin_via_platform(CLIENT, actor=CLINICIAN_SLACK, number=1)
+    bot.runtime.services.outreach.tick()
+    outcome = bot.runtime.services.outreach.send_checkin_via_platform(CLIENT, actor=CLINICIAN_SLACK, number=1)
     assert outcome.assessment.checkins_sent == 1
     [call] = bot.healthie.calls_to("createNote")
     sent = json.dumps(call.variables, ensure_ascii=False)
@@ -197,39 +197,39 @@ def test_send_for_me_posts_the_rendered_checkin_into_the_client_chat(bot: Bot) -
     assert "check-in 1 of 3" in note.body
     # a second click cannot post twice
     with pytest.raises(DomainError, match="already documented"):
-        bot.runtime.service.send_checkin_via_platform(CLIENT, actor=CLINICIAN_SLACK, number=1)
+        bot.runtime.services.outreach.send_checkin_via_platform(CLIENT, actor=CLINICIAN_SLACK, number=1)
     assert len(bot.healthie.calls_to("createNote")) == 1
 
 
 def test_send_for_me_that_healthie_refuses_sends_nothing_and_can_be_retried(bot: Bot) -> None:
     bot.clock.set(datetime(2026, 3, 16, 14, 5, tzinfo=UTC))
-    bot.runtime.service.tick()
+    bot.runtime.services.outreach.tick()
     bot.healthie.fail_next("http_500", times=5)
     with pytest.raises(DomainError, match="didn't take the message"):
-        bot.runtime.service.send_checkin_via_platform(CLIENT, actor=CLINICIAN_SLACK, number=1)
+        bot.runtime.services.outreach.send_checkin_via_platform(CLIENT, actor=CLINICIAN_SLACK, number=1)
     assert bot.count(AdminNote) == 0
     assert bot.state() is State.OUTREACH
     with bot.healthie._lock:  # the platform recovers
         bot.healthie._failures.clear()
-    retried = bot.runtime.service.send_checkin_via_platform(CLIENT, actor=CLINICIAN_SLACK, number=1)
+    retried = bot.runtime.services.outreach.send_checkin_via_platform(CLIENT, actor=CLINICIAN_SLACK, number=1)
     assert retried.assessment.checkins_sent == 1
 
 
 def _to_checklist(bot: Bot) -> None:
-    service = bot.runtime.service
+    service = bot.runtime.services
     for day in (16, 30):
         bot.clock.set(datetime(2026, 3, day, 14, 5, tzinfo=UTC))
-        service.tick()
-        service.mark_checkin_sent(CLIENT, actor=CLINICIAN_SLACK)
+        service.outreach.tick()
+        service.outreach.mark_checkin_sent(CLIENT, actor=CLINICIAN_SLACK)
     bot.clock.set(datetime(2026, 4, 13, 14, 5, tzinfo=UTC))
-    service.tick()
-    service.mark_checkin_sent(CLIENT, actor=CLINICIAN_SLACK)
+    service.outreach.tick()
+    service.outreach.mark_checkin_sent(CLIENT, actor=CLINICIAN_SLACK)
     bot.clock.set(datetime(2026, 4, 27, 14, 5, tzinfo=UTC))
-    service.tick()
+    service.outreach.tick()
     assert bot.state() is State.INACTIVE
-    service.complete_step(CLIENT, ChecklistStep.NOTES_SIGNED, actor=CLINICIAN_SLACK)
-    service.complete_step(CLIENT, ChecklistStep.OTHER_PROVIDERS, answer="no", actor=CLINICIAN_SLACK)
-    service.save_discharge_summary(
+    service.checklist.complete_step(CLIENT, ChecklistStep.NOTES_SIGNED, actor=CLINICIAN_SLACK)
+    service.checklist.complete_step(CLIENT, ChecklistStep.OTHER_PROVIDERS, answer="no", actor=CLINICIAN_SLACK)
+    service.checklist.save_discharge_summary(
         CLIENT,
         treatment_focus="Sleep",
         goals_progress="Partly met",
@@ -256,7 +256,7 @@ def test_group_move_reported_by_healthie_completes_the_checklist(bot: Bot) -> No
 
 def test_moving_the_client_through_the_platform_ticks_the_step(bot: Bot) -> None:
     _to_checklist(bot)
-    outcome = bot.runtime.service.move_to_discharged_group(CLIENT, actor=CLINICIAN_SLACK)
+    outcome = bot.runtime.services.checklist.move_to_discharged_group(CLIENT, actor=CLINICIAN_SLACK)
     assert outcome.assessment.state is State.DISCHARGED
     [call] = bot.healthie.calls_to("updateClient")
     assert "11" in json.dumps(call.variables)

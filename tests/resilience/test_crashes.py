@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from bot.delivery import METADATA_EVENT
+from bot.delivery.outbox import METADATA_EVENT
 from storage.db import make_engine, make_session_factory, migrate
 from storage.models import OutboxMessage
 from storage.repository import UnitOfWork

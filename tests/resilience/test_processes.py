@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.cli import main
-from bot.scheduler import Scheduler
+from bot.entrypoints.cli import main
+from bot.entrypoints.scheduler import Scheduler
 from bot.settings import Settings
 from storage.db import make_engine, migrate
 from tests.fakes.slack_api import FakeSlackAPI

@@ -15,10 +15,10 @@ from pathlib import Path
 from slack_sdk import WebClient
 
 from bot.clock import FixedClock
-from bot.delivery import METADATA_EVENT
+from bot.delivery.outbox import METADATA_EVENT
+from bot.delivery.slack_client import make_web_client
 from bot.settings import Settings
 from bot.slack.app import build_surface
-from bot.slack_client import make_web_client
 from smart_phrases import PhraseLibrary
 from storage import outbox as store
 from storage.db import make_engine, make_session_factory, migrate
@@ -40,7 +40,7 @@ def caseload() -> str:
 
 
 def play_week(tmp_path: Path, phrases: PhraseLibrary, *, crash_at: datetime | None) -> Counter[str]:
-    from bot.caseload import parse_caseload
+    from bot.services.caseload_file import parse_caseload
 
     url = f"sqlite:///{tmp_path / ('crash' if crash_at else 'straight')}.db"
     engine = make_engine(url)
@@ -66,13 +66,13 @@ def play_week(tmp_path: Path, phrases: PhraseLibrary, *, crash_at: datetime | No
             return surface, client
 
         surface, client = boot()
-        surface.service.import_caseload(  # type: ignore[attr-defined]
+        surface.services.caseload.import_caseload(  # type: ignore[attr-defined]
             parse_caseload(caseload(), practice_timezone="America/Toronto"), actor=ADMIN
         )
         at = MONDAY
         while at < MONDAY + timedelta(days=7):
             clock.set(at)
-            surface.service.tick()  # type: ignore[attr-defined]
+            surface.services.outreach.tick()  # type: ignore[attr-defined]
             if crash_at is not None and at == crash_at:
                 die_mid_delivery(surface, client, clock)
                 surface, client = boot()  # a new process takes over
@@ -86,7 +86,7 @@ def play_week(tmp_path: Path, phrases: PhraseLibrary, *, crash_at: datetime | No
 
 def die_mid_delivery(surface: object, client: WebClient, clock: FixedClock) -> None:
     """Claim the due rows, get one into Slack, record nothing more: then vanish."""
-    uow = surface.service.uow  # type: ignore[attr-defined]
+    uow = surface.services.uow  # type: ignore[attr-defined]
     with uow() as repo:
         rows = list(
             store.claim(

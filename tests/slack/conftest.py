@@ -1,7 +1,7 @@
 """The real app served over HTTP against the fake Slack Web API, with a fixed clock.
 
 `bot` drives it the way Slack and the scheduler would: signed requests in over HTTP,
-`tick()` = service.tick + dispatcher.deliver_due at the clock's instant.
+`tick()` = service.outreach.tick + dispatcher.deliver_due at the clock's instant.
 """
 
 from __future__ import annotations
@@ -18,12 +18,14 @@ from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
 from bot.clock import FixedClock
-from bot.http import ServerThread, create_wsgi_app
-from bot.services import CareService, PlatformPort
+from bot.delivery.slack_client import make_web_client
+from bot.entrypoints.http import ServerThread, create_wsgi_app
+from bot.services import Services
+from bot.services.ports import PlatformPort
 from bot.settings import Settings
-from bot.slack.app import Surface, build_surface, create_app
+from bot.slack.app import build_surface, create_app
 from bot.slack.dispatch import DispatchReport
-from bot.slack_client import make_web_client
+from bot.slack.surface import Surface
 from smart_phrases import PhraseLibrary
 from storage.db import make_session_factory
 from storage.models import AdminNote, AuditEntry, EventRecord, OutboxMessage
@@ -54,8 +56,8 @@ class Bot:
     engine: Engine
 
     @property
-    def service(self) -> CareService:
-        return self.surface.service
+    def service(self) -> Services:
+        return self.surface.services
 
     def send(self, request: SlackRequest) -> Answer:
         return post(self.url, request)
@@ -63,7 +65,7 @@ class Bot:
     def tick(self, at: datetime | None = None) -> DispatchReport:
         if at is not None:
             self.clock.set(at)
-        self.service.tick()
+        self.service.outreach.tick()
         return self.surface.dispatcher.deliver_due()
 
     def dm(self, user: str = CLINICIAN) -> list[dict[str, Any]]:

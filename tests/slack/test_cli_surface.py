@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 import yaml
 
-from bot.cli import main
-from bot.services import CareService
+from bot.entrypoints.cli import main
+from bot.services import Services
 from tests.fakes.slack_api import FakeSlackAPI, fake_slack  # noqa: F401
 from tests.helpers import import_rows
 
@@ -39,7 +39,7 @@ def test_tick_queues_only_without_a_token_and_delivers_with_one(
     capsys: pytest.CaptureFixture[str],
     monkeypatch: pytest.MonkeyPatch,
     database_url: str,
-    service: CareService,
+    service: Services,
     fake_slack: FakeSlackAPI,  # noqa: F811
 ) -> None:
     import_rows(service, "R-1,U0CLIN0001,Zephyrine,2026-02-01T10:00,,")

@@ -99,7 +99,7 @@ def test_outreach_pause_resume_replied_discharge(clients: Bot) -> None:
     assert "resumed" in care(clients, "resume R-1042")["text"]
     assert Id.MARK_SENT in buttons(clients.fresh(prompt))  # the buttons come back
     assert "replied" in care(clients, "replied R-1042")["text"]
-    assert clients.service.caseload()[0].state is State.REPLY_REVIEW
+    assert clients.service.reads.caseload()[0].state is State.REPLY_REVIEW
     body = care(clients, "discharge R-2002")
     assert "discharge checklist for R-2002 is in your DMs" in body["text"]
     assert "Discharge checklist" in str(clients.dm()[-1]["blocks"])
@@ -121,12 +121,12 @@ def test_cct_member_may_act_on_any_client_and_strangers_may_not(clients: Bot) ->
 
 def test_the_clinicians_zone_and_name_are_learned_from_slack(clients: Bot) -> None:
     care(clients, "caseload")
-    zone, source, name = clients.service.clinician_profile(CLINICIAN)
+    zone, source, name = clients.service.clinicians.clinician_profile(CLINICIAN)
     assert (zone, source, name) == ("America/Toronto", "slack", "Dana Whitfield")
 
 
 def test_a_zone_the_caseload_set_wins_over_slack(bot: Bot) -> None:
     caseload(bot, f"R-1,{CLINICIAN},Zephyrine,2026-02-25T10:00,,America/Winnipeg")
     care(bot, "caseload")
-    zone, source, name = bot.service.clinician_profile(CLINICIAN)
+    zone, source, name = bot.service.clinicians.clinician_profile(CLINICIAN)
     assert (zone, source, name) == ("America/Winnipeg", "caseload", "Dana Whitfield")

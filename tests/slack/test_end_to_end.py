@@ -29,7 +29,7 @@ def local(*args: int) -> datetime:
 
 
 def state(bot: Bot, chart: str) -> State:
-    [row] = [r for r in bot.service.caseload() if r.chart_id == chart]
+    [row] = [r for r in bot.service.reads.caseload() if r.chart_id == chart]
     return row.state
 
 

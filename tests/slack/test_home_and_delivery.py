@@ -63,7 +63,7 @@ def test_cct_members_also_see_the_practice_queue(bot: Bot) -> None:
 def test_a_large_caseload_stays_inside_block_kit_limits_with_a_more_path(bot: Bot) -> None:
     caseload(bot, *[f"R-{n:04d},{CLINICIAN},Zephyrine,2026-02-01T10:00,," for n in range(130)])
     bot.clock.advance(timedelta(days=1))
-    bot.service.tick()  # queued; not delivered - the home reads the record
+    bot.service.outreach.tick()  # queued; not delivered - the home reads the record
 
     bot.send(bot.slack.app_home_opened(CLINICIAN))
     home = bot.fake.home(CLINICIAN) or {}
@@ -145,12 +145,12 @@ def test_a_post_slack_refuses_for_good_is_dead_lettered_and_cct_is_told(bot: Bot
 
 
 def test_weekly_digest_posts_once_and_is_skipped_when_empty(bot: Bot) -> None:
-    assert bot.service.queue_weekly_digest() is None  # nothing on the caseload
+    assert bot.service.digest.queue_weekly_digest() is None  # nothing on the caseload
     caseload(bot, f"R-1,{CLINICIAN},Zephyrine,2026-02-01T10:00,,")
     bot.tick()
-    key = bot.service.queue_weekly_digest()
+    key = bot.service.digest.queue_weekly_digest()
     assert key is not None
-    assert bot.service.queue_weekly_digest() is None  # once per week
+    assert bot.service.digest.queue_weekly_digest() is None  # once per week
     bot.surface.dispatcher.deliver([key])
     [digest] = bot.fake.messages(CCT_CHANNEL)
     assert "Clients in outreach: *1* (R-1)" in text_of(digest)
@@ -171,14 +171,14 @@ def test_cct_take_shows_who_took_it(bot: Bot) -> None:
 
 
 def test_a_change_from_the_platform_refreshes_the_prompt_already_in_slack(bot: Bot) -> None:
-    from bot.services import Actor, Source
+    from bot.services.types import Actor, Source
 
     caseload(bot, f"R-1,{CLINICIAN},Zephyrine,2026-02-01T10:00,,")
     bot.tick()
     prompt = bot.dm()[-1]
     assert Id.MARK_SENT in buttons(prompt)
     # the client writes in the platform's chat; the webhook records it (no Slack click)
-    outcome = bot.service.record_client_message(
+    outcome = bot.service.recording.record_client_message(
         "R-1", occurred_at=bot.clock.now(), actor=Actor("platform:healthie", Source.PLATFORM)
     )
     assert any(key.startswith("upd:") for key in outcome.queued)
@@ -188,11 +188,11 @@ def test_a_change_from_the_platform_refreshes_the_prompt_already_in_slack(bot: B
 
 
 def test_a_prompt_overtaken_before_it_went_out_is_not_sent(bot: Bot) -> None:
-    from bot.services import Actor, Source
+    from bot.services.types import Actor, Source
 
     caseload(bot, f"R-1,{CLINICIAN},Zephyrine,2026-02-01T10:00,,")
-    bot.service.tick()  # check-in 1 queued, not yet delivered
-    bot.service.record_client_message(
+    bot.service.outreach.tick()  # check-in 1 queued, not yet delivered
+    bot.service.recording.record_client_message(
         "R-1", occurred_at=bot.clock.now(), actor=Actor("platform:healthie", Source.PLATFORM)
     )
     report = bot.tick()

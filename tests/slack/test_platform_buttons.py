@@ -42,7 +42,7 @@ def test_send_for_me_posts_into_the_chat_and_documents_it(
     assert "Zephyrine" in str(note.variables["content"])
     assert "Sent through the platform" in text_of(bot.fresh(prompt))
     assert all("Zephyrine" not in text_of(m) for m in bot.dm())
-    assert bot.service.caseload()[0].checkins_sent == 1
+    assert bot.service.reads.caseload()[0].checkins_sent == 1
 
 
 def test_checklist_hints_the_care_team_and_moves_the_client_for_me(
@@ -66,5 +66,5 @@ def test_checklist_hints_the_care_team_and_moves_the_client_for_me(
     assert bot.click(checklist, Id.MOVE_FOR_ME).status == 200
 
     assert fake_healthie.state.users["1042"]["user_group_id"] == "5"
-    assert bot.service.caseload()[0].state is State.DISCHARGED
+    assert bot.service.reads.caseload()[0].state is State.DISCHARGED
     assert "Chart check and archive" in text_of(bot.cct()[-1])

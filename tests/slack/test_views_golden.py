@@ -16,7 +16,8 @@ from slack_sdk.models.views import View
 
 from bot.domain.checklist import TITLES
 from bot.domain.model import ChecklistStep, State
-from bot.readmodels import (
+from bot.services.checklist import SUMMARY_REASON, SummaryPrefill
+from bot.services.readmodels import (
     ChecklistLine,
     HomeData,
     HomeRow,
@@ -24,7 +25,6 @@ from bot.readmodels import (
     Resolution,
     Resolved,
 )
-from bot.services import SUMMARY_REASON, SummaryPrefill
 from bot.slack.ids import CaseloadMetadata, SummaryMetadata
 from bot.slack.views.format import SlackMessage
 from bot.slack.views.home import caseload_modal, home_view

@@ -11,7 +11,7 @@ import pytest
 from slack_bolt import Ack, App
 from slack_sdk import WebClient
 
-from bot.http import ServerThread, create_wsgi_app
+from bot.entrypoints.http import ServerThread, create_wsgi_app
 from tests.fakes.slack_api import FakeSlackAPI, fake_slack  # noqa: F401 - the fixture
 from tests.fakes.slack_requests import SlackRequests
 

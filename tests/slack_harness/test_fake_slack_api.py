@@ -315,7 +315,7 @@ def test_reset_after_stores_the_message_but_the_client_sees_a_connection_error(
 
 
 def test_the_sdks_default_retry_double_posts_after_reset_after(fake_slack: FakeSlackAPI) -> None:
-    """Why bot.slack_client does not use the SDK's default retry handlers."""
+    """Why bot.delivery.slack_client does not use the SDK's default retry handlers."""
     fake_slack.script("chat.postMessage", ResetAfter())
 
     answer = client_for(fake_slack, retries=True).chat_postMessage(channel="C1", text="once")

@@ -12,7 +12,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from bot.http import ServerThread, create_wsgi_app
+from bot.entrypoints.http import ServerThread, create_wsgi_app
 from tests.fakes.slack_api import FakeSlackAPI
 from tests.fakes.slack_requests import SlackRequests, post, request, sign
 from tests.slack_harness.conftest import SIGNING_SECRET, Harness, Seen, build_tiny_app
@@ -264,7 +264,7 @@ def test_route_that_raises_is_500_with_a_reference_and_no_body_in_the_log(
 
     app = create_wsgi_app(slack_app=None, routes={"/platform/events": platform})
     phi = b'{"client": "Jane Example", "note": "PHI-MARKER"}'
-    with caplog.at_level(logging.INFO, logger="bot.http"), ServerThread(app) as server:
+    with caplog.at_level(logging.INFO, logger="bot.entrypoints.http"), ServerThread(app) as server:
         answer = request(server.url, "POST", "/platform/events", body=phi)
 
     assert answer.status == 500
@@ -278,10 +278,10 @@ def test_route_that_raises_is_500_with_a_reference_and_no_body_in_the_log(
 def test_request_log_line_has_no_body_or_query(
     harness: Harness, slack: SlackRequests, caplog: pytest.LogCaptureFixture
 ) -> None:
-    with caplog.at_level(logging.INFO, logger="bot.http"):
+    with caplog.at_level(logging.INFO, logger="bot.entrypoints.http"):
         post(harness.url, slack.slash_command("note R-1042 PHI-MARKER"))
 
-    [line] = [r.getMessage() for r in caplog.records if r.name == "bot.http"]
+    [line] = [r.getMessage() for r in caplog.records if r.name == "bot.entrypoints.http"]
     assert line.startswith("POST /slack/events -> 200")
     assert "PHI-MARKER" not in caplog.text
 
@@ -327,7 +327,7 @@ def test_socket_mode_opens_its_connection_with_the_app_token_through_the_apps_cl
     """Only the handshake is covered here: the fake speaks HTTP, not websockets."""
     from slack_sdk.errors import SlackApiError
 
-    from bot.http import start_socket_mode
+    from bot.entrypoints.http import start_socket_mode
 
     app = build_tiny_app(fake_slack, Seen())
     fake_slack.reset()

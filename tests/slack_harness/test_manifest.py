@@ -7,8 +7,8 @@ from typing import Any
 import pytest
 import yaml
 
-from bot.manifest import build_manifest, manifest_yaml
 from bot.settings import Settings
+from bot.slack.manifest import build_manifest, manifest_yaml
 
 REQUIRED_SCOPES = {
     "chat:write", "commands", "im:write", "im:history", "users:read", "usergroups:read",

@@ -11,8 +11,12 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.request import HttpRequest
 from slack_sdk.http_retry.state import RetryState
 
+from bot.delivery.slack_client import (
+    SafeConnectionErrorRetryHandler,
+    lookup_timezone,
+    make_web_client,
+)
 from bot.settings import Settings
-from bot.slack_client import SafeConnectionErrorRetryHandler, lookup_timezone, make_web_client
 from tests.fakes.slack_api import FakeSlackAPI, NotOk, Rate, ResetAfter, ResetBefore
 
 CONNECTION_ERRORS = (ConnectionResetError, RemoteDisconnected, URLError)

@@ -6,11 +6,11 @@ from typing import TYPE_CHECKING, Any, cast
 
 from slack_bolt import BoltContext
 
-from bot.readmodels import Resolved
-from bot.services import Actor
+from bot.services.readmodels import Resolved
+from bot.services.types import Actor
 
 if TYPE_CHECKING:
-    from bot.slack.app import Surface
+    from bot.slack.surface import Surface
 
 
 def surface_of(context: BoltContext) -> Surface:
@@ -40,7 +40,7 @@ def follow(
     Everything goes through the outbox first (durable); this only delivers it at once
     instead of at the next tick. True when at least one newly queued message went out.
     """
-    keys = surface.service.after_slack_action(
+    keys = surface.services.messages.after_slack_action(
         chart, actor=actor, outbox_id=outbox_id, action=action, detail=detail
     )
     report = surface.dispatcher.deliver([*queued, *keys])

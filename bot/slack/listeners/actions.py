@@ -10,7 +10,7 @@ from slack_sdk import WebClient
 
 from bot.domain.errors import DomainError
 from bot.domain.model import ChecklistStep, Classification
-from bot.readmodels import Resolved
+from bot.services.readmodels import Resolved
 from bot.slack.ids import Id, PromptValue, SummaryMetadata, parse
 from bot.slack.listeners import follow, surface_of, user_of
 from bot.slack.views.format import when
@@ -56,13 +56,15 @@ def _document_checkin(ack: Ack, body: dict[str, Any], context: BoltContext, how:
     ack()
     surface, value = surface_of(context), _value(body)
     actor = surface.actor(user_of(body))
-    data = surface.service.check_prompt(value.o, value.c, actor=actor)
+    data = surface.services.messages.check_prompt(value.o, value.c, actor=actor)
     if how is Resolved.SENT_FOR_ME:
-        outcome = surface.service.send_checkin_via_platform(
+        outcome = surface.services.outreach.send_checkin_via_platform(
             value.c, actor=actor, number=data.number
         )
     else:
-        outcome = surface.service.mark_checkin_sent(value.c, actor=actor, number=data.number)
+        outcome = surface.services.outreach.mark_checkin_sent(
+            value.c, actor=actor, number=data.number
+        )
     follow(
         surface,
         value.c,
@@ -78,9 +80,9 @@ def client_replied(ack: Ack, body: dict[str, Any], context: BoltContext) -> None
     ack()
     surface, value = surface_of(context), _value(body)
     actor = surface.actor(user_of(body))
-    surface.service.check_prompt(value.o, value.c, actor=actor)
-    outcome = surface.service.record_client_message(
-        value.c, occurred_at=surface.service.clock.now(), actor=actor
+    surface.services.messages.check_prompt(value.o, value.c, actor=actor)
+    outcome = surface.services.recording.record_client_message(
+        value.c, occurred_at=surface.services.clock.now(), actor=actor
     )
     follow(
         surface, value.c, actor, outcome.queued, outbox_id=value.o, action=Resolved.CLIENT_REPLIED
@@ -91,13 +93,13 @@ def snooze(ack: Ack, body: dict[str, Any], context: BoltContext) -> None:
     ack()
     surface, value = surface_of(context), _value(body)
     actor = surface.actor(user_of(body))
-    data = surface.service.check_prompt(value.o, value.c, actor=actor)
+    data = surface.services.messages.check_prompt(value.o, value.c, actor=actor)
     try:
         days = int(value.v or "")
     except ValueError:
         raise DomainError("Choose how many days to snooze for.") from None
-    outcome = surface.service.snooze_checkin(value.c, days=days, actor=actor)
-    until = surface.service.clock.now()
+    outcome = surface.services.outreach.snooze_checkin(value.c, days=days, actor=actor)
+    until = surface.services.clock.now()
     upcoming = outcome.assessment.next
     detail = f"{days} day" + ("" if days == 1 else "s")
     if upcoming is not None and upcoming.due_at > until:
@@ -117,8 +119,8 @@ def pause(ack: Ack, body: dict[str, Any], context: BoltContext) -> None:
     ack()
     surface, value = surface_of(context), _value(body)
     actor = surface.actor(user_of(body))
-    surface.service.check_prompt(value.o, value.c, actor=actor)
-    outcome = surface.service.pause_outreach(value.c, actor=actor)
+    surface.services.messages.check_prompt(value.o, value.c, actor=actor)
+    outcome = surface.services.outreach.pause_outreach(value.c, actor=actor)
     follow(surface, value.c, actor, outcome.queued, outbox_id=value.o, action=Resolved.PAUSED)
 
 
@@ -130,8 +132,8 @@ def classify(ack: Ack, body: dict[str, Any], context: BoltContext) -> None:
     except ValueError:
         raise DomainError("Choose what the reply means.") from None
     actor = surface.actor(user_of(body))
-    surface.service.check_prompt(value.o, value.c, actor=actor)
-    outcome = surface.service.classify_reply(value.c, choice, actor=actor)
+    surface.services.messages.check_prompt(value.o, value.c, actor=actor)
+    outcome = surface.services.replies.classify_reply(value.c, choice, actor=actor)
     follow(
         surface,
         value.c,
@@ -157,8 +159,8 @@ def confirm_step(ack: Ack, body: dict[str, Any], context: BoltContext) -> None:
     if step in (ChecklistStep.OTHER_PROVIDERS, ChecklistStep.SUMMARY_NOTE):
         raise DomainError("That step has its own button on the checklist.")
     actor = surface.actor(user_of(body))
-    surface.service.check_prompt(value.o, value.c, actor=actor)
-    outcome = surface.service.complete_step(value.c, step, actor=actor)
+    surface.services.messages.check_prompt(value.o, value.c, actor=actor)
+    outcome = surface.services.checklist.complete_step(value.c, step, actor=actor)
     follow(surface, value.c, actor, outcome.queued)
 
 
@@ -168,8 +170,8 @@ def other_providers(ack: Ack, body: dict[str, Any], context: BoltContext) -> Non
     if value.v not in ("yes", "no"):
         raise DomainError("Answer yes or no.")
     actor = surface.actor(user_of(body))
-    surface.service.check_prompt(value.o, value.c, actor=actor)
-    outcome = surface.service.complete_step(
+    surface.services.messages.check_prompt(value.o, value.c, actor=actor)
+    outcome = surface.services.checklist.complete_step(
         value.c, ChecklistStep.OTHER_PROVIDERS, answer=value.v, actor=actor
     )
     follow(surface, value.c, actor, outcome.queued)
@@ -179,8 +181,8 @@ def open_summary(ack: Ack, body: dict[str, Any], client: WebClient, context: Bol
     ack()
     surface, value = surface_of(context), _value(body)
     actor = surface.actor(user_of(body))
-    surface.service.check_prompt(value.o, value.c, actor=actor)
-    prefill = surface.service.summary_prefill(value.c, actor=actor)
+    surface.services.messages.check_prompt(value.o, value.c, actor=actor)
+    prefill = surface.services.checklist.summary_prefill(value.c, actor=actor)
     view = summary_modal(prefill, SummaryMetadata(c=value.c, o=value.o))
     client.views_open(trigger_id=body["trigger_id"], view=view)
 
@@ -189,8 +191,8 @@ def move_for_me(ack: Ack, body: dict[str, Any], context: BoltContext) -> None:
     ack()
     surface, value = surface_of(context), _value(body)
     actor = surface.actor(user_of(body))
-    surface.service.check_prompt(value.o, value.c, actor=actor)
-    outcome = surface.service.move_to_discharged_group(value.c, actor=actor)
+    surface.services.messages.check_prompt(value.o, value.c, actor=actor)
+    outcome = surface.services.checklist.move_to_discharged_group(value.c, actor=actor)
     follow(surface, value.c, actor, outcome.queued)
 
 
@@ -198,20 +200,22 @@ def moved_confirm(ack: Ack, body: dict[str, Any], context: BoltContext) -> None:
     ack()
     surface, value = surface_of(context), _value(body)
     actor = surface.actor(user_of(body))
-    surface.service.check_prompt(value.o, value.c, actor=actor)
-    outcome = surface.service.complete_step(value.c, ChecklistStep.MOVED_TO_GROUP, actor=actor)
+    surface.services.messages.check_prompt(value.o, value.c, actor=actor)
+    outcome = surface.services.checklist.complete_step(
+        value.c, ChecklistStep.MOVED_TO_GROUP, actor=actor
+    )
     follow(surface, value.c, actor, outcome.queued)
 
 
 def cct_take(ack: Ack, body: dict[str, Any], context: BoltContext) -> None:
     ack()
     surface, value = surface_of(context), _value(body)
-    keys = surface.service.cct_take(value.o, actor=surface.actor(user_of(body)))
+    keys = surface.services.cct.cct_take(value.o, actor=surface.actor(user_of(body)))
     surface.dispatcher.deliver(keys)
 
 
 def cct_done(ack: Ack, body: dict[str, Any], context: BoltContext) -> None:
     ack()
     surface, value = surface_of(context), _value(body)
-    _, keys = surface.service.cct_complete(value.o, actor=surface.actor(user_of(body)))
+    _, keys = surface.services.cct.cct_complete(value.o, actor=surface.actor(user_of(body)))
     surface.dispatcher.deliver(keys)

@@ -18,7 +18,7 @@ from bot.slack.views.replies import (
 )
 
 if TYPE_CHECKING:
-    from bot.slack.app import Surface
+    from bot.slack.surface import Surface
 
 
 def register(app: App) -> None:
@@ -42,29 +42,29 @@ def care(ack: Ack, command: dict[str, Any], context: BoltContext) -> None:
 
 
 def run(surface: Surface, cmd: CareCommand, user: str) -> SlackMessage:
-    service = surface.service
+    service = surface.services
     if cmd.verb is Verb.HELP:
         return help_reply()
     zone = surface.zone_for(user)
     if cmd.verb is Verb.CASELOAD or (cmd.verb is Verb.STATUS and cmd.client is None):
-        rows = service.caseload(clinician_slack_id=user)
+        rows = service.reads.caseload(clinician_slack_id=user)
         return caseload_reply(rows, zone, summary_only=cmd.verb is Verb.STATUS)
     actor = surface.actor(user)
     chart = cmd.client or ""
     if cmd.verb is Verb.STATUS:
-        return status_reply(service.timeline(chart, actor=actor), zone)
+        return status_reply(service.reads.timeline(chart, actor=actor), zone)
     if cmd.verb is Verb.NOTE:
-        service.log_note(chart, cmd.text or "", actor=actor)
+        service.notes.log_note(chart, cmd.text or "", actor=actor)
         return text_reply(f"Admin note added to {chart}'s log.")
     if cmd.verb is Verb.SESSION and cmd.outcome is not None:
         at = session_instant(cmd.on, service.clock.now(), zone)
-        outcome = service.record_session(chart, cmd.outcome, occurred_at=at, actor=actor)
+        outcome = service.recording.record_session(chart, cmd.outcome, occurred_at=at, actor=actor)
         words = cmd.outcome.value.removeprefix("session_").replace("_", "-")
         follow(surface, chart, actor, outcome.queued)
         state = outcome.assessment.state.value.replace("_", " ")
         return text_reply(f"Recorded: {chart}'s session {words}. The client is now {state}.")
     if cmd.verb is Verb.OUTREACH:
-        outcome = service.start_outreach(chart, actor=actor)
+        outcome = service.outreach.start_outreach(chart, actor=actor)
         sent = follow(surface, chart, actor, outcome.queued)
         tail = (
             " The check-in 1 prompt is in your DMs."
@@ -73,21 +73,23 @@ def run(surface: Surface, cmd: CareCommand, user: str) -> SlackMessage:
         )
         return text_reply(f"Outreach started for {chart}.{tail}")
     if cmd.verb is Verb.PAUSE:
-        outcome = service.pause_outreach(chart, actor=actor)
+        outcome = service.outreach.pause_outreach(chart, actor=actor)
         follow(surface, chart, actor, outcome.queued)
         return text_reply(f"Outreach paused for {chart}. Resume with `/care resume {chart}`.")
     if cmd.verb is Verb.RESUME:
-        outcome = service.resume_outreach(chart, actor=actor)
+        outcome = service.outreach.resume_outreach(chart, actor=actor)
         follow(surface, chart, actor, outcome.queued)
         return text_reply(f"Outreach resumed for {chart}.")
     if cmd.verb is Verb.REPLIED:
-        outcome = service.record_client_message(chart, occurred_at=service.clock.now(), actor=actor)
+        outcome = service.recording.record_client_message(
+            chart, occurred_at=service.clock.now(), actor=actor
+        )
         follow(surface, chart, actor, outcome.queued)
         return text_reply(
             f"Noted: {chart} replied, so outreach has stopped. "
             "You'll get a message asking what the reply means."
         )
-    outcome = service.open_discharge(chart, actor=actor)
+    outcome = service.checklist.open_discharge(chart, actor=actor)
     sent = follow(surface, chart, actor, outcome.queued)
     where = "is in your DMs" if sent else "arrives in your working hours"
     return text_reply(f"The discharge checklist for {chart} {where}.")

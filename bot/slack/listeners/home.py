@@ -23,7 +23,7 @@ def register(app: App) -> None:
 def publish(client: WebClient, context: BoltContext, user: str) -> None:
     surface = surface_of(context)
     surface.learn(user)
-    data = surface.service.home(user, is_cct=surface.directory.is_cct(user))
+    data = surface.services.reads.home(user, is_cct=surface.directory.is_cct(user))
     client.views_publish(user_id=user, view=home_view(data))
 
 
@@ -41,7 +41,7 @@ def see_all(ack: Ack, body: dict[str, Any], client: WebClient, context: BoltCont
     ack()
     surface, user = surface_of(context), user_of(body)
     value = parse(PageValue, body["actions"][0].get("value"))
-    data = surface.service.home(user, is_cct=surface.directory.is_cct(user))
+    data = surface.services.reads.home(user, is_cct=surface.directory.is_cct(user))
     view = caseload_modal(data, CaseloadMetadata(section=value.section, page=value.page))
     client.views_open(trigger_id=body["trigger_id"], view=view)
 
@@ -50,6 +50,6 @@ def page(ack: Ack, body: dict[str, Any], client: WebClient, context: BoltContext
     ack()
     surface, user = surface_of(context), user_of(body)
     value = parse(PageValue, body["actions"][0].get("value"))
-    data = surface.service.home(user, is_cct=surface.directory.is_cct(user))
+    data = surface.services.reads.home(user, is_cct=surface.directory.is_cct(user))
     view = caseload_modal(data, CaseloadMetadata(section=value.section, page=value.page))
     client.views_update(view_id=body["view"]["id"], hash=body["view"].get("hash"), view=view)

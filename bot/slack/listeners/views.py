@@ -6,7 +6,7 @@ from typing import Any
 
 from slack_bolt import Ack, App, BoltContext
 
-from bot.services import SummaryInvalid
+from bot.services.checklist import SummaryInvalid
 from bot.slack.ids import Id, SummaryMetadata, parse
 from bot.slack.listeners import follow, surface_of, user_of
 from bot.slack.views.summary import FIELD_BLOCKS
@@ -37,7 +37,7 @@ def submit_summary(
     values = (view.get("state") or {}).get("values") or {}
     actor = surface.actor(user_of(body))
     try:
-        outcome = surface.service.save_discharge_summary(
+        outcome = surface.services.checklist.save_discharge_summary(
             meta.c,
             treatment_focus=_text(values, Id.B_FOCUS, Id.A_FOCUS),
             goals_progress=_text(values, Id.B_GOALS, Id.A_GOALS),
@@ -53,5 +53,5 @@ def submit_summary(
         return
     ack()
     assert outcome.note_id is not None
-    note_key = surface.service.queue_summary_note(meta.c, outcome.note_id, actor=actor)
+    note_key = surface.services.checklist.queue_summary_note(meta.c, outcome.note_id, actor=actor)
     follow(surface, meta.c, actor, [note_key, *outcome.queued])

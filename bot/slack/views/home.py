@@ -18,7 +18,7 @@ from slack_sdk.models.blocks import (
 )
 from slack_sdk.models.views import View
 
-from bot.readmodels import HomeData, HomeRow
+from bot.services.readmodels import HomeData, HomeRow
 from bot.slack.ids import CaseloadMetadata, Id, PageValue
 from bot.slack.views.format import chunks, when
 

@@ -16,7 +16,7 @@ from slack_sdk.models.blocks import (
 )
 
 from bot.domain.model import ChecklistStep, Classification, State, StepKind
-from bot.readmodels import OutboxKind, OutboxMessageData, Resolution, Resolved
+from bot.services.readmodels import OutboxKind, OutboxMessageData, Resolution, Resolved
 from bot.slack.ids import Id, PromptValue
 from bot.slack.views.format import SlackMessage, chunks, escape, first_line, quote, when, who
 

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 from slack_sdk.models.blocks import Block, ContextBlock, MarkdownTextObject, SectionBlock
 
-from bot.services import CaseloadRow, Timeline
+from bot.services.reads import CaseloadRow, Timeline
 from bot.slack.care import USAGE
 from bot.slack.views.format import SlackMessage, chunks, when
 

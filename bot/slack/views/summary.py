@@ -13,7 +13,7 @@ from slack_sdk.models.blocks import (
 )
 from slack_sdk.models.views import View
 
-from bot.services import RISK_LEVELS, SummaryPrefill
+from bot.services.checklist import RISK_LEVELS, SummaryPrefill
 from bot.slack.ids import Id, SummaryMetadata
 from bot.slack.views.format import day
 

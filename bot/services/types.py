@@ -64,12 +64,20 @@ def checkin_phrase(number: int, total: int) -> str:
 
 
 class _HasSettings(Protocol):
-    settings: Settings
+    @property
+    def settings(self) -> Settings: ...
+
+
+class _Capability(Protocol):
+    """A capability service: it holds the shared episode mechanics, and they the settings."""
+
+    @property
+    def episodes(self) -> _HasSettings: ...
 
 
 P = ParamSpec("P")
 R = TypeVar("R")
-S = TypeVar("S", bound=_HasSettings)
+S = TypeVar("S", bound=_Capability)
 
 
 def saved_or_refused(
@@ -84,7 +92,7 @@ def saved_or_refused(
         try:
             return within_budget(
                 lambda: method(self, *args, **kwargs),
-                seconds=self.settings.write_budget_seconds,
+                seconds=self.episodes.settings.write_budget_seconds,
             )
         except BudgetExhausted as exhausted:
             log.warning("%s not saved: %s", method.__name__, exhausted)

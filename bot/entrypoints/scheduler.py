@@ -23,7 +23,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.cron import CronTrigger
 
 from bot.clock import SystemClock
-from bot.services import CareService
+from bot.services import Services
 from bot.slack.dispatch import Dispatcher, DispatchReport
 
 log = logging.getLogger(__name__)
@@ -33,14 +33,14 @@ DELIVERY_SHARE = 0.8  # of a tick period a pass may spend delivering before the 
 
 
 def tick_and_deliver(
-    service: CareService,
+    services: Services,
     dispatcher: Dispatcher | None,
     *,
     stop: threading.Event | None = None,
     deliver_seconds: float = 30.0,
 ) -> DispatchReport | None:
     """One pass: queue what is due now, then send what is due (when Slack is configured)."""
-    result = service.tick(stop=stop.is_set if stop is not None else None)
+    result = services.outreach.tick(stop=stop.is_set if stop is not None else None)
     if result.queued:
         log.info("tick queued %d message(s)", len(result.queued))
     if dispatcher is None or (stop is not None and stop.is_set()):
@@ -54,10 +54,10 @@ def tick_and_deliver(
 class Scheduler:
     """The tick and the weekly digest, on a background thread pool of one."""
 
-    def __init__(self, service: CareService, dispatcher: Dispatcher | None) -> None:
-        self.service = service
+    def __init__(self, services: Services, dispatcher: Dispatcher | None) -> None:
+        self.services = services
         self.dispatcher = dispatcher
-        self.settings = service.settings
+        self.settings = services.settings
         self.stopping = threading.Event()
         self.idle = threading.Event()
         self.idle.set()
@@ -97,10 +97,12 @@ class Scheduler:
 
     def tick(self) -> None:
         deliver = max(1.0, self.settings.tick_seconds * DELIVERY_SHARE)
-        tick_and_deliver(self.service, self.dispatcher, stop=self.stopping, deliver_seconds=deliver)
+        tick_and_deliver(
+            self.services, self.dispatcher, stop=self.stopping, deliver_seconds=deliver
+        )
 
     def digest(self) -> None:
-        key = self.service.queue_weekly_digest()
+        key = self.services.digest.queue_weekly_digest()
         if key is None:
             log.info("weekly digest: nothing to report (or already posted)")
             return

@@ -12,13 +12,19 @@ from types import FrameType
 
 from pydantic import SecretStr
 
-from bot.bootstrap import Runtime, build_runtime
-from bot.http import create_wsgi_app, listening_socket, serve_http, start_socket_mode
-from bot.scheduler import Scheduler, run_until_signalled
+from bot.delivery.slack_client import make_web_client
+from bot.entrypoints.bootstrap import Runtime, build_runtime
+from bot.entrypoints.http import (
+    create_wsgi_app,
+    listening_socket,
+    serve_http,
+    start_socket_mode,
+)
+from bot.entrypoints.scheduler import Scheduler, run_until_signalled
+from bot.entrypoints.web import HealthCheck, platform_routes
 from bot.settings import Settings
-from bot.slack.app import Surface, build_surface, create_app
-from bot.slack_client import make_web_client
-from bot.web import HealthCheck, platform_routes
+from bot.slack.app import build_surface, create_app
+from bot.slack.surface import Surface
 
 log = logging.getLogger(__name__)
 
@@ -43,10 +49,10 @@ def worker(settings: Settings) -> None:
             log.warning(
                 "SLACK_BOT_TOKEN is not set: the worker queues what is due but sends nothing"
             )
-            run_until_signalled(Scheduler(runtime.service, None))
+            run_until_signalled(Scheduler(runtime.services, None))
             return
         surface = _surface(settings, runtime)
-        run_until_signalled(Scheduler(surface.service, surface.dispatcher))
+        run_until_signalled(Scheduler(surface.services, surface.dispatcher))
     finally:
         runtime.close()
 
@@ -160,7 +166,7 @@ def _serve_one(
         clock=runtime.clock,
         surface=surface,
     )
-    scheduler = Scheduler(surface.service, surface.dispatcher) if scheduler_on else None
+    scheduler = Scheduler(surface.services, surface.dispatcher) if scheduler_on else None
     if scheduler is not None:
         scheduler.start()
     routes = platform_routes(runtime, runtime.healthie)

@@ -13,12 +13,13 @@ from zoneinfo import ZoneInfo
 from pydantic import ValidationError
 
 from bot import __version__
-from bot.bootstrap import Runtime, build_runtime
-from bot.caseload import CaseloadError, parse_sessions, read_caseload
 from bot.clock import FixedClock, ensure_utc
 from bot.domain.errors import DomainError
 from bot.domain.model import EventKind
-from bot.services import Actor, Source, Timeline
+from bot.entrypoints.bootstrap import Runtime, build_runtime
+from bot.services.caseload_file import CaseloadError, parse_sessions, read_caseload
+from bot.services.reads import Timeline
+from bot.services.types import Actor, Source
 from bot.settings import Settings, load_settings
 from smart_phrases import PhraseLibrary, PhraseSetError, lint, sample_context
 from storage import outbox as outbox_store
@@ -104,7 +105,7 @@ def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
         return 1
     runtime = _runtime(settings)
     try:
-        report = runtime.service.import_caseload(rows, actor=_admin())
+        report = runtime.services.caseload.import_caseload(rows, actor=_admin())
     finally:
         runtime.close()
     print(f"{path}: {report}")
@@ -131,9 +132,9 @@ def cmd_import_sessions(args: argparse.Namespace, settings: Settings) -> int:
         return 1
     runtime = _runtime(settings)
     try:
-        service = runtime.service
+        service = runtime.services
         now = runtime.clock.now()
-        known = {row.chart_id for row in service.caseload()}
+        known = {row.chart_id for row in service.reads.caseload()}
         problems = [
             f"line {r.line}, column client_id: no client {r.client_id} on the caseload"
             for r in rows
@@ -152,7 +153,7 @@ def cmd_import_sessions(args: argparse.Namespace, settings: Settings) -> int:
         applied = repeated = 0
         actor = _admin()
         for row in rows:
-            outcome = service.record_session(
+            outcome = service.recording.record_session(
                 row.client_id,
                 EventKind(row.outcome),
                 occurred_at=row.occurred_at,
@@ -193,7 +194,7 @@ def cmd_phrases(args: argparse.Namespace, settings: Settings) -> int:
     if args.client:
         runtime = _runtime(settings)
         try:
-            context = runtime.service.phrase_context(
+            context = runtime.services.reads.phrase_context(
                 args.client, audience=meta.audience, actor=_admin()
             )
         finally:
@@ -209,9 +210,9 @@ def cmd_status(args: argparse.Namespace, settings: Settings) -> int:
     runtime = _runtime(settings, now=_parse_now(args.now))
     try:
         if args.client:
-            _print_timeline(runtime.service.timeline(args.client, actor=_admin()), zone)
+            _print_timeline(runtime.services.reads.timeline(args.client, actor=_admin()), zone)
             return 0
-        rows = runtime.service.caseload()
+        rows = runtime.services.reads.caseload()
     finally:
         runtime.close()
     if not rows:
@@ -277,7 +278,7 @@ def cmd_tick(args: argparse.Namespace, settings: Settings) -> int:
     runtime = _runtime(settings, now=now)
     zone = _reader_zone(args, settings)
     try:
-        result = runtime.service.tick(now)
+        result = runtime.services.outreach.tick(now)
         print(
             f"Tick at {_fmt(result.now, zone)}: {result.episodes} episode(s) due, {len(result.queued)} message(s) queued."
         )
@@ -297,13 +298,13 @@ def _deliver(runtime: Runtime) -> None:
     if runtime.settings.slack_bot_token is None:
         print("SLACK_BOT_TOKEN is not set: messages stay queued in the outbox, not delivered.")
         return
+    from bot.delivery.slack_client import make_web_client
     from bot.slack.directory import SlackDirectory
     from bot.slack.dispatch import Dispatcher
-    from bot.slack_client import make_web_client
 
     client = make_web_client(runtime.settings)
     report = Dispatcher(
-        runtime.service, client, SlackDirectory(client, runtime.settings)
+        runtime.services, client, SlackDirectory(client, runtime.settings)
     ).deliver_due(timeout=3600)  # everything due now, retries included; then exit
     print(f"Slack: {report}.")
     for key, error in report.failed:
@@ -314,7 +315,7 @@ def cmd_digest(args: argparse.Namespace, settings: Settings) -> int:
     now = _parse_now(args.now)
     runtime = _runtime(settings, now=now)
     try:
-        key = runtime.service.queue_weekly_digest(now)
+        key = runtime.services.digest.queue_weekly_digest(now)
         if key is None:
             print("Nothing to report (or this week's digest was already queued); nothing posted.")
         else:
@@ -333,7 +334,7 @@ def _positive(value: str) -> int:
 
 
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
-    from bot.serve import MissingSlackConfig, serve
+    from bot.entrypoints.serve import MissingSlackConfig, serve
 
     try:
         if args.workers is not None:
@@ -346,14 +347,14 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_worker(args: argparse.Namespace, settings: Settings) -> int:
-    from bot.serve import worker
+    from bot.entrypoints.serve import worker
 
     worker(settings)
     return 0
 
 
 def cmd_manifest(args: argparse.Namespace, settings: Settings) -> int:
-    from bot.manifest import manifest_yaml
+    from bot.slack.manifest import manifest_yaml
 
     try:
         print(manifest_yaml(settings, request_url=args.url, socket_mode=args.socket_mode), end="")
@@ -387,7 +388,7 @@ def cmd_outbox(args: argparse.Namespace, settings: Settings) -> int:
             print(f"Message {args.id} ({key}) is queued again; the next delivery pass sends it.")
             return 0
         statuses = ["dead"] if args.dead else ["pending", "in_flight"]
-        rows = runtime.service.outbox(statuses=statuses)
+        rows = runtime.services.reads.outbox(statuses=statuses)
     finally:
         runtime.close()
     if not rows:

@@ -7,7 +7,8 @@ import logging
 from bot.domain.errors import DomainError, NotSaved, UnknownClient
 from bot.domain.model import ChecklistStep, EventKind, State
 from bot.platform.events import PlatformEvent, PlatformEventType, SinkResult
-from bot.services import Actor, CareService, Outcome, Source
+from bot.services import Services
+from bot.services.types import Actor, Outcome, Source
 
 log = logging.getLogger(__name__)
 
@@ -26,8 +27,8 @@ class ServiceSink:
     "attended" reported for a future date) is logged and acknowledged, not retried for days.
     """
 
-    def __init__(self, service: CareService) -> None:
-        self.service = service
+    def __init__(self, services: Services) -> None:
+        self.services = services
 
     def __call__(self, event: PlatformEvent, /) -> SinkResult:
         actor = Actor(f"platform:{event.source}", Source.PLATFORM)
@@ -47,24 +48,24 @@ class ServiceSink:
         return SinkResult.DUPLICATE if outcome.duplicate else SinkResult.APPLIED
 
     def _apply(self, event: PlatformEvent, actor: Actor) -> Outcome | None:
-        service = self.service
+        services = self.services
         if event.type is PlatformEventType.CLIENT_MESSAGE:
-            return service.record_client_message(
+            return services.recording.record_client_message(
                 event.client_id,
                 occurred_at=event.occurred_at,
                 actor=actor,
                 delivery_id=event.event_id,
             )
         if event.type is PlatformEventType.CLIENT_DISCHARGED_GROUP:
-            state = service.current_state(event.client_id, actor=actor)
+            state = services.recording.current_state(event.client_id, actor=actor)
             if state is not State.INACTIVE:
                 log.info(
                     "group move for a client whose checklist is not open (%s): noted only", state
                 )
-                return service.acknowledge_delivery(
+                return services.recording.acknowledge_delivery(
                     event.client_id, delivery_id=event.event_id, actor=actor
                 )
-            return service.complete_step(
+            return services.checklist.complete_step(
                 event.client_id,
                 ChecklistStep.MOVED_TO_GROUP,
                 actor=actor,
@@ -75,7 +76,7 @@ class ServiceSink:
         session_at = event.session_at
         if kind is EventKind.SESSION_SCHEDULED and session_at is None:
             session_at = event.occurred_at
-        return service.record_session(
+        return services.recording.record_session(
             event.client_id,
             kind,
             occurred_at=event.occurred_at,

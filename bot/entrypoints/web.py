@@ -9,13 +9,13 @@ from typing import Any
 
 from sqlalchemy import text
 
-from bot.bootstrap import Runtime
 from bot.clock import SystemClock
-from bot.http import RouteHandler
+from bot.entrypoints.bootstrap import Runtime
+from bot.entrypoints.http import RouteHandler
 from bot.platform.generic import handle_generic
 from bot.platform.healthie import handle_healthie
 from bot.platform.healthie_api import HealthieClient
-from bot.platform_sink import ServiceSink
+from bot.platform.sink import ServiceSink
 
 #: A tick older than this many scheduler periods (and at least 5 minutes) is stale.
 STALE_TICKS = 5
@@ -24,7 +24,7 @@ STALE_TICKS = 5
 def platform_routes(runtime: Runtime, healthie: HealthieClient | None) -> dict[str, RouteHandler]:
     """The webhook routes that are configured; an unconfigured one is simply not served (404)."""
     settings = runtime.settings
-    sink = ServiceSink(runtime.service)
+    sink = ServiceSink(runtime.services)
     routes: dict[str, RouteHandler] = {}
     if settings.platform_webhook_secret is not None:
         routes["/platform/events"] = functools.partial(

@@ -8,7 +8,7 @@ from sqlalchemy import Engine
 
 from bot.clock import Clock, clock_from_start
 from bot.platform.healthie_api import HealthieClient, healthie_client_from_settings
-from bot.services import CareService
+from bot.services import Services, build_services
 from bot.settings import Settings
 from smart_phrases import PhraseLibrary
 from storage.db import make_engine, make_session_factory, require_migrated
@@ -22,7 +22,7 @@ class Runtime:
     uow: UnitOfWork
     clock: Clock
     phrases: PhraseLibrary
-    service: CareService
+    services: Services
     healthie: HealthieClient | None = None
 
     def close(self) -> None:
@@ -52,5 +52,5 @@ def build_runtime(
         api_version=settings.healthie_api_version,
         timeout=settings.healthie_timeout_seconds,
     )
-    service = CareService(uow, clock, settings, phrases, platform=healthie)
-    return Runtime(settings, engine, uow, clock, phrases, service, healthie)
+    services = build_services(uow, clock, settings, phrases, platform=healthie)
+    return Runtime(settings, engine, uow, clock, phrases, services, healthie)

@@ -1,0 +1,514 @@
+"""Shared episode mechanics: every capability service records through these.
+
+Each use case is one unit of work: it reads the client's episode, asks the pure policy
+whether the change is legal and what follows, writes the event, the cached schedule columns,
+any messages now due (to the outbox, with idempotency keys) and an audit entry, all in one
+transaction. Services never see a Slack payload and never read the wall clock themselves.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from bot.clock import Clock
+from bot.domain.calendar import WorkingHours
+from bot.domain.errors import NotAllowed, UnknownClient
+from bot.domain.model import (
+    ChecklistStep,
+    Classification,
+    Closure,
+    EpisodeHistory,
+    Event,
+    EventKind,
+    OpenReason,
+    Policy,
+    Recipient,
+    State,
+    StepKind,
+)
+from bot.domain.policy import INERT_KINDS, SUCCESSOR, Assessment, DueStep, assess, is_return
+from bot.services.readmodels import OutboxKind
+from bot.services.types import SCHEDULER, Actor, Outcome
+from bot.settings import Settings
+from smart_phrases import PhraseLibrary
+from storage.models import AdminNote, Client, Clinician, Episode, EventRecord, OutboxMessage
+from storage.repository import Repository, UnitOfWork
+
+log = logging.getLogger(__name__)
+
+#: The events the policy reads: a history is loaded without the inert ones (admin notes).
+POLICY_KINDS = tuple(k.value for k in EventKind if k not in INERT_KINDS)
+
+
+def policy_from(settings: Settings) -> Policy:
+    return Policy(
+        silence_days=settings.silence_days,
+        consecutive_missed=settings.consecutive_missed,
+        checkins=settings.checkins,
+        outreach_interval_days=settings.outreach_interval_days,
+        no_reply_weeks=settings.no_reply_weeks,
+        reply_window_days=settings.reply_window_days,
+        nudge_after_days=settings.nudge_after_days,
+        max_nudges=settings.max_nudges,
+        escalate_after_days=settings.escalate_after_days,
+    )
+
+
+@dataclass(frozen=True)
+class QueuedMessage:
+    key: str
+    kind: str
+    recipient_kind: str
+    recipient: str | None
+    deliver_after: datetime
+    chart_id: str | None
+
+
+def step_label(step: DueStep | None) -> str | None:
+    if step is None:
+        return None
+    if step.number is not None:
+        return f"{step.kind.value} {step.number}"
+    return step.kind.value
+
+
+def to_event(record: EventRecord) -> Event:
+    data = record.data or {}
+    return Event(
+        kind=EventKind(record.kind),
+        at=record.occurred_at,
+        session_at=record.session_at,
+        number=data.get("number"),
+        step=ChecklistStep(data["step"]) if data.get("step") else None,
+        answer=data.get("answer"),
+        classification=Classification(data["classification"])
+        if data.get("classification")
+        else None,
+        until=datetime.fromisoformat(data["until"]) if data.get("until") else None,
+        prompt=data.get("prompt"),
+        label=data.get("label"),
+        known_at=record.recorded_at,
+    )
+
+
+def _event_data(event: Event) -> dict[str, Any]:
+    data: dict[str, Any] = {
+        "number": event.number,
+        "step": event.step.value if event.step else None,
+        "answer": event.answer,
+        "classification": event.classification.value if event.classification else None,
+        "until": event.until.isoformat() if event.until else None,
+        "prompt": event.prompt,
+        "label": event.label,
+    }
+    return {k: v for k, v in data.items() if v is not None}
+
+
+class Episodes:
+    """The episode mechanics every capability uses: authorise, assess, apply, queue, store.
+
+    One instance per unit of work, clock and settings; the capability services hold it.
+    """
+
+    def __init__(
+        self, uow: UnitOfWork, clock: Clock, settings: Settings, phrases: PhraseLibrary
+    ) -> None:
+        self.uow = uow
+        self.clock = clock
+        self.settings = settings
+        self.phrases = phrases
+        self.policy = policy_from(settings)
+
+    def zone_of(self, clinician: Clinician) -> str:
+        return clinician.timezone or self.settings.practice_timezone
+
+    def hours_for(self, clinician: Clinician) -> WorkingHours:
+        return WorkingHours(
+            zone=ZoneInfo(clinician.timezone or self.settings.practice_timezone),
+            start=clinician.work_start or self.settings.work_start,
+            end=clinician.work_end or self.settings.work_end,
+            workdays=frozenset(self.settings.workdays),
+            holidays=frozenset(self.settings.holidays),
+        )
+
+    def client(self, repo: Repository, chart_id: str, actor: Actor) -> Client:
+        client = repo.client_by_chart_id(chart_id.strip(), lock=True)
+        if client is None:
+            raise UnknownClient(chart_id.strip())
+        if not actor.may_act_on(client):
+            raise NotAllowed(
+                f"Only {chart_id}'s clinician or the Care Coordination Team can do that."
+            )
+        return client
+
+    def history(
+        self,
+        repo: Repository,
+        episode: Episode,
+        records: Sequence[EventRecord] | None = None,
+    ) -> EpisodeHistory:
+        """The policy's view of an episode (`records`: its events, when already loaded)."""
+        if records is None:
+            records = repo.events_of(episode.id, kinds=POLICY_KINDS)
+        return EpisodeHistory(
+            opened_at=episode.opened_at,
+            baseline_contact_at=episode.baseline_contact_at,
+            opened_reason=OpenReason(episode.opened_reason),
+            events=tuple(to_event(r) for r in records),
+            booked_sessions=tuple(datetime.fromisoformat(b) for b in episode.booked_sessions or ()),
+        )
+
+    def assess(
+        self, repo: Repository, client: Client, episode: Episode, now: datetime
+    ) -> Assessment:
+        return assess(
+            self.history(repo, episode), self.policy, self.hours_for(client.clinician), now
+        )
+
+    def caseload_pages(
+        self, repo: Repository, *, clinician_id: int | None, page: int = 500
+    ) -> Iterator[tuple[Client, Episode, Sequence[EventRecord]]]:
+        """Every client (of one clinician, or all) with its current episode and the events
+        the policy reads: two queries per `page` clients, not two or three per client."""
+        after: str | None = None
+        while True:
+            rows = repo.clients_with_current_episode(
+                clinician_id=clinician_id, after_chart=after, limit=page
+            )
+            if not rows:
+                return
+            episodes = {c.id: e or self.episode(repo, c) for c, e in rows}
+            records = repo.events_of_episodes([e.id for e in episodes.values()], kinds=POLICY_KINDS)
+            for client, _ in rows:
+                episode = episodes[client.id]
+                yield client, episode, records[episode.id]
+            if len(rows) < page:
+                return
+            after = rows[-1][0].chart_id
+
+    def episode(self, repo: Repository, client: Client) -> Episode:
+        episode = repo.current_episode(client.id)
+        if episode is None:  # every imported client has one; be safe for hand-made rows
+            episode = self.open(repo, client, OpenReason.IMPORTED, self.clock.now(), None, ())
+        return episode
+
+    def open(
+        self,
+        repo: Repository,
+        client: Client,
+        reason: OpenReason,
+        at: datetime,
+        baseline: datetime | None,
+        bookings: Iterable[datetime],
+    ) -> Episode:
+        episode = Episode(
+            client_id=client.id,
+            opened_at=at,
+            opened_reason=reason.value,
+            baseline_contact_at=baseline,
+            booked_sessions=[b.isoformat() for b in bookings],
+            state=State.ACTIVE.value,
+            checkins_sent=0,
+            updated_at=at,
+        )
+        repo.add(episode)
+        repo.flush()
+        repo.add(
+            EventRecord(
+                client_id=client.id,
+                episode_id=episode.id,
+                kind=EventKind.EPISODE_OPENED.value,
+                occurred_at=at,
+                recorded_at=at,
+                actor="system",
+                source="system",
+                data={"label": reason.value},
+            )
+        )
+        repo.flush()
+        return episode
+
+    @staticmethod
+    def add_note(
+        repo: Repository,
+        client: Client,
+        episode: Episode,
+        *,
+        kind: str,
+        author: str,
+        body: str,
+        now: datetime,
+        fields: dict[str, Any] | None = None,
+    ) -> AdminNote:
+        """The one place a note is written (and where encryption at rest will wrap the body)."""
+        note = AdminNote(
+            client_id=client.id,
+            episode_id=episode.id,
+            kind=kind,
+            author=author,
+            body=body,
+            fields=fields,
+            created_at=now,
+        )
+        repo.add(note)
+        repo.flush()
+        return note
+
+    def write_event(
+        self, repo: Repository, client: Client, episode: Episode, event: Event, actor: Actor
+    ) -> EventRecord:
+        record = EventRecord(
+            client_id=client.id,
+            episode_id=episode.id,
+            kind=event.kind.value,
+            occurred_at=event.at,
+            recorded_at=event.learned_at,
+            actor=actor.id,
+            source=actor.source.value,
+            session_at=event.session_at,
+            data=_event_data(event),
+        )
+        repo.add(record)
+        repo.flush()
+        return record
+
+    def recipient(self, client: Client, step: DueStep) -> tuple[str, str | None]:
+        if step.recipient is Recipient.CCT:
+            return Recipient.CCT.value, self.settings.cct_channel_id
+        return Recipient.CLINICIAN.value, client.clinician.slack_user_id
+
+    def advance(
+        self,
+        repo: Repository,
+        client: Client,
+        episode: Episode,
+        now: datetime,
+        records: Sequence[EventRecord] | None = None,
+        *,
+        history: EpisodeHistory | None = None,
+    ) -> tuple[Assessment, list[QueuedMessage]]:
+        """Queue every step due at `now`, then store the state and the next due time.
+
+        The history is read once (or handed over by a caller that holds it); the prompts
+        recorded here are added to it in memory, which is all the re-assessment needs (the
+        policy is pure).
+        """
+        queued: list[QueuedMessage] = []
+        if history is None:
+            history = self.history(repo, episode, records)
+        hours = self.hours_for(client.clinician)
+        assessment = assess(history, self.policy, hours, now)
+        for _ in range(4):  # each round records its prompts, so the next finds fewer due
+            if not assessment.due:
+                break
+            prompted = []
+            for step in assessment.due:
+                queued.extend(self.queue(repo, client, episode, step, now))
+                prompted.append(
+                    Event(
+                        EventKind.PROMPTED, now, prompt=step.key, number=step.number, known_at=now
+                    )
+                )
+            history = replace(history, events=(*history.events, *prompted))
+            assessment = assess(history, self.policy, hours, now)
+        self.store(episode, assessment, now)
+        return assessment, queued
+
+    def queue(
+        self, repo: Repository, client: Client, episode: Episode, step: DueStep, now: datetime
+    ) -> list[QueuedMessage]:
+        kind, recipient = self.recipient(client, step)
+        key = f"ep{episode.id}:{step.idempotency_suffix}"
+        message = OutboxMessage(
+            idempotency_key=key,
+            episode_id=episode.id,
+            kind=step.kind.value,
+            recipient_kind=kind,
+            recipient=recipient,
+            payload={
+                "chart_id": client.chart_id,
+                "episode_id": episode.id,
+                "step": step.key,
+                "number": step.number,
+                "attempt": step.attempt,
+                "due_at": step.due_at.isoformat(),
+            },
+            status="pending",
+            deliver_after=max(step.due_at, now) if step.recipient is Recipient.CLINICIAN else now,
+            attempts=0,
+            created_at=now,
+        )
+        written = repo.add_outbox(message)
+        self.write_event(
+            repo,
+            client,
+            episode,
+            Event(EventKind.PROMPTED, now, prompt=step.key, number=step.number, known_at=now),
+            SCHEDULER,
+        )
+        if not written:
+            return []
+        if recipient is None:
+            log.warning("outbox %s has no recipient: CCT_CHANNEL_ID is not set", key)
+        return [
+            QueuedMessage(
+                key, step.kind.value, kind, recipient, message.deliver_after, client.chart_id
+            )
+        ]
+
+    def store(self, episode: Episode, assessment: Assessment, now: datetime) -> None:
+        """Cache the state and the schedule: `next_due_at` is what the tick's index reads."""
+        episode.state = assessment.state.value
+        episode.trigger = assessment.trigger.value if assessment.trigger else None
+        episode.closure = assessment.closure.value if assessment.closure else None
+        episode.checkins_sent = assessment.checkins_sent
+        upcoming = assessment.due[0] if assessment.due else assessment.next
+        if assessment.state is State.CLOSED:
+            upcoming = None
+        episode.next_step = step_label(upcoming)
+        episode.next_due_at = upcoming.due_at if upcoming else None
+        episode.updated_at = now
+
+    def apply(
+        self,
+        repo: Repository,
+        client: Client,
+        event: Event,
+        actor: Actor,
+        *,
+        action: str,
+        details: dict[str, Any] | None = None,
+        episode: Episode | None = None,
+    ) -> Outcome:
+        """Record one event through the policy (which may refuse it) and follow it through
+        (`episode`: the client's current one, when the caller has just read it)."""
+        now = self.clock.now()
+        event = replace(event, known_at=now)
+        episode = episode or self.episode(repo, client)
+        hours = self.hours_for(client.clinician)
+        # The history is read once per change: what is written below is added in memory.
+        history = self.history(repo, episode)
+        current = assess(history, self.policy, hours, now)
+        reopened = False
+        if is_return(current.state, current.closure, event.kind):
+            if current.state is not State.CLOSED:
+                self.close(episode, Closure.RETURNED, now)
+            episode = self.open(
+                repo, client, OpenReason.RETURNED, now, current.last_contact_at, current.bookings
+            )
+            history = self.history(repo, episode)
+            reopened = True
+        with_event = replace(history, events=(*history.events, event))
+        # Ask first: an illegal move raises here, before anything is written.
+        after = assess(with_event, self.policy, hours, now)
+        following: EpisodeHistory | None = with_event
+        self.write_event(repo, client, episode, event, actor)
+        queued: list[QueuedMessage] = []
+        successor = SUCCESSOR.get(after.closure) if after.closure else None
+        if after.state is State.CLOSED and successor is not None:
+            self.store(episode, after, now)
+            self.close(episode, after.closure, now)
+            episode = self.open(repo, client, successor, now, after.last_contact_at, after.bookings)
+            following = None  # a new episode: its (one-event) history is read afresh
+        result, queued = self.advance(repo, client, episode, now, history=following)
+        if result.state is State.CLOSED and episode.closed_at is None:
+            self.close(episode, result.closure, now)
+        keys = [q.key for q in queued]
+        if reopened or successor is not None or _progress(current) != _progress(result):
+            # Whatever caused it (a click, a webhook, the CLI), prompts already in Slack
+            # about this client are re-rendered: buttons that no longer apply go away.
+            keys += self.refresh_live(repo, client, now)
+        repo.audit(
+            at=now,
+            actor=actor.id,
+            action=action,
+            client_id=client.id,
+            episode_id=episode.id,
+            details={"source": actor.source.value, "state": result.state.value, **(details or {})},
+        )
+        return Outcome(client.chart_id, result, tuple(keys), reopened=reopened)
+
+    @staticmethod
+    def close(episode: Episode, closure: Closure | None, now: datetime) -> None:
+        episode.state = State.CLOSED.value
+        episode.closure = closure.value if closure else None
+        episode.closed_at = now
+        episode.next_due_at = None
+        episode.next_step = None
+
+    def apply_now(self, chart_id: str, kind: EventKind, actor: Actor, action: str) -> Outcome:
+        """Record a `kind` event for the client at the current time, in its own unit of work."""
+        with self.uow() as repo:
+            client = self.client(repo, chart_id, actor)
+            return self.apply(repo, client, Event(kind, self.clock.now()), actor, action=action)
+
+    def refresh_live(
+        self, repo: Repository, client: Client, now: datetime, *, skip: set[int] | None = None
+    ) -> list[str]:
+        """Queue an in-place update of every live prompt about this client in Slack (its
+        last two episodes), so what it shows follows the record. Returns the keys queued."""
+        keys: list[str] = []
+        for episode in repo.episodes_of(client.id)[-2:]:
+            for row in repo.outbox_of_episode(episode.id):
+                if (
+                    row.id not in (skip or set())
+                    and row.status == "sent"
+                    and row.ts
+                    and row.kind in LIVE_KINDS
+                    and not (row.payload or {}).get("retired")
+                    and not (
+                        row.kind == StepKind.CHECKLIST.value
+                        and int((row.payload or {}).get("attempt") or 0) > 0
+                    )
+                ):
+                    key = self.queue_update(repo, row, now)
+                    if key is not None:
+                        keys.append(key)
+        return keys
+
+    def queue_update(self, repo: Repository, row: OutboxMessage, now: datetime) -> str | None:
+        """An in-place update of `row`'s message; None when one is already waiting (it
+        renders the record as it is when sent, so one pending refresh is enough)."""
+        prefix = f"upd:{row.id}:"
+        if repo.pending_with_prefix(prefix):
+            return None
+        key = f"{prefix}{repo.count_outbox(key_prefix=prefix)}"
+        repo.add_outbox(
+            OutboxMessage(
+                idempotency_key=key,
+                episode_id=row.episode_id,
+                kind=OutboxKind.MESSAGE_UPDATE.value,
+                recipient_kind=row.recipient_kind,
+                recipient=row.recipient,
+                payload={"target": row.id},
+                status="pending",
+                deliver_after=now,
+                attempts=0,
+                created_at=now,
+            )
+        )
+        return key
+
+
+def _progress(a: Assessment) -> tuple[object, ...]:
+    """What a prompt in Slack shows about an episode; a change means a refresh."""
+    return (a.state, a.closure, a.checkins_sent, a.checklist.done_count)
+
+
+#: Prompts that offer buttons while they apply; they are refreshed in place as the record moves.
+LIVE_KINDS = frozenset(
+    {
+        StepKind.CHECKIN.value,
+        StepKind.CLASSIFY_REPLY.value,
+        StepKind.CHECKLIST.value,
+        StepKind.CCT_ARCHIVE.value,
+        StepKind.CCT_CARE_TEAM_REMOVAL.value,
+        StepKind.CCT_REMATCH.value,
+        StepKind.CCT_ESCALATION.value,
+    }
+)

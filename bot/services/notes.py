@@ -1,0 +1,45 @@
+"""Notes: admin notes for the chart log (their text never goes to a channel)."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from bot.domain.errors import DomainError
+from bot.domain.model import Event, EventKind
+from bot.services.episodes import Episodes
+from bot.services.types import Actor, Outcome, saved_or_refused
+
+
+class Notes:
+    """Admin notes written by hand."""
+
+    def __init__(self, episodes: Episodes) -> None:
+        self.episodes = episodes
+        self.uow = episodes.uow
+        self.clock = episodes.clock
+
+    @saved_or_refused
+    def log_note(self, chart_id: str, text: str, *, actor: Actor) -> Outcome:
+        """An admin note for the chart log (its text never goes to a channel)."""
+        body = text.strip()
+        if not body:
+            raise DomainError("The note is empty; write what you want recorded.")
+        if len(body) > 4000:
+            raise DomainError("That note is longer than 4,000 characters; shorten it.")
+        with self.uow() as repo:
+            client = self.episodes.client(repo, chart_id, actor)
+            now = self.clock.now()
+            episode = self.episodes.episode(repo, client)
+            note = self.episodes.add_note(
+                repo, client, episode, kind="manual", author=actor.id, body=body, now=now
+            )
+            outcome = self.episodes.apply(
+                repo,
+                client,
+                Event(EventKind.ADMIN_NOTE, now, label=f"note {note.id}"),
+                actor,
+                action="note",
+                details={"note_id": note.id},
+                episode=episode,
+            )
+            return replace(outcome, note_id=note.id)

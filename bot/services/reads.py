@@ -1,0 +1,259 @@
+"""The reads the surfaces need: the caseload, a client's timeline, a phrase context,
+the outbox, and App Home."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from bot.domain.checklist import ORDER as CHECKLIST_ORDER
+from bot.domain.checklist import TITLES as CHECKLIST_TITLES
+from bot.domain.model import Closure, EventKind, Recipient, State, StepKind
+from bot.domain.policy import Assessment, assess
+from bot.services.episodes import Episodes, step_label
+from bot.services.readmodels import HomeData, HomeRow
+from bot.services.types import Actor
+from bot.services.wording import render_context
+from smart_phrases import RenderContext
+from storage.models import EventRecord, OutboxMessage
+
+
+@dataclass(frozen=True)
+class CaseloadRow:
+    chart_id: str
+    clinician: str
+    state: State
+    next_step: str | None
+    due_at: datetime | None
+    last_contact_at: datetime | None
+    checkins_sent: int
+
+
+@dataclass(frozen=True)
+class EpisodeView:
+    episode_id: int
+    opened_at: datetime
+    opened_reason: str
+    closed_at: datetime | None
+    assessment: Assessment
+    events: tuple[EventRecord, ...]
+
+
+@dataclass(frozen=True)
+class Timeline:
+    chart_id: str
+    clinician: str
+    timezone: str
+    episodes: tuple[EpisodeView, ...]
+
+
+class Reads:
+    """What the CLI and Slack show; nothing here writes."""
+
+    def __init__(self, episodes: Episodes) -> None:
+        self.episodes = episodes
+        self.uow = episodes.uow
+        self.clock = episodes.clock
+        self.settings = episodes.settings
+        self.policy = episodes.policy
+
+    def caseload(self, *, clinician_slack_id: str | None = None) -> list[CaseloadRow]:
+        now = self.clock.now()
+        rows: list[CaseloadRow] = []
+        with self.uow() as repo:
+            clinician_id = None
+            if clinician_slack_id is not None:
+                clinician = repo.clinician_by_slack_id(clinician_slack_id)
+                if clinician is None:
+                    return []
+                clinician_id = clinician.id
+            pages = self.episodes.caseload_pages(repo, clinician_id=clinician_id)
+            for client, episode, records in pages:
+                a = assess(
+                    self.episodes.history(repo, episode, records),
+                    self.policy,
+                    self.episodes.hours_for(client.clinician),
+                    now,
+                )
+                upcoming = a.due[0] if a.due else a.next
+                rows.append(
+                    CaseloadRow(
+                        chart_id=client.chart_id,
+                        clinician=client.clinician.slack_user_id,
+                        state=a.state,
+                        next_step=step_label(upcoming),
+                        due_at=upcoming.due_at if upcoming else None,
+                        last_contact_at=a.last_contact_at,
+                        checkins_sent=a.checkins_sent,
+                    )
+                )
+        return rows
+
+    def timeline(self, chart_id: str, *, actor: Actor) -> Timeline:
+        now = self.clock.now()
+        with self.uow() as repo:
+            client = self.episodes.client(repo, chart_id, actor)
+            views = []
+            for episode in repo.episodes_of(client.id):
+                views.append(
+                    EpisodeView(
+                        episode_id=episode.id,
+                        opened_at=episode.opened_at,
+                        opened_reason=episode.opened_reason,
+                        closed_at=episode.closed_at,
+                        assessment=self.episodes.assess(repo, client, episode, now),
+                        events=tuple(repo.events_of(episode.id)),
+                    )
+                )
+            return Timeline(
+                chart_id=client.chart_id,
+                clinician=client.clinician.slack_user_id,
+                timezone=client.clinician.timezone or self.settings.practice_timezone,
+                episodes=tuple(views),
+            )
+
+    def phrase_context(self, chart_id: str, *, audience: str, actor: Actor) -> RenderContext:
+        """A real client's context for `phrases render --client`.
+
+        The first name is only included for client-audience phrases.
+        """
+        now = self.clock.now()
+        with self.uow() as repo:
+            client = self.episodes.client(repo, chart_id, actor)
+            assessment = self.episodes.assess(
+                repo, client, self.episodes.episode(repo, client), now
+            )
+            upcoming = assessment.due[0] if assessment.due else assessment.next
+            return render_context(
+                self.settings,
+                self.policy,
+                self.episodes.hours_for(client.clinician),
+                client,
+                assessment,
+                recipient=Recipient.CCT if audience == "cct" else Recipient.CLINICIAN,
+                for_client_chat=audience == "client",
+                next_step=step_label(upcoming),
+                due_at=upcoming.due_at if upcoming else None,
+                reason=assessment.reasons[-1].split(": ", 1)[-1] if assessment.reasons else None,
+                today=now,
+            )
+
+    def outbox(self, *, statuses: Sequence[str] | None = None) -> list[OutboxMessage]:
+        with self.uow() as repo:
+            return list(repo.outbox(statuses=statuses))
+
+    # -- App Home --------------------------------------------------------------------------------
+    def home(self, slack_user_id: str, *, is_cct: bool, recent_days: int = 30) -> HomeData:
+        now = self.clock.now()
+        needs: list[HomeRow] = []
+        outreach: list[HomeRow] = []
+        discharging: list[HomeRow] = []
+        recent: list[HomeRow] = []
+        queue: list[HomeRow] = []
+        active = 0
+        total = self.policy.checkins
+        with self.uow() as repo:
+            clinician = repo.clinician_by_slack_id(slack_user_id)
+            zone = (
+                self.episodes.zone_of(clinician) if clinician else self.settings.practice_timezone
+            )
+            pages = (
+                self.episodes.caseload_pages(repo, clinician_id=clinician.id)
+                if clinician
+                else iter(())
+            )
+            hours = self.episodes.hours_for(clinician) if clinician else None
+            for client, episode, records in pages:
+                assert hours is not None
+                a = assess(self.episodes.history(repo, episode, records), self.policy, hours, now)
+                upcoming = a.due[0] if a.due else a.next
+                chart = client.chart_id
+                prompted = {
+                    (r.data or {}).get("prompt")
+                    for r in records
+                    if r.kind == EventKind.PROMPTED.value
+                }
+                if a.state is State.ACTIVE:
+                    active += 1
+                elif a.state is State.REPLY_REVIEW:
+                    needs.append(HomeRow(chart, a.state, "Replied: classify the reply"))
+                elif a.state in (State.OUTREACH, State.PAUSED):
+                    n = a.checkins_sent + 1
+                    due_now = n <= total and (
+                        f"checkin-{n}" in prompted or any(s.kind is StepKind.CHECKIN for s in a.due)
+                    )
+                    if a.state is State.PAUSED:
+                        outreach.append(HomeRow(chart, a.state, "Outreach paused"))
+                    elif due_now:
+                        needs.append(HomeRow(chart, a.state, f"Check-in {n} of {total} is due"))
+                    elif n <= total:
+                        due = upcoming.due_at if upcoming else None
+                        outreach.append(
+                            HomeRow(chart, a.state, f"Check-in {n} of {total} next", due)
+                        )
+                    else:
+                        due = upcoming.due_at if upcoming else None
+                        outreach.append(
+                            HomeRow(
+                                chart, a.state, f"All {total} check-ins sent; checklist opens", due
+                            )
+                        )
+                elif a.state is State.INACTIVE:
+                    nxt = a.checklist.next_step
+                    words = CHECKLIST_TITLES[nxt] if nxt else "finish the checklist"
+                    discharging.append(
+                        HomeRow(
+                            chart,
+                            a.state,
+                            f"Checklist {a.checklist.done_count}/{len(CHECKLIST_ORDER)}. "
+                            f"Next: {words}",
+                        )
+                    )
+                elif a.state in _CCT_WAITING:
+                    discharging.append(HomeRow(chart, a.state, _CCT_WAITING[a.state]))
+                elif (
+                    a.state is State.CLOSED
+                    and episode.closed_at is not None
+                    and episode.closed_at >= now - timedelta(days=recent_days)
+                ):
+                    words = _CLOSURE_WORDS.get(a.closure, "Closed") if a.closure else "Closed"
+                    recent.append(HomeRow(chart, a.state, words, episode.closed_at))
+            if is_cct:
+                for episode in repo.open_episodes(states=[s.value for s in _CCT_WAITING]):
+                    client = episode.client
+                    queue.append(
+                        HomeRow(
+                            client.chart_id,
+                            State(episode.state),
+                            _CCT_WAITING[State(episode.state)],
+                            episode.updated_at,
+                            client.clinician.slack_user_id,
+                        )
+                    )
+        return HomeData(
+            user_id=slack_user_id,
+            zone=zone,
+            now=now,
+            is_cct=is_cct,
+            is_clinician=clinician is not None,
+            needs_action=tuple(needs),
+            outreach=tuple(sorted(outreach, key=lambda r: (r.due_at is None, r.due_at or now))),
+            discharging=tuple(discharging),
+            recent=tuple(sorted(recent, key=lambda r: r.due_at or now, reverse=True)),
+            active_count=active,
+            cct_queue=tuple(queue),
+        )
+
+
+_CCT_WAITING: dict[State, str] = {
+    State.DISCHARGED: "Waiting for CCT: chart check and archive",
+    State.CARE_TEAM_REMOVAL: "Waiting for CCT: care-team removal",
+    State.REMATCH: "Waiting for CCT: rematch (Fit Guarantee)",
+}
+_CLOSURE_WORDS: dict[Closure, str] = {
+    Closure.ARCHIVED: "Discharged and archived",
+    Closure.CARE_TEAM_REMOVED: "Removed from the care team",
+    Closure.REMATCHED: "Rematched with another clinician",
+    Closure.MET_GOALS: "Met their goals (Discharge - Completed)",
+}

@@ -1,0 +1,116 @@
+"""Recording what happened with a client: sessions, messages, inbound deliveries."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from bot.clock import ensure_utc
+from bot.domain.errors import DomainError
+from bot.domain.model import Event, EventKind, State
+from bot.services.episodes import Episodes
+from bot.services.types import Actor, Outcome, saved_or_refused
+
+
+class Recording:
+    """Sessions attended, cancelled, missed or booked; client messages; de-duplication."""
+
+    def __init__(self, episodes: Episodes) -> None:
+        self.episodes = episodes
+        self.uow = episodes.uow
+        self.clock = episodes.clock
+
+    def record_session(
+        self,
+        chart_id: str,
+        outcome: EventKind,
+        *,
+        occurred_at: datetime,
+        actor: Actor,
+        session_at: datetime | None = None,
+        delivery_id: str | None = None,
+    ) -> Outcome:
+        """A session was attended, cancelled, missed or booked (`session_at` for bookings)."""
+        if outcome not in (
+            EventKind.SESSION_ATTENDED,
+            EventKind.SESSION_CANCELLED,
+            EventKind.SESSION_NO_SHOW,
+            EventKind.SESSION_SCHEDULED,
+        ):
+            raise ValueError(f"{outcome} is not a session outcome")
+        if outcome is EventKind.SESSION_SCHEDULED and session_at is None:
+            raise DomainError("A booked session needs the date it is booked for.")
+        return self._record(
+            chart_id,
+            Event(
+                outcome,
+                ensure_utc(occurred_at),
+                session_at=ensure_utc(session_at) if session_at else None,
+            ),
+            actor,
+            action=outcome.value,
+            delivery_id=delivery_id,
+        )
+
+    def record_client_message(
+        self, chart_id: str, *, occurred_at: datetime, actor: Actor, delivery_id: str | None = None
+    ) -> Outcome:
+        """The client wrote. During outreach or discharge this stops it and asks the clinician."""
+        return self._record(
+            chart_id,
+            Event(EventKind.CLIENT_MESSAGE, ensure_utc(occurred_at)),
+            actor,
+            action="client_message",
+            delivery_id=delivery_id,
+        )
+
+    @saved_or_refused
+    def _record(
+        self, chart_id: str, event: Event, actor: Actor, *, action: str, delivery_id: str | None
+    ) -> Outcome:
+        now = self.clock.now()
+        if event.at > now + timedelta(minutes=5) and event.kind is not EventKind.SESSION_SCHEDULED:
+            raise DomainError("That date is in the future; only a booking can be.")
+        with self.uow() as repo:
+            client = self.episodes.client(repo, chart_id, actor)
+            if delivery_id is not None and not repo.claim_delivery(
+                source=actor.source.value, delivery_id=delivery_id, now=now
+            ):
+                episode = self.episodes.episode(repo, client)
+                return Outcome(
+                    client.chart_id,
+                    self.episodes.assess(repo, client, episode, now),
+                    duplicate=True,
+                )
+            return self.episodes.apply(repo, client, event, actor, action=action)
+
+    @saved_or_refused
+    def claim_inbound(self, source: str, delivery_id: str) -> bool:
+        """Record an inbound delivery id (e.g. a Slack event); False when seen before."""
+        with self.uow() as repo:
+            return repo.claim_delivery(source=source, delivery_id=delivery_id, now=self.clock.now())
+
+    def current_state(self, chart_id: str, *, actor: Actor) -> State:
+        with self.uow() as repo:
+            client = self.episodes.client(repo, chart_id, actor)
+            return self.episodes.assess(
+                repo, client, self.episodes.episode(repo, client), self.clock.now()
+            ).state
+
+    @saved_or_refused
+    def acknowledge_delivery(self, chart_id: str, *, delivery_id: str, actor: Actor) -> Outcome:
+        """Remember an inbound delivery that changes nothing, so its retries change nothing."""
+        now = self.clock.now()
+        with self.uow() as repo:
+            client = self.episodes.client(repo, chart_id, actor)
+            fresh = repo.claim_delivery(source=actor.source.value, delivery_id=delivery_id, now=now)
+            if fresh:
+                repo.audit(
+                    at=now,
+                    actor=actor.id,
+                    action="delivery_ignored",
+                    client_id=client.id,
+                    details={"delivery_id": delivery_id},
+                )
+            episode = self.episodes.episode(repo, client)
+            assessment = self.episodes.assess(repo, client, episode, now)
+            return Outcome(client.chart_id, assessment, duplicate=not fresh)
