@@ -183,6 +183,10 @@ class Settings(BaseSettings):
         le=64,
         description="Processes `serve` answers HTTP with (one per core uses them all).",
     )
+    followups_in_background: bool = Field(
+        True,
+        description="Say a click's follow-ups that could not go at once (a channel's pace) from a background thread within seconds, not at the next tick.",
+    )
     write_budget_seconds: float = Field(
         2.0,
         gt=0,

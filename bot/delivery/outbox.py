@@ -119,6 +119,8 @@ class Report:
     retried: list[tuple[str, str]] = field(default_factory=list)  # (key, error), kept for later
     dead: list[tuple[str, str]] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
+    #: Due but handed back unsaid by an impatient pass (their channel's pace was not free).
+    deferred: list[str] = field(default_factory=list)
 
     @property
     def delivered(self) -> list[str]:
@@ -135,6 +137,7 @@ class Report:
         self.retried += other.retried
         self.dead += other.dead
         self.skipped += other.skipped
+        self.deferred += other.deferred
 
     def __str__(self) -> str:
         text = f"{len(self.delivered)} delivered"
@@ -222,6 +225,8 @@ class Dispatcher:
             pending.remove(row)
             self._deliver(row, report)
         if pending:  # stopping or impatient: give the rest back now, not when the lease ends
+            if not self.stopping:
+                report.deferred += [row.idempotency_key for row in pending]
             with self.uow() as repo:
                 for row in pending:
                     store.release(
