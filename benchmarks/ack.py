@@ -44,6 +44,7 @@ from smart_phrases import PhraseLibrary
 from storage.db import make_engine, make_session_factory, migrate, normalise_url
 from storage.models import AdminNote, Base, OutboxMessage
 from storage.repository import UnitOfWork
+from tests.fakes.slack_api import FakeSlackAPI
 from tests.fakes.slack_requests import SlackRequest, SlackRequests
 from tests.seeding import seed_caseload
 
@@ -77,8 +78,16 @@ class Run:
         return [statistics.mean(self.latencies[i * n : (i + 1) * n]) * 1000 for i in range(4)]
 
 
-def drive(port: int, requests: Sequence[SlackRequest], concurrency: int, target: str) -> Run:
-    """POST every request over `concurrency` keep-alive connections; latency per request."""
+def drive(
+    port: int,
+    requests: Sequence[SlackRequest],
+    concurrency: int,
+    target: str,
+    *,
+    before: Callable[[int], None] | None = None,
+) -> Run:
+    """POST every request over `concurrency` keep-alive connections; latency per request
+    (`before(i)` is told just before request i goes out)."""
     latencies = [0.0] * len(requests)
     bodies = [b""] * len(requests)
     statuses: dict[int, int] = {}
@@ -93,6 +102,8 @@ def drive(port: int, requests: Sequence[SlackRequest], concurrency: int, target:
             if i is None:
                 break
             request = requests[i]
+            if before is not None:
+                before(i)
             started = time.perf_counter()
             try:
                 connection.request("POST", request.path, request.body, dict(request.headers))
@@ -181,7 +192,13 @@ def bare(pbr: bool, workers: int, slack: FakeSlack) -> Iterator[int]:
 
 
 @contextmanager
-def ours(url: str, slack: FakeSlack, threads: int, workers: int) -> Iterator[int]:
+def ours(
+    url: str,
+    slack: FakeSlack | FakeSlackAPI,
+    threads: int,
+    workers: int,
+    extra: dict[str, str] | None = None,
+) -> Iterator[int]:
     port = free_port()
     env = {
         **{k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "DISCHARGE_"))},
@@ -193,6 +210,7 @@ def ours(url: str, slack: FakeSlack, threads: int, workers: int) -> Iterator[int
         "PORT": str(port),
         "DISCHARGE_HTTP_THREADS": str(threads),
         "DISCHARGE_HTTP_WORKERS": str(workers),
+        **(extra or {}),
     }
     args = [str(VENV / "discharge-bot"), "serve", "--no-scheduler"]
     with process(args, env, port, "/healthz"):
