@@ -154,7 +154,8 @@ def free_port() -> int:
 
 @contextmanager
 def process(args: list[str], env: dict[str, str], port: int, probe: str) -> Iterator[None]:
-    with tempfile.TemporaryFile() as log:
+    keep = os.environ.get("BENCH_SERVER_LOG")  # a path: keep the servers' output there
+    with open(keep, "ab") if keep else tempfile.TemporaryFile() as log:
         proc = subprocess.Popen(args, env=env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
         try:
             wait_until_up(port, probe, proc)

@@ -24,7 +24,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from ack import TOKEN, drive, ours, prepare
+from ack import CLINICIANS, TOKEN, drive, ours, prepare
 
 from bot.delivery.outbox import METADATA_EVENT
 from tests.fakes.slack_api import FakeSlackAPI
@@ -38,7 +38,7 @@ def main() -> int:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--commands", type=int, default=200)
-    parser.add_argument("--clinicians", type=int, default=50)
+    parser.add_argument("--clinicians", type=int, default=50, help=f"at most {50}")
     parser.add_argument("--concurrency", type=int, default=10)
     parser.add_argument("--database-url")
     parser.add_argument(
@@ -52,10 +52,14 @@ def main() -> int:
         for c in range(args.clinicians):
             fake.add_user(f"U{c:08d}", tz="America/Toronto")
         url = args.database_url or f"sqlite:///{Path(folder) / 'followups.db'}"
-        prepare(url, args.commands, due=0)  # ids: client i+1 has episode i+1
+        # The seeding gives client R-i (episode i+1) to clinician i % CLINICIANS: take the
+        # clients of the first --clinicians clinicians only.
+        chosen = [i for i in range(args.commands * CLINICIANS) if i % CLINICIANS < args.clinicians]
+        chosen = chosen[: args.commands]
+        prepare(url, chosen[-1] + 1, due=0)
         requests = [
-            slack.slash_command(f"discharge R-{i}", user_id=f"U{i % args.clinicians:08d}")
-            for i in range(args.commands)
+            slack.slash_command(f"discharge R-{i}", user_id=f"U{i % CLINICIANS:08d}")
+            for i in chosen
         ]
         sent_at: dict[int, float] = {}
         lock = threading.Lock()
@@ -69,9 +73,9 @@ def main() -> int:
         with ours(url, fake, threads=8, workers=1, extra=extra) as port:
             started = time.time()
 
-            def mark(i: int) -> None:
+            def mark(n: int) -> None:
                 with lock:
-                    sent_at[i] = time.time()
+                    sent_at[chosen[n]] = time.time()
 
             run = drive(port, requests, args.concurrency, "ours, /care discharge", before=mark)
             deadline = time.monotonic() + 30
