@@ -171,10 +171,19 @@ class Episodes:
         )
 
     def caseload_pages(
-        self, repo: Repository, *, clinician_id: int | None, page: int = 500
-    ) -> Iterator[tuple[Client, Episode, Sequence[EventRecord]]]:
+        self,
+        repo: Repository,
+        *,
+        clinician_id: int | None,
+        page: int = 500,
+        settled_at: datetime | None = None,
+    ) -> Iterator[tuple[Client, Episode, Sequence[EventRecord] | None]]:
         """Every client (of one clinician, or all) with its current episode and the events
-        the policy reads: two queries per `page` clients, not two or three per client."""
+        the policy reads: two queries per `page` clients, not two or three per client.
+
+        With `settled_at`, an episode whose stored state is active and whose next step is
+        not due by then comes without its events (None): nothing can have moved it since
+        it was last stored (the scheduler relies on the same schedule)."""
         after: str | None = None
         while True:
             rows = repo.clients_with_current_episode(
@@ -183,10 +192,17 @@ class Episodes:
             if not rows:
                 return
             episodes = {c.id: e or self.episode(repo, c) for c, e in rows}
-            records = repo.events_of_episodes([e.id for e in episodes.values()], kinds=POLICY_KINDS)
+            settled = {
+                e.id
+                for e in episodes.values()
+                if settled_at is not None and _settled(e, settled_at)
+            }
+            records = repo.events_of_episodes(
+                [e.id for e in episodes.values() if e.id not in settled], kinds=POLICY_KINDS
+            )
             for client, _ in rows:
                 episode = episodes[client.id]
-                yield client, episode, records[episode.id]
+                yield client, episode, records.get(episode.id)
             if len(rows) < page:
                 return
             after = rows[-1][0].chart_id
@@ -493,6 +509,16 @@ class Episodes:
             )
         )
         return key
+
+
+def _settled(episode: Episode, now: datetime) -> bool:
+    """Active, open, and nothing due by `now`: its stored state is its state at `now`."""
+    return (
+        episode.state == State.ACTIVE.value
+        and episode.closed_at is None
+        and episode.next_due_at is not None
+        and episode.next_due_at > now
+    )
 
 
 def _progress(a: Assessment) -> tuple[object, ...]:

@@ -70,6 +70,7 @@ class Reads:
                 clinician_id = clinician.id
             pages = self.episodes.caseload_pages(repo, clinician_id=clinician_id)
             for client, episode, records in pages:
+                assert records is not None  # no settled_at: every episode comes with events
                 a = assess(
                     self.episodes.history(repo, episode, records),
                     self.policy,
@@ -159,13 +160,16 @@ class Reads:
                 self.episodes.zone_of(clinician) if clinician else self.settings.practice_timezone
             )
             pages = (
-                self.episodes.caseload_pages(repo, clinician_id=clinician.id)
+                self.episodes.caseload_pages(repo, clinician_id=clinician.id, settled_at=now)
                 if clinician
                 else iter(())
             )
             hours = self.episodes.hours_for(clinician) if clinician else None
             for client, episode, records in pages:
                 assert hours is not None
+                if records is None:  # settled: active, nothing due, nothing to show
+                    active += 1
+                    continue
                 a = assess(self.episodes.history(repo, episode, records), self.policy, hours, now)
                 upcoming = a.due[0] if a.due else a.next
                 chart = client.chart_id
