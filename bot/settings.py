@@ -197,6 +197,45 @@ class Settings(BaseSettings):
         1.0, ge=0, description="Least seconds between two posts to one Slack channel."
     )
 
+    # --- the early heads-up (issue #15) and the re-engagement report ----------------------
+    headsup_enabled: bool = Field(
+        True, description="Send clinicians an early heads-up when a client starts to drift."
+    )
+    headsup_window: int = Field(
+        4, ge=1, le=20, description="Heads-up: how many of the latest session outcomes to look at."
+    )
+    headsup_missed: int = Field(
+        2,
+        ge=1,
+        le=20,
+        description="Heads-up: cancellations / no-shows among them that count as drifting.",
+    )
+    headsup_gap_factor: float = Field(
+        2.0,
+        gt=1,
+        le=10,
+        description="Heads-up: days since the last attended session, as a multiple of the client's usual gap.",
+    )
+    headsup_min_gap_days: int = Field(
+        10, ge=1, description="Heads-up: the least gap (days) that can count as a doubled one."
+    )
+    headsup_rhythm_sessions: int = Field(
+        6,
+        ge=3,
+        le=50,
+        description="Heads-up: attended sessions the client's usual gap is the median of.",
+    )
+    headsup_rhythm_min_gaps: int = Field(
+        2,
+        ge=1,
+        description="Heads-up: gaps between attended sessions needed before a rhythm is known.",
+    )
+    report_min_cell: int = Field(
+        5,
+        ge=1,
+        description='Counts below this (but above 0) are shown as "<N" in anything shared beyond the clinician\'s own view.',
+    )
+
     @field_validator("cct_user_ids", mode="before")
     @classmethod
     def _cct_ids(cls, value: Any) -> Any:

@@ -101,6 +101,8 @@ class DigestContext:
     period_start: date
     period_end: date
     rows: tuple[DigestRow, ...] = ()
+    #: The week's re-engagement counts in one line (practice-wide, small cells as "<5").
+    reengagement: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

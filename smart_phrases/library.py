@@ -8,6 +8,7 @@ client or clinician sees a half-rendered message.
 from __future__ import annotations
 
 import difflib
+import hashlib
 import re
 import traceback
 from collections.abc import Callable, Mapping
@@ -46,6 +47,12 @@ class Phrase:
     source: str
     header_line: int
     overridden: bool = False
+
+    @property
+    def version(self) -> str:
+        """A short fingerprint of the text: the report counts which wording brought clients
+        back, and an edited phrase (or a practice's override) is a new version."""
+        return hashlib.sha256(self.source.encode()).hexdigest()[:8]
 
     @property
     def needs(self) -> frozenset[str]:

@@ -101,6 +101,8 @@ def sample_context(audience: Audience, *, minimal: bool = False) -> RenderContex
                     DigestRow("Discharged this week", 3, ("R-0871", "R-0903", "R-0955")),
                     DigestRow("Returned after discharge", 0),
                 ),
+                reengagement="Re-engagement this week: outreach opened 9, re-engaged 5, came "
+                "back after a heads-up <5, discharged <5, care-team removals 0, rematches 0",
             )
             if audience == "cct"
             else None

@@ -93,6 +93,12 @@ class Episode(Base):
     lease_owner: Mapped[str | None] = mapped_column(String(64))
     lease_until: Mapped[datetime | None]
     updated_at: Mapped[datetime]
+    #: When outreach began (by silence, attendance or the clinician); the report counts these.
+    outreach_started_at: Mapped[datetime | None] = mapped_column(index=True)
+    #: When the early heads-up must next be evaluated (the tick reads this index).
+    headsup_due_at: Mapped[datetime | None] = mapped_column(index=True)
+    #: The stretch that last had a heads-up; one per stretch, ever.
+    headsup_stretch: Mapped[str | None] = mapped_column(String(40))
 
     client: Mapped[Client] = relationship(back_populates="episodes")
 
@@ -121,7 +127,10 @@ class EventRecord(Base):
 
 class AdminNote(Base):
     __tablename__ = "admin_notes"
-    __table_args__ = (Index("ix_admin_notes_client_id_id", "client_id", "id"),)
+    __table_args__ = (
+        Index("ix_admin_notes_client_id_id", "client_id", "id"),
+        Index("ix_admin_notes_episode_kind", "episode_id", "kind"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     client_id: Mapped[int] = mapped_column(ForeignKey("clients.id"), index=True)
@@ -146,6 +155,7 @@ class OutboxMessage(Base):
             "idempotency_key",
             postgresql_ops={"idempotency_key": "text_pattern_ops"},
         ),
+        Index("ix_outbox_kind_created_at", "kind", "created_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -202,3 +212,31 @@ class RuntimeMark(Base):
     name: Mapped[str] = mapped_column(String(64), primary_key=True)
     at: Mapped[datetime]
     detail: Mapped[str | None] = mapped_column(Text())
+
+
+class HeadsUpRecord(Base):
+    """One early heads-up: which stretch, the pattern (numbers only), what the clinician did.
+
+    `reason` is the clinician's own words for *Expected*: it stays in the database, never in
+    a channel, App Home or a log.
+    """
+
+    __tablename__ = "headsups"
+    __table_args__ = (
+        UniqueConstraint("episode_id", "stretch"),
+        Index("ix_headsups_created_at", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    client_id: Mapped[int] = mapped_column(ForeignKey("clients.id"), index=True)
+    episode_id: Mapped[int] = mapped_column(ForeignKey("episodes.id"))
+    clinician_id: Mapped[int] = mapped_column(ForeignKey("clinicians.id"), index=True)
+    stretch: Mapped[str] = mapped_column(String(40))
+    pattern: Mapped[dict[str, Any]] = mapped_column(JSON(), default=dict)
+    line: Mapped[str] = mapped_column(String(200))
+    status: Mapped[str] = mapped_column(String(16), default="open")
+    reason: Mapped[str | None] = mapped_column(Text())
+    outbox_id: Mapped[int | None] = mapped_column(Integer)
+    created_at: Mapped[datetime]
+    resolved_at: Mapped[datetime | None]
+    resolved_by: Mapped[str | None] = mapped_column(String(64))

@@ -20,6 +20,7 @@ from storage.models import (
     Clinician,
     Episode,
     EventRecord,
+    HeadsUpRecord,
     OutboxMessage,
     ProcessedDelivery,
     RuntimeMark,
@@ -140,6 +141,62 @@ class Repository:
         if self.is_postgres:
             query = query.with_for_update(skip_locked=True, of=Episode)
         return self.session.scalars(query).all()
+
+    def due_headsups(self, *, now: datetime, limit: int) -> Sequence[Episode]:
+        """Open episodes whose early heads-up must be looked at (the indexed headsup_due_at),
+        claimed like `due_episodes`."""
+        query = (
+            select(Episode)
+            .where(Episode.headsup_due_at <= now, Episode.closed_at.is_(None))
+            .order_by(Episode.headsup_due_at, Episode.id)
+            .limit(limit)
+            .options(selectinload(Episode.client).selectinload(Client.clinician))
+        )
+        if self.is_postgres:
+            query = query.with_for_update(skip_locked=True, of=Episode)
+        return self.session.scalars(query).all()
+
+    def client_by_id(self, client_id: int) -> Client | None:
+        return self.session.get(Client, client_id)
+
+    def headsup_by_id(self, headsup_id: int, *, lock: bool = False) -> HeadsUpRecord | None:
+        query = select(HeadsUpRecord).where(HeadsUpRecord.id == headsup_id)
+        if lock and self.is_postgres:
+            query = query.with_for_update()
+        return self.session.scalar(query)
+
+    def headsups_of(self, *, episode_id: int, stretch: str) -> Sequence[HeadsUpRecord]:
+        return self.session.scalars(
+            select(HeadsUpRecord).where(
+                HeadsUpRecord.episode_id == episode_id, HeadsUpRecord.stretch == stretch
+            )
+        ).all()
+
+    def headsup_exists(self, *, episode_id: int, stretch: str) -> bool:
+        return bool(self.headsups_of(episode_id=episode_id, stretch=stretch))
+
+    def open_headsups(self, *, slack_user_id: str, limit: int) -> Sequence[HeadsUpRecord]:
+        return self.session.scalars(
+            select(HeadsUpRecord)
+            .join(Clinician, Clinician.id == HeadsUpRecord.clinician_id)
+            .where(Clinician.slack_user_id == slack_user_id, HeadsUpRecord.status == "open")
+            .order_by(HeadsUpRecord.created_at.desc())
+            .limit(limit)
+        ).all()
+
+    def attended_since(self, *, episode_id: int, since: datetime) -> bool:
+        return (
+            self.session.scalar(
+                select(EventRecord.id)
+                .where(
+                    EventRecord.episode_id == episode_id,
+                    EventRecord.occurred_at > since,
+                    EventRecord.kind == "session_attended",
+                )
+                .limit(1)
+            )
+            is not None
+        )
 
     def lock_episode(self, episode_id: int) -> Episode | None:
         query = select(Episode).where(Episode.id == episode_id)

@@ -6,7 +6,7 @@ import argparse
 import logging
 import sys
 from collections.abc import Callable, Sequence
-from datetime import datetime
+from datetime import date, datetime, time
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -333,6 +333,46 @@ def _positive(value: str) -> int:
     return number
 
 
+def cmd_report(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.entrypoints.report_formats import render
+    from bot.services.report import UnknownClinician, compile_report
+
+    now = _parse_now(args.now)
+    zone = ZoneInfo(settings.practice_timezone)
+    since = None
+    if args.since:
+        try:
+            day = date.fromisoformat(args.since)
+        except ValueError:
+            raise UsageError(f"--since {args.since!r} is not a date like 2026-01-31") from None
+        since = ensure_utc(datetime.combine(day, time(0), tzinfo=zone))
+    runtime = _runtime(settings, now=now)
+    try:
+        at = now or runtime.clock.now()
+        if since is not None and since >= at:
+            raise UsageError("--since must be before today")
+        try:
+            report = compile_report(
+                runtime.uow,
+                settings,
+                now=at,
+                since=since,
+                clinician_slack_id=args.clinician,
+                own_view=args.format == "table",
+            )
+        except UnknownClinician as exc:
+            raise UsageError(str(exc)) from None
+    finally:
+        runtime.close()
+    text = render(report, args.format)
+    if args.output:
+        Path(args.output).write_text(text, encoding="utf-8")
+        print(f"Wrote the {args.format} report to {args.output}.")
+    else:
+        sys.stdout.write(text)
+    return 0
+
+
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     from bot.entrypoints.serve import MissingSlackConfig, serve
 
@@ -551,6 +591,31 @@ def build_parser() -> argparse.ArgumentParser:
         "there is nothing to report, and posted once per week however often it runs.",
     )
     p.add_argument("--now", metavar="ISO8601", help="the instant to run at (default: the clock)")
+    p = command(
+        "report",
+        cmd_report,
+        "The re-engagement report, per practice and per clinician: outreach opened by path "
+        "(silence, attendance, manual), clients who came back (after which check-in, which "
+        "wording, or after an early heads-up), files discharged, care-team removals, "
+        "rematches, the median days from last contact to a closed file, steps that went "
+        "overdue and how often Send for me was used. Counts only, never names; counts from 1 "
+        "to 4 are shown as <5 except in one clinician's own on-screen table (--clinician with "
+        "--format table).",
+    )
+    p.add_argument(
+        "--since", metavar="DATE", help="first day counted, YYYY-MM-DD (default: 90 days ago)"
+    )
+    p.add_argument("--clinician", metavar="ID", help="only this clinician (their Slack user id)")
+    p.add_argument(
+        "--format",
+        choices=["table", "csv", "html"],
+        default="table",
+        help="output format (default: table)",
+    )
+    p.add_argument("--output", metavar="FILE", help="write to FILE instead of the screen")
+    p.add_argument(
+        "--now", metavar="ISO8601", help="the instant the report ends (default: the clock)"
+    )
     p = command(
         "outbox",
         cmd_outbox,

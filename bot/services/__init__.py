@@ -15,6 +15,7 @@ from bot.services.checklist import Checklist
 from bot.services.clinicians import Clinicians
 from bot.services.digest import Digest
 from bot.services.episodes import Episodes
+from bot.services.headsups import HeadsUps
 from bot.services.messages import Messages
 from bot.services.notes import Notes
 from bot.services.outreach import Outreach
@@ -43,6 +44,7 @@ class Services:
     digest: Digest
     messages: Messages
     cct: Cct
+    headsups: HeadsUps
     platform: PlatformPort | None = None
 
     @property
@@ -74,10 +76,11 @@ def build_services(
     checklist = Checklist(episodes, platform)
     digest = Digest(episodes)
     messages = Messages(episodes, checklist, digest)
+    headsups = HeadsUps(episodes)
     return Services(
         episodes=episodes,
         recording=Recording(episodes),
-        outreach=Outreach(episodes, platform),
+        outreach=Outreach(episodes, platform, headsups=headsups),
         replies=Replies(episodes),
         checklist=checklist,
         notes=Notes(episodes),
@@ -87,6 +90,7 @@ def build_services(
         digest=digest,
         messages=messages,
         cct=Cct(episodes, messages),
+        headsups=headsups,
         platform=platform,
     )
 

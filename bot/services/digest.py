@@ -8,6 +8,9 @@ from zoneinfo import ZoneInfo
 from bot.domain.model import Closure, Recipient, State
 from bot.services.episodes import Episodes
 from bot.services.readmodels import DigestData, OutboxKind
+from bot.services.report import build as build_report
+from bot.services.report import digest_line
+from bot.services.report import is_empty as report_is_empty
 from smart_phrases import DigestContext, DigestRow, RenderContext
 from storage.models import OutboxMessage
 from storage.repository import Repository
@@ -55,7 +58,20 @@ class Digest:
             ),
             ("Files archived this week", archived),
         )
-        return DigestData(start, end, tuple((title, tuple(sorted(ids))) for title, ids in rows))
+        week = build_report(
+            repo.session,
+            since=begin,
+            until=finish,
+            practice_name=self.settings.practice_name,
+            total_checkins=self.settings.checkins,
+            min_cell=self.settings.report_min_cell,
+        )
+        return DigestData(
+            start,
+            end,
+            tuple((title, tuple(sorted(ids))) for title, ids in rows),
+            reengagement=None if report_is_empty(week) else digest_line(week),
+        )
 
     def render(self, digest: DigestData) -> str:
         context = RenderContext(
@@ -65,6 +81,7 @@ class Digest:
                 rows=tuple(
                     DigestRow(title, len(labels), labels) for title, labels in digest.rows if labels
                 ),
+                reengagement=digest.reengagement,
             )
         )
         return self.phrases.render("cct_weekly_digest", context, channel="slack")

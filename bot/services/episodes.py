@@ -32,6 +32,8 @@ from bot.domain.model import (
     StepKind,
 )
 from bot.domain.policy import INERT_KINDS, SUCCESSOR, Assessment, DueStep, assess, is_return
+from bot.services.headsup_rules import outcomes_of_events, rules_from
+from bot.services.headsup_rules import schedule as schedule_headsup
 from bot.services.readmodels import OutboxKind
 from bot.services.types import SCHEDULER, Actor, Outcome
 from bot.settings import Settings
@@ -333,6 +335,13 @@ class Episodes:
             history = replace(history, events=(*history.events, *prompted))
             assessment = assess(history, self.policy, hours, now)
         self.store(episode, assessment, now)
+        schedule_headsup(
+            episode,
+            outcomes_of_events(history.events),
+            assessment.state,
+            rules_from(self.settings),
+            now,
+        )
         return assessment, queued
 
     def queue(
@@ -383,6 +392,7 @@ class Episodes:
         episode.trigger = assessment.trigger.value if assessment.trigger else None
         episode.closure = assessment.closure.value if assessment.closure else None
         episode.checkins_sent = assessment.checkins_sent
+        episode.outreach_started_at = assessment.outreach_started_at
         upcoming = assessment.due[0] if assessment.due else assessment.next
         if assessment.state is State.CLOSED:
             upcoming = None

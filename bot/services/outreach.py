@@ -11,6 +11,7 @@ from bot.clock import ensure_utc
 from bot.domain.errors import DomainError
 from bot.domain.model import Event, EventKind, Recipient, State
 from bot.services.episodes import POLICY_KINDS, Episodes, QueuedMessage
+from bot.services.headsups import HeadsUps
 from bot.services.ports import PlatformPort, require_platform
 from bot.services.types import Actor, Outcome, checkin_phrase, saved_or_refused
 from bot.services.wording import render_context
@@ -39,8 +40,15 @@ class TickResult:
 class Outreach:
     """The tick and everything about check-ins while a client is in outreach."""
 
-    def __init__(self, episodes: Episodes, platform: PlatformPort | None = None) -> None:
+    def __init__(
+        self,
+        episodes: Episodes,
+        platform: PlatformPort | None = None,
+        *,
+        headsups: HeadsUps | None = None,
+    ) -> None:
         self.episodes = episodes
+        self.headsups = headsups
         self.uow = episodes.uow
         self.clock = episodes.clock
         self.settings = episodes.settings
@@ -75,9 +83,17 @@ class Outreach:
                     result.episodes += 1
             if len(batch) < TICK_BATCH:
                 break
+        if self.headsups is not None:  # the early heads-up's own indexed pass
+            result.queued.extend(self.headsups.queue_due(at, stop=stop))
         with self.uow() as repo:  # apart from the batches: replicas would queue on this row
             repo.mark(name="last_tick", at=at, detail=f"{len(result.queued)} queued")
         return result
+
+    def _phrase_used(self, number: int) -> dict[str, str]:
+        """Which check-in phrase (and version of its text) this check-in was written from;
+        the re-engagement report counts which wording brought clients back."""
+        name = checkin_phrase(number, self.policy.checkins)
+        return {"phrase": name, "phrase_version": self.phrases.get(name).version}
 
     @saved_or_refused
     def start_outreach(self, chart_id: str, *, actor: Actor) -> Outcome:
@@ -158,7 +174,7 @@ class Outreach:
                 author=actor.id,
                 now=now,
                 body=self.phrases.render("checkin_admin_note", context, channel="plain"),
-                fields={"number": number, "via": via},
+                fields={"number": number, "via": via, **self._phrase_used(number)},
             )
             return replace(outcome, note_id=note.id)
 

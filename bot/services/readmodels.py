@@ -129,7 +129,30 @@ class DigestData:
     period_start: date
     period_end: date
     rows: tuple[tuple[str, tuple[str, ...]], ...] = field(default=())
+    reengagement: str | None = None  # the report's weekly line (counts only, small cells <5)
 
     @property
     def empty(self) -> bool:
-        return not any(labels for _, labels in self.rows)
+        return not any(labels for _, labels in self.rows) and not self.reengagement
+
+
+#: The longest reason a clinician may give for *Expected* on a heads-up.
+HEADSUP_REASON_MAX = 500
+
+
+@dataclass(frozen=True)
+class HeadsUpData:
+    """One heads-up as the Slack views show it (no name, no note text; never the reason)."""
+
+    id: int
+    outbox_id: int | None
+    chart_id: str
+    label: str
+    profile_url: str | None
+    line: str
+    text: str  # the rendered `headsup` phrase
+    status: str
+    current: bool  # the stretch is still on and the clinician has not answered
+    resolved_by: str | None = None
+    resolved_at: datetime | None = None
+    zone: str = "UTC"

@@ -19,7 +19,7 @@ from bot.services.ports import PlatformPort
 from bot.settings import Settings
 from bot.slack.directory import SlackDirectory
 from bot.slack.dispatch import Dispatcher
-from bot.slack.listeners import actions, commands, events, home, views
+from bot.slack.listeners import actions, commands, events, headsups, home, views
 from bot.slack.surface import Surface
 from smart_phrases import PhraseLibrary
 from storage.repository import UnitOfWork
@@ -92,7 +92,7 @@ def create_app(
         context["surface"] = surface
         next()
 
-    for listeners in (commands, actions, views, events, home):
+    for listeners in (commands, actions, views, events, home, headsups):
         listeners.register(app)
     app.error(on_error)
     return app

@@ -21,8 +21,10 @@ from bot.delivery.outbox import Dispatcher as Engine
 from bot.domain.errors import DomainError
 from bot.services import Services
 from bot.services.episodes import LIVE_KINDS
-from bot.services.readmodels import OutboxMessageData
+from bot.services.headsup_rules import HEADSUP_KIND
+from bot.services.readmodels import OutboxKind, OutboxMessageData
 from bot.slack.directory import SlackDirectory
+from bot.slack.views.headsups import headsup_message
 from bot.slack.views.messages import is_final, outbox_message
 from storage.models import OutboxMessage
 from storage.retry import is_transient, lock_waits_within
@@ -105,6 +107,10 @@ class Dispatcher:
     def prepare(self, row: OutboxMessage) -> SlackCall | None:
         if row.kind == DELIVERY_FAILED:
             return SlackCall("chat.postMessage", row.recipient or "", str(row.payload.get("text")))
+        if row.kind == HEADSUP_KIND or (
+            row.kind == OutboxKind.MESSAGE_UPDATE and row.payload.get("headsup_target")
+        ):
+            return self._prepare_headsup(row)
         try:
             data = self._data(row.id)
         except DomainError as exc:
@@ -131,6 +137,31 @@ class Dispatcher:
         if not data.recipient:
             raise Undeliverable("no recipient (is CCT_CHANNEL_ID set?)")
         return SlackCall("chat.postMessage", data.recipient, message["text"], message["blocks"])
+
+    def _prepare_headsup(self, row: OutboxMessage) -> SlackCall | None:
+        """A heads-up (clinician DM only), or an in-place update of one once answered."""
+        try:
+            data = self.services.headsups.for_outbox(row.id)
+        except DomainError as exc:
+            raise Undeliverable(str(exc)) from exc
+        if data is None:
+            raise Undeliverable("not a heads-up")
+        message = headsup_message(data).to_dict()
+        if row.kind == OutboxKind.MESSAGE_UPDATE:
+            target = (
+                self.services.headsups.outbox_message_ref(data.outbox_id)
+                if data.outbox_id
+                else None
+            )
+            channel, ts = target or (None, None)
+            if not channel or not ts:
+                return None  # the heads-up never reached Slack: nothing to update
+            return SlackCall("chat.update", channel, message["text"], message["blocks"], ts=ts)
+        if not data.current:
+            return None  # overtaken before it went out (the client came back)
+        return SlackCall(
+            "chat.postMessage", row.recipient or "", message["text"], message["blocks"]
+        )
 
     def _data(self, outbox_id: int) -> OutboxMessageData:
         data = self.services.messages.outbox_message(outbox_id)

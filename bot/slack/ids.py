@@ -48,6 +48,14 @@ class Id(StrEnum):
     A_GOALS = "summary_goals_input"
     A_RISK = "summary_risk_select"
     A_CONSIDERATIONS = "summary_considerations_input"
+    # the early heads-up (DM and App Home) and its modals
+    HEADSUP_REACH_OUT = "headsup_reach_out"
+    HEADSUP_EXPECTED = "headsup_expected"
+    HEADSUP_DISMISS = "headsup_dismiss"
+    HEADSUP_EXPECTED_MODAL = "headsup_expected_modal"
+    HEADSUP_REACH_OUT_MODAL = "headsup_reach_out_modal"
+    B_HEADSUP_REASON = "headsup_reason"
+    A_HEADSUP_REASON = "headsup_reason_input"
     # blocks whose ids other code looks for
     B_ACTIONS = "prompt_actions"
     B_RESOLUTION = "prompt_resolution"
@@ -67,6 +75,13 @@ class PromptValue(_Value):
     o: int = Field(description="outbox row id of the message")
     c: str = Field(min_length=1, max_length=64, description="chart id")
     v: str | None = Field(None, max_length=32, description="the choice (snooze days, yes/no…)")
+
+
+class HeadsUpValue(_Value):
+    """On every heads-up button and the *Expected* modal: which heads-up, which client."""
+
+    h: int = Field(description="heads-up id")
+    c: str = Field(min_length=1, max_length=64, description="chart id")
 
 
 class SummaryMetadata(_Value):

@@ -10,6 +10,7 @@ from slack_sdk import WebClient
 
 from bot.slack.ids import CaseloadMetadata, Id, PageValue, parse
 from bot.slack.listeners import surface_of, user_of
+from bot.slack.views.headsups import home_with_headsups
 from bot.slack.views.home import caseload_modal, home_view
 
 
@@ -24,7 +25,8 @@ def publish(client: WebClient, context: BoltContext, user: str) -> None:
     surface = surface_of(context)
     surface.learn(user)
     data = surface.services.reads.home(user, is_cct=surface.directory.is_cct(user))
-    client.views_publish(user_id=user, view=home_view(data))
+    view = home_with_headsups(home_view(data), surface.services.headsups.open_for(user))
+    client.views_publish(user_id=user, view=view)
 
 
 def home_opened(event: dict[str, Any], client: WebClient, context: BoltContext) -> None:
