@@ -1,14 +1,9 @@
 #!/usr/bin/env bash
-# Install, migrate the embedded SQLite database, import examples/caseload.csv, show the caseload
-# and run one scheduler pass. Safe to run again: the import and the tick are idempotent.
+# Install discharge-bot into .venv, then run the demo: the real bot against a fake Slack and a
+# fake clinical platform on this machine, a synthetic caseload through 12 virtual weeks, on a
+# throw-away SQLite database. No network, no tokens. Extra arguments go to `discharge-bot demo`
+# (e.g. `--html demo.html`, `--weeks 6`, `--seed 7`, `--speed 7`).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/bootstrap.sh dev
-export DATABASE_URL=${DATABASE_URL:-sqlite:///discharge-bot.db}
-bot=.venv/bin/discharge-bot
-$bot migrate
-$bot import examples/caseload.csv
-echo
-$bot status
-echo
-$bot tick
+exec .venv/bin/discharge-bot demo "$@"

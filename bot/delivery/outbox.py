@@ -33,6 +33,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot.clock import Clock, SystemClock
+from bot.logging_setup import log_context
 from storage import outbox as store
 from storage.models import OutboxMessage
 from storage.repository import UnitOfWork
@@ -293,6 +294,10 @@ class Dispatcher:
 
     # -- one row ----------------------------------------------------------------------------
     def _deliver(self, row: OutboxMessage, report: Report) -> None:
+        with log_context(episode_id=row.episode_id, outbox_id=row.id):
+            self._deliver_row(row, report)
+
+    def _deliver_row(self, row: OutboxMessage, report: Report) -> None:
         try:
             call = self.prepare(row)
         except NotReady as exc:

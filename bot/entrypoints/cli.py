@@ -17,6 +17,9 @@ from bot.clock import FixedClock, ensure_utc
 from bot.domain.errors import DomainError
 from bot.domain.model import EventKind
 from bot.entrypoints.bootstrap import Runtime, build_runtime
+from bot.entrypoints.ops import commands as ops_commands
+from bot.entrypoints.ops.errors import OpsUsageError
+from bot.logging_setup import configure_logging
 from bot.services.caseload_file import CaseloadError, parse_sessions, read_caseload
 from bot.services.reads import Timeline
 from bot.services.types import Actor, Source
@@ -633,16 +636,14 @@ def build_parser() -> argparse.ArgumentParser:
         "sends it. It is looked for in Slack first, so it is never posted twice.",
     )
     retry_p.add_argument("id", type=int, metavar="ID", help="the message id from `outbox --dead`")
+    ops_commands.register(sub, command)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    logging.basicConfig(
-        level=logging.DEBUG if args.verbose else logging.INFO,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
+    configure_logging(verbose=args.verbose)
     if not args.verbose:
         logging.getLogger("alembic").setLevel(logging.WARNING)
     if not getattr(args, "handler", None):
@@ -662,7 +663,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         handler: Handler = args.handler
         return handler(args, settings)
-    except UsageError as exc:
+    except (UsageError, OpsUsageError) as exc:
         print(f"discharge-bot {args.command}: {exc}", file=sys.stderr)
         return 2
     except NotMigrated as exc:

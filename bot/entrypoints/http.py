@@ -35,6 +35,8 @@ from slack_bolt.adapter.socket_mode import SocketModeHandler
 from slack_bolt.adapter.wsgi import SlackRequestHandler
 from slack_bolt.adapter.wsgi.http_request import WsgiHttpRequest
 
+from bot.logging_setup import log_context
+
 log = logging.getLogger(__name__)
 
 SLACK_PATH = "/slack/events"
@@ -91,6 +93,10 @@ class HttpFront:
         self._max_body = max_body_bytes
 
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
+        with log_context(request_id=uuid.uuid4().hex[:12]):
+            return self._serve(environ, start_response)
+
+    def _serve(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         started = time.perf_counter()
         method = str(environ.get("REQUEST_METHOD", "GET")).upper()
         path = str(environ.get("PATH_INFO", "") or "/")

@@ -364,7 +364,10 @@ class Episodes:
                 "due_at": step.due_at.isoformat(),
             },
             status="pending",
-            deliver_after=max(step.due_at, now) if step.recipient is Recipient.CLINICIAN else now,
+            # A step found late still waits for the clinician's working hours.
+            deliver_after=self.hours_for(client.clinician).next_open(max(step.due_at, now))
+            if step.recipient is Recipient.CLINICIAN
+            else now,
             attempts=0,
             created_at=now,
         )

@@ -1,0 +1,1 @@
+"""`discharge-bot demo`: the real app through twelve weeks of a synthetic caseload."""

@@ -1,0 +1,1 @@
+"""The practice admin's commands beyond running the bot: demo, doctor, audit, export."""
