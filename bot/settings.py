@@ -153,8 +153,25 @@ class Settings(BaseSettings):
     label_style: Literal["chart_id", "chart_id_initials"] = Field(
         "chart_id", description="How clinician DMs name a client; channels always use the chart id."
     )
-    practice_name: str = Field(
-        "our practice", description="The practice's name as clients know it (used in check-in 3)."
+    practice_name: str | None = Field(
+        None,
+        description=(
+            "The practice's name as clients know it (the closing check-in). Required before "
+            "any message is sent into a client's chat."
+        ),
+    )
+    pause_days: int = Field(
+        30, ge=1, le=366, description="Default length of a paused outreach, in days."
+    )
+    crisis_line: str | None = Field(
+        None,
+        description=(
+            "The support/crisis line clients are given, e.g. 'call or text 988' "
+            "(in the closing check-in; in every check-in with DISCHARGE_CRISIS_LINE_IN_EVERY_CHECKIN)."
+        ),
+    )
+    crisis_line_in_every_checkin: bool = Field(
+        False, description="Also give the crisis line in check-ins before the closing one."
     )
     discharged_group_name: str = Field(
         "Discharged Clients", description="The platform group a discharged client is moved to."

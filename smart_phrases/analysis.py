@@ -126,7 +126,19 @@ def unavailable_reason(name: str, audience: Audience, fmt: Format) -> str | None
     return None
 
 
-def field_problem(name: str, field: str, audience: Audience) -> str | None:
+#: Fields that carry a clinician's own words about the client: like `summary`, only the chart
+#: note (a plain-format clinician phrase) may use them.
+CLINICIAN_WORDS = frozenset({("episode", "early_discharge")})
+
+
+def field_problem(
+    name: str, field: str, audience: Audience, fmt: Format | None = None
+) -> str | None:
+    if (name, field) in CLINICIAN_WORDS and (audience != "clinician" or fmt != "plain"):
+        return (
+            f"'{name}.{field}' is the clinician's own words about the client: only "
+            "plain-format clinician phrases (the chart note) may use it"
+        )
     kind = top_level_types(audience)[name]
     if isinstance(kind, type) and field in FIELDS[kind]:
         return None
@@ -153,7 +165,7 @@ def check_declarations(
                 f"declare a variable or one field of it (like 'episode.efforts'), not '{variable}'"
             )
         if reason is None and len(parts) == 2:
-            reason = field_problem(parts[0], parts[1], audience)
+            reason = field_problem(parts[0], parts[1], audience, fmt)
         if reason is not None:
             found.append((line, f"header variable '{variable}': {reason}"))
     return found
@@ -289,7 +301,7 @@ class _Checker:
             return UNKNOWN
         path = name
         if field is not None:
-            problem = field_problem(name, field, self.audience)
+            problem = field_problem(name, field, self.audience, self.fmt)
             if problem is not None:
                 self.report(node, problem)
                 return UNKNOWN

@@ -61,12 +61,18 @@ class EpisodeContext:
     efforts: tuple[Effort, ...] = ()
     next_step: str | None = None
     reason: str | None = None
+    checkin_title: str = ""  # "Check-in 1 of 3" ... "Final check-in"
+    #: Why the checklist was opened, or step 1 ticked, before the guide's criteria were met
+    #: (the clinician's own words): only the chart note (plain) carries it.
+    early_discharge: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
 class PracticeContext:
     name: str
     discharged_group_name: str
+    crisis_line: str | None = None
+    crisis_line_in_every_checkin: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -34,13 +34,19 @@ def sample_context(audience: Audience, *, minimal: bool = False) -> RenderContex
     rows) while still giving each object a phrase of that audience may need.
     """
     clinician = ClinicianContext(display_name="Alex Rivera", slack_user_id="U0123ABCD")
-    practice = PracticeContext(name="Sample Practice", discharged_group_name="Discharged Clients")
+    practice = PracticeContext(
+        name="Sample Practice",
+        discharged_group_name="Discharged Clients",
+        crisis_line=None if minimal else "call or text 988, any time",
+    )
     today = date(2025, 3, 3)
     if minimal:
         return RenderContext(
             client=ClientContext(chart_id="R-1042", label="R-1042"),
             clinician=clinician,
-            episode=EpisodeContext(checkin_number=1, checkins_total=3),
+            episode=EpisodeContext(
+                checkin_number=1, checkins_total=3, checkin_title="Check-in 1 of 3"
+            ),
             practice=practice,
             summary=(
                 SummaryContext(treatment_focus="-", goals_progress="-", risk_level="-")
@@ -65,6 +71,7 @@ def sample_context(audience: Audience, *, minimal: bool = False) -> RenderContex
         episode=EpisodeContext(
             checkin_number=3,
             checkins_total=3,
+            checkin_title="Final check-in",
             last_session_date=date(2025, 1, 6),
             last_contact_date=date(2025, 1, 20),
             due_date=date(2025, 3, 3),

@@ -41,6 +41,8 @@ class Clinician(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     slack_user_id: Mapped[str] = mapped_column(String(32), unique=True)
     display_name: Mapped[str | None] = mapped_column(String(200))
+    #: "caseload" when the import named the clinician (it wins), "slack" when Slack did.
+    display_name_source: Mapped[str | None] = mapped_column(String(16))
     timezone: Mapped[str | None] = mapped_column(String(64))
     #: "caseload" when the import set the zone (it wins), "slack" when users.info did.
     timezone_source: Mapped[str | None] = mapped_column(String(16))
@@ -82,6 +84,11 @@ class Episode(Base):
     opened_at: Mapped[datetime]
     opened_reason: Mapped[str] = mapped_column(String(16))
     baseline_contact_at: Mapped[datetime | None]
+    #: The last attended session known when the episode opened (caseload's last_session_at).
+    baseline_session_at: Mapped[datetime | None]
+    #: After CCT's rematch or care-team removal: the clinician the client left. Nothing is
+    #: prompted while the caseload still names them; it starts once it names someone else.
+    handed_over_from: Mapped[int | None] = mapped_column(Integer)
     booked_sessions: Mapped[list[str]] = mapped_column(JSON(), default=list)
     state: Mapped[str] = mapped_column(String(24), index=True)
     trigger: Mapped[str | None] = mapped_column(String(16))

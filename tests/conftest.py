@@ -87,6 +87,7 @@ def settings(database_url: str) -> Settings:
         database_url=database_url,
         cct_channel_id="C0CCT",
         practice_timezone="America/Toronto",
+        practice_name="Northside Therapy",
     )
 
 

@@ -67,7 +67,7 @@ def history(service: Services, clock: FixedClock) -> Services:
     # providers, so CCT removes the clinician from the care team.
     service.outreach.start_outreach("B2", actor=ADMIN)
     service.outreach.mark_checkin_sent("B2", actor=ADMIN)
-    service.checklist.open_discharge("B2", actor=ADMIN)
+    service.checklist.open_discharge("B2", actor=ADMIN, reason="Client asked to close the file")
     service.checklist.complete_step("B2", ChecklistStep.NOTES_SIGNED, actor=ADMIN)
     service.checklist.complete_step("B2", ChecklistStep.OTHER_PROVIDERS, answer="yes", actor=ADMIN)
     service.cct.cct_done("B2", actor=ADMIN)

@@ -132,5 +132,10 @@ def test_three_missed_sessions_open_the_inactive_path_and_attendance_resets(
     assert third.queued == ("ep1:checkin-1:0",)  # check-in 1 at once
     service.outreach.mark_checkin_sent("R-5", actor=ADMIN)
     [row] = service.reads.caseload()
-    # Attendance path: the checklist opens once check-in 1 has had 14 days.
-    assert (row.next_step, row.due_at) == ("checklist", local(2026, 3, 25, 11))
+    # Attendance path: the closing check-in 14 days after check-in 1, then the checklist 14
+    # days after that one is documented.
+    assert (row.next_step, row.due_at) == ("checkin 3", local(2026, 3, 25, 11))
+    assert run_tick(service, clock, local(2026, 3, 25, 11)) == [("checkin", "ep1:checkin-3:0")]
+    service.outreach.mark_checkin_sent("R-5", actor=ADMIN, number=3)
+    [row] = service.reads.caseload()
+    assert (row.next_step, row.due_at) == ("checklist", local(2026, 4, 8, 11))

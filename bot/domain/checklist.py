@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
-from bot.domain.errors import ChecklistOrderError
+from bot.domain.errors import ChecklistOrderError, NeedsReason
 from bot.domain.model import ChecklistStep
 
 ORDER: tuple[ChecklistStep, ...] = tuple(ChecklistStep)
@@ -51,10 +51,19 @@ def checklist_status(
     return ChecklistStatus(done=dict(done), attempts_auto=checkins_documented > 0)
 
 
-def check_can_complete(status: ChecklistStatus, step: ChecklistStep, *, by_platform: bool) -> None:
+def check_can_complete(
+    status: ChecklistStatus,
+    step: ChecklistStep,
+    *,
+    by_platform: bool,
+    reason: str | None = None,
+    chart_id: str = "CLIENT",
+) -> None:
     """Steps are ticked in the guide's order; the platform may report the group move any time.
+    "Attempts documented" with no documented attempt needs the clinician's reason.
 
-    Raises ChecklistOrderError naming the step that has to come first.
+    Raises ChecklistOrderError naming the step that has to come first, NeedsReason when a
+    reason is missing.
     """
     if status.is_done(step):
         raise ChecklistOrderError(f"“{TITLES[step]}” is already done.")
@@ -63,3 +72,8 @@ def check_can_complete(status: ChecklistStatus, step: ChecklistStep, *, by_platf
     first_open = status.next_step
     if first_open is not None and first_open is not step:
         raise ChecklistOrderError(f"“{TITLES[first_open]}” comes first; then “{TITLES[step]}”.")
+    if step is ChecklistStep.ATTEMPTS_DOCUMENTED and not (reason or "").strip():
+        raise NeedsReason(
+            ("no re-engagement attempt (check-in) is documented",),
+            f"To tick it anyway, confirm with your reason: `/care attempts {chart_id} <reason>`.",
+        )

@@ -40,3 +40,13 @@ class NotSaved(DomainError):
             "That wasn't saved: the record was busy and the change couldn't be written in "
             "time. Nothing was changed; please try again."
         )
+
+
+class NeedsReason(DomainError):
+    """A step the guide's criteria don't support yet: the clinician may go ahead, but only
+    after confirming with a reason (which is audited and goes into the summary)."""
+
+    def __init__(self, unmet: tuple[str, ...], how: str) -> None:
+        self.unmet = unmet
+        listed = "; ".join(unmet)
+        super().__init__(f"The guide's criteria aren't met: {listed}. {how}")

@@ -54,6 +54,16 @@ SESSION_OUTCOMES = frozenset(
     {EventKind.SESSION_ATTENDED, EventKind.SESSION_CANCELLED, EventKind.SESSION_NO_SHOW}
 )
 MISSED = frozenset({EventKind.SESSION_CANCELLED, EventKind.SESSION_NO_SHOW})
+SESSION_KINDS = SESSION_OUTCOMES | {EventKind.SESSION_SCHEDULED}
+
+
+class Cancellation(StrEnum):
+    """Who (or what) ended a booked session; only the client's own cancellation is a miss."""
+
+    CLIENT = "client"
+    PROVIDER = "provider"  # the provider cancelled: not the client's miss
+    DELETED = "deleted"  # the appointment was deleted, e.g. booked in error
+    RESCHEDULED = "rescheduled"  # moved to another date: neither a miss nor a contact
 
 
 class Classification(StrEnum):
@@ -85,6 +95,7 @@ class StepKind(StrEnum):
     CCT_REMATCH = "cct_rematch"
     CCT_ARCHIVE = "cct_archive"
     CCT_ESCALATION = "cct_escalation"
+    PAUSE_ENDS = "pause_ends"  # the date the clinician paused outreach until
 
 
 class Recipient(StrEnum):
@@ -111,6 +122,7 @@ class OpenReason(StrEnum):
     REENGAGED = "reengaged"
     CONTINUING = "continuing"
     RETURNED = "returned"
+    HANDED_OVER = "handed_over"  # after CCT's rematch or care-team removal
 
 
 @dataclass(frozen=True)
@@ -128,6 +140,9 @@ class Event:
     prompt: str | None = None  # key of the step a PROMPTED event records
     label: str | None = None  # free words for the timeline (never note text)
     known_at: datetime | None = None  # when the bot learned it; defaults to `at`
+    provider: str | None = None  # a session with another provider of the practice
+    cancellation: Cancellation | None = None  # who ended a cancelled session
+    moved_to: datetime | None = None  # a rescheduled session's new time
 
     @property
     def learned_at(self) -> datetime:
@@ -158,3 +173,7 @@ class EpisodeHistory:
     opened_reason: OpenReason = OpenReason.IMPORTED
     events: tuple[Event, ...] = ()
     booked_sessions: tuple[datetime, ...] = field(default=())  # known at opening
+    baseline_session_at: datetime | None = None  # last attended session known at opening
+    #: After a rematch or care-team removal, while the caseload still names the clinician
+    #: the client left: nothing is said until someone else is named.
+    awaiting_assignment: bool = False

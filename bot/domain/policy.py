@@ -9,9 +9,9 @@ attempt of it has a stable key so that saying it twice is impossible downstream.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 
 from bot.domain.calendar import WorkingHours
@@ -19,6 +19,8 @@ from bot.domain.checklist import ChecklistStatus, checklist_status
 from bot.domain.errors import IllegalTransition
 from bot.domain.model import (
     MISSED,
+    SESSION_KINDS,
+    Cancellation,
     ChecklistStep,
     Classification,
     Closure,
@@ -37,7 +39,8 @@ from bot.domain.model import (
 class Signal(StrEnum):
     """What an event (or the clock) means to the state machine."""
 
-    CONTACT = "contact"  # attended or booked session
+    CONTACT = "contact"  # an attended session with this clinician
+    BOOKED = "booked"  # a future session booked: holds outreach until its outcome
     MESSAGE = "message"  # the client wrote
     MISSED = "missed"  # cancellation or no-show
     SILENCE_ELAPSED = "silence_elapsed"
@@ -68,6 +71,7 @@ _OUTREACH_LIKE = (S.OUTREACH, S.PAUSED, S.INACTIVE, S.REPLY_REVIEW)
 #: None means "back to the state the client's reply interrupted".
 TRANSITIONS: dict[tuple[State, Signal], State | None] = {
     (S.ACTIVE, Signal.CONTACT): S.ACTIVE,
+    (S.ACTIVE, Signal.BOOKED): S.ACTIVE,
     (S.ACTIVE, Signal.MESSAGE): S.ACTIVE,
     (S.ACTIVE, Signal.MISSED): S.ACTIVE,
     (S.ACTIVE, Signal.SILENCE_ELAPSED): S.OUTREACH,
@@ -76,6 +80,7 @@ TRANSITIONS: dict[tuple[State, Signal], State | None] = {
     (S.ACTIVE, Signal.OPEN_DISCHARGE): S.INACTIVE,
     (S.OUTREACH, Signal.CONTACT): S.CLOSED,  # re-engaged: the episode hands over
     (S.OUTREACH, Signal.STALE_OUTREACH): S.ACTIVE,
+    (S.OUTREACH, Signal.BOOKED): S.OUTREACH,  # held until the booked session's outcome
     (S.OUTREACH, Signal.MESSAGE): S.REPLY_REVIEW,
     (S.OUTREACH, Signal.MISSED): S.OUTREACH,
     (S.OUTREACH, Signal.MISSED_RUN): S.OUTREACH,
@@ -86,6 +91,7 @@ TRANSITIONS: dict[tuple[State, Signal], State | None] = {
     (S.OUTREACH, Signal.OPEN_DISCHARGE): S.INACTIVE,
     (S.PAUSED, Signal.CONTACT): S.CLOSED,
     (S.PAUSED, Signal.MESSAGE): S.REPLY_REVIEW,
+    (S.PAUSED, Signal.BOOKED): S.PAUSED,
     (S.PAUSED, Signal.MISSED): S.PAUSED,
     (S.PAUSED, Signal.MISSED_RUN): S.PAUSED,
     (S.PAUSED, Signal.CHECKIN_SENT): S.PAUSED,
@@ -93,6 +99,7 @@ TRANSITIONS: dict[tuple[State, Signal], State | None] = {
     (S.PAUSED, Signal.OPEN_DISCHARGE): S.INACTIVE,
     (S.REPLY_REVIEW, Signal.CONTACT): S.CLOSED,
     (S.REPLY_REVIEW, Signal.MESSAGE): S.REPLY_REVIEW,
+    (S.REPLY_REVIEW, Signal.BOOKED): S.REPLY_REVIEW,
     (S.REPLY_REVIEW, Signal.MISSED): S.REPLY_REVIEW,
     (S.REPLY_REVIEW, Signal.MISSED_RUN): S.REPLY_REVIEW,
     (S.REPLY_REVIEW, Signal.CONTINUING): S.CLOSED,
@@ -101,6 +108,7 @@ TRANSITIONS: dict[tuple[State, Signal], State | None] = {
     (S.REPLY_REVIEW, Signal.OTHER): None,
     (S.INACTIVE, Signal.CONTACT): S.CLOSED,
     (S.INACTIVE, Signal.MESSAGE): S.REPLY_REVIEW,
+    (S.INACTIVE, Signal.BOOKED): S.INACTIVE,  # the checklist waits for the session's outcome
     (S.INACTIVE, Signal.MISSED): S.INACTIVE,
     (S.INACTIVE, Signal.MISSED_RUN): S.INACTIVE,
     (S.INACTIVE, Signal.CHECKIN_SENT): S.INACTIVE,
@@ -109,10 +117,12 @@ TRANSITIONS: dict[tuple[State, Signal], State | None] = {
     (S.INACTIVE, Signal.CHECKLIST_DONE): S.DISCHARGED,
     (S.CARE_TEAM_REMOVAL, Signal.CONTACT): S.CARE_TEAM_REMOVAL,
     (S.CARE_TEAM_REMOVAL, Signal.MESSAGE): S.CARE_TEAM_REMOVAL,
+    (S.CARE_TEAM_REMOVAL, Signal.BOOKED): S.CARE_TEAM_REMOVAL,
     (S.CARE_TEAM_REMOVAL, Signal.MISSED): S.CARE_TEAM_REMOVAL,
     (S.CARE_TEAM_REMOVAL, Signal.CCT_DONE): S.CLOSED,
     (S.REMATCH, Signal.CONTACT): S.REMATCH,
     (S.REMATCH, Signal.MESSAGE): S.REMATCH,
+    (S.REMATCH, Signal.BOOKED): S.REMATCH,
     (S.REMATCH, Signal.MISSED): S.REMATCH,
     (S.REMATCH, Signal.CCT_DONE): S.CLOSED,
     (S.DISCHARGED, Signal.STEP): S.DISCHARGED,
@@ -121,7 +131,9 @@ TRANSITIONS: dict[tuple[State, Signal], State | None] = {
     # a contact here is a return; services open a new episode before it is recorded
     (S.DISCHARGED, Signal.CONTACT): S.DISCHARGED,
     (S.DISCHARGED, Signal.MESSAGE): S.DISCHARGED,
+    (S.DISCHARGED, Signal.BOOKED): S.DISCHARGED,
     (S.CLOSED, Signal.CONTACT): S.CLOSED,
+    (S.CLOSED, Signal.BOOKED): S.CLOSED,
     (S.CLOSED, Signal.MESSAGE): S.CLOSED,
     (S.CLOSED, Signal.MISSED): S.CLOSED,
     (S.CLOSED, Signal.STEP): S.CLOSED,
@@ -146,12 +158,17 @@ _HINTS = {
     Signal.OTHER: "There is no client reply waiting to be classified.",
 }
 
-#: Closures that hand over to a new episode at once, and why the new one opens.
+#: Closures that hand over to a new episode at once, and why the new one opens. After CCT's
+#: rematch or care-team removal the client goes on under whoever the caseload names then.
 SUCCESSOR: dict[Closure, OpenReason] = {
     Closure.REENGAGED: OpenReason.REENGAGED,
     Closure.CONTINUING: OpenReason.CONTINUING,
     Closure.RETURNED: OpenReason.RETURNED,
+    Closure.REMATCHED: OpenReason.HANDED_OVER,
+    Closure.CARE_TEAM_REMOVED: OpenReason.HANDED_OVER,
 }
+#: Episodes whose silence clock starts when they open (the contact or hand-over that opened them).
+_FRESH_START = frozenset({OpenReason.RETURNED, OpenReason.HANDED_OVER})
 _CONTACT_KINDS = frozenset(
     {EventKind.SESSION_ATTENDED, EventKind.SESSION_SCHEDULED, EventKind.CLIENT_MESSAGE}
 )
@@ -168,9 +185,21 @@ def next_state(state: State, signal: Signal) -> State | None:
         raise IllegalTransition(state.value, signal.value, _HINTS.get(signal)) from None
 
 
-def is_return(state: State, closure: Closure | None, kind: EventKind) -> bool:
+def counts_for_clinician(event: Event) -> bool:
+    """Sessions with another provider, and cancellations that are not the client's doing
+    (by the provider, a deleted appointment, a reschedule), never move this episode."""
+    if event.provider:
+        return False
+    return event.cancellation in (None, Cancellation.CLIENT)
+
+
+def is_return(
+    state: State, closure: Closure | None, kind: EventKind, event: Event | None = None
+) -> bool:
     """A discharged (or goals-met) client who books or writes again is re-opened as active."""
     if kind not in _CONTACT_KINDS:
+        return False
+    if event is not None and not counts_for_clinician(event):
         return False
     if state is State.DISCHARGED:
         return True
@@ -187,6 +216,8 @@ class DueStep:
     due_at: datetime
     attempt: int = 0
     number: int | None = None  # check-in number
+    origin_due_at: datetime | None = None  # an escalation: when the late step was first due
+    final: bool = False  # the closing check-in
 
     @property
     def idempotency_suffix(self) -> str:
@@ -213,6 +244,16 @@ class Assessment:
     checklist: ChecklistStatus
     booked_session_at: datetime | None
     bookings: tuple[datetime, ...]
+    next_checkin_number: int | None = None  # None once the closing check-in is documented
+    held_by_booking: datetime | None = None  # outreach waits for this session's outcome
+    other_sessions: tuple[tuple[datetime, str], ...] = ()  # (when, provider) not this clinician's
+    discharge_reason: str | None = None  # why the checklist was opened before the criteria
+    checkin_numbers: tuple[int, ...] = ()
+    note_dates: tuple[datetime, ...] = ()  # manual admin notes, re-engagement efforts too
+    paused_until: datetime | None = None
+
+    def checkin_title(self, number: int, total: int) -> str:
+        return checkin_title(number, total, attendance=self.trigger is Trigger.ATTENDANCE)
 
     @property
     def next_due_at(self) -> datetime | None:
@@ -232,6 +273,10 @@ class _Fold:
     missed_run: list[datetime] = field(default_factory=list)
     outreach_started_at: datetime | None = None
     checkins: list[datetime] = field(default_factory=list)
+    checkin_numbers: list[int] = field(default_factory=list)
+    other_sessions: list[tuple[datetime, str]] = field(default_factory=list)
+    discharge_reason: str | None = None
+    fresh_start: datetime | None = None  # a return or hand-over: the silence clock starts here
     resumed_at: datetime | None = None
     snoozed_until: dict[int, datetime] = field(default_factory=dict)
     reply_at: datetime | None = None
@@ -243,21 +288,59 @@ class _Fold:
     ended_at: datetime | None = None  # entered a CCT-facing state
     prompts: dict[str, list[datetime]] = field(default_factory=dict)
     reasons: list[str] = field(default_factory=list)
+    paused_until: datetime | None = None
+    notes: list[datetime] = field(default_factory=list)  # manual admin notes (/care note)
+    awaiting: bool = False  # handed over, the caseload still names the clinician who left
 
     # -- time ------------------------------------------------------------------------
     def later(self, instant: datetime, days: int) -> datetime:
         return self.hours.add_days(instant, days)
 
     def silence_deadline(self, opened_at: datetime) -> datetime:
-        anchors = [a for a in (self.last_contact, *self.bookings) if a is not None]
+        anchors = [
+            a for a in (self.last_contact, *self.bookings, self.fresh_start) if a is not None
+        ]
         return self.later(max(anchors, default=opened_at), self.policy.silence_days)
+
+    # -- check-ins ---------------------------------------------------------------------
+    @property
+    def attendance(self) -> bool:
+        return self.trigger is Trigger.ATTENDANCE
+
+    @property
+    def final_sent(self) -> bool:
+        return self.policy.checkins in self.checkin_numbers
+
+    def next_checkin_number(self) -> int | None:
+        """Which check-in comes next: 1, 2, ... the closing one; on the attendance path the
+        closing one follows check-in 1 directly. None once the closing one is documented."""
+        total = self.policy.checkins
+        if self.final_sent or len(self.checkins) >= total:
+            return None
+        if not self.checkin_numbers:
+            return 1
+        if self.trigger is Trigger.ATTENDANCE:
+            return total
+        return min(max(self.checkin_numbers) + 1, total)
+
+    def hold(self) -> datetime | None:
+        """A booked session holds outreach and the checklist until its outcome arrives; one
+        whose outcome is never reported stops holding `silence_days` after its date."""
+        return max(self.bookings, default=None)
+
+    def hold_ends(self) -> datetime | None:
+        booked = self.hold()
+        return self.later(booked, self.policy.silence_days) if booked else None
 
     def inactive_deadline(self) -> datetime | None:
         if not self.checkins:
             return None
         window_ends = self.later(self.checkins[-1], self.policy.reply_window_days)
+        held = self.hold_ends()
+        if held is not None and held > window_ends:
+            window_ends = held
         if self.trigger is Trigger.ATTENDANCE:
-            return window_ends
+            return window_ends if self.final_sent else None
         if len(self.checkins) < self.policy.checkins:
             return None
         anchor = self.last_contact or self.outreach_started_at or self.checkins[0]
@@ -281,7 +364,7 @@ class _Fold:
             return deadline <= until if inclusive else deadline < until
 
         while True:
-            if self.state is State.ACTIVE:
+            if self.state is State.ACTIVE and not self.awaiting:
                 deadline = self.silence_deadline(opened_at)
                 if reached(deadline):
                     self.trigger = Trigger.SILENCE
@@ -305,7 +388,9 @@ class _Fold:
     def apply(self, event: Event) -> None:
         at = event.at
         kind = event.kind
-        if kind in (EventKind.SESSION_ATTENDED, EventKind.SESSION_SCHEDULED):
+        if kind in SESSION_KINDS and not counts_for_clinician(event):
+            self._not_ours(event)
+        elif kind in (EventKind.SESSION_ATTENDED, EventKind.SESSION_SCHEDULED):
             self._contact(at)
             if kind is EventKind.SESSION_ATTENDED:
                 self.missed_run.clear()
@@ -314,9 +399,7 @@ class _Fold:
                 self._consume_booking(event.session_at or at)
                 self._leave_outreach(at, "attended a session", event.learned_at)
             else:
-                if event.session_at is not None and event.session_at > at:
-                    self.bookings.add(event.session_at)
-                self._leave_outreach(at, "booked a session", event.learned_at)
+                self._booked(event)
         elif kind is EventKind.CLIENT_MESSAGE:
             self._contact(at)
             if self.state in (State.OUTREACH, State.PAUSED, State.INACTIVE):
@@ -324,7 +407,10 @@ class _Fold:
             else:
                 self.move(Signal.MESSAGE, at)
         elif kind in MISSED:
-            self._consume_booking(event.session_at or at)
+            self._consume_booking(
+                event.session_at or at,
+                ahead=event.session_at is None and kind is EventKind.SESSION_CANCELLED,
+            )
             self.missed_run.append(at)
             word = "cancelled" if kind is EventKind.SESSION_CANCELLED else "no-show"
             self.move(Signal.MISSED, at, f"session {word} ({len(self.missed_run)} in a row)")
@@ -348,28 +434,35 @@ class _Fold:
             self.trigger = Trigger.MANUAL
             self.outreach_started_at = at
         elif kind is EventKind.CHECKIN_SENT:
-            if len(self.checkins) >= self.policy.checkins:
+            number = self.next_checkin_number()
+            if number is None:
                 raise IllegalTransition(
                     self.state.value,
                     Signal.CHECKIN_SENT.value,
-                    f"All {self.policy.checkins} check-ins are already documented.",
+                    "The closing check-in is already documented.",
                 )
             self.move(Signal.CHECKIN_SENT, at)
             self.checkins.append(at)
-            count, total = len(self.checkins), self.policy.checkins
-            self.reasons.append(f"{_day(at)}: check-in {count} of {total} documented")
+            self.checkin_numbers.append(number)
+            self.reasons.append(
+                f"{_day(at)}: "
+                f"{checkin_title(number, self.policy.checkins, attendance=self.attendance).lower()}"
+                " documented"
+            )
         elif kind is EventKind.SNOOZED:
             self.move(Signal.SNOOZE, at)
             if event.until is not None:
                 self.snoozed_until[len(self.checkins) + 1] = event.until
         elif kind is EventKind.OUTREACH_PAUSED:
             self.move(Signal.PAUSE, at, "outreach paused by the clinician")
+            self.paused_until = event.until
         elif kind is EventKind.OUTREACH_RESUMED:
             self.move(Signal.RESUME, at, "outreach resumed")
             self.resumed_at = at
         elif kind is EventKind.DISCHARGE_OPENED:
             self.move(Signal.OPEN_DISCHARGE, at, "discharge checklist opened by the clinician")
             self.inactive_at = at
+            self.discharge_reason = event.label
         elif kind is EventKind.CLASSIFIED:
             self._classify(event)
         elif kind is EventKind.STEP_COMPLETED:
@@ -381,6 +474,9 @@ class _Fold:
                 State.CARE_TEAM_REMOVAL: Closure.CARE_TEAM_REMOVED,
                 State.REMATCH: Closure.REMATCHED,
             }[before]
+        elif kind is EventKind.ADMIN_NOTE and event.label and event.label.startswith("note"):
+            self.move(Signal.NOTE, at)
+            self.notes.append(at)
         elif kind is EventKind.PROMPTED:
             self.move(Signal.PROMPTED, at)
             if event.prompt:
@@ -392,8 +488,61 @@ class _Fold:
         if self.last_contact is None or at > self.last_contact:
             self.last_contact = at
 
-    def _consume_booking(self, session_at: datetime) -> None:
-        self.bookings.discard(session_at)
+    def _consume_booking(self, session_at: datetime, *, ahead: bool = False) -> None:
+        """An outcome settles its booking: the one at that time, else the earliest one due
+        by then (a platform that reports outcomes without the booked time); a cancellation
+        without its session's time (`ahead`) settles the earliest booking."""
+        if session_at in self.bookings:
+            self.bookings.discard(session_at)
+            return
+        limit = session_at + timedelta(days=1)
+        due = [b for b in self.bookings if ahead or b <= limit]
+        if due:
+            self.bookings.discard(min(due))
+
+    def _not_ours(self, event: Event) -> None:
+        """Recorded, never moving this clinician's episode (and never a miss)."""
+        if event.kind is not EventKind.SESSION_SCHEDULED:
+            self._consume_booking(
+                event.session_at or event.at,
+                ahead=event.session_at is None and event.kind is EventKind.SESSION_CANCELLED,
+            )
+        if event.moved_to is not None and event.moved_to > event.at and not event.provider:
+            self.bookings.add(event.moved_to)  # a reschedule moves the booking in one step
+        if event.provider:
+            if event.kind is EventKind.SESSION_ATTENDED:
+                self.other_sessions.append((event.at, event.provider))
+            why = "a session with another provider"
+        else:
+            why = {
+                Cancellation.PROVIDER: "session cancelled by the provider (not a miss)",
+                Cancellation.DELETED: "appointment deleted (not a miss)",
+                Cancellation.RESCHEDULED: "session rescheduled (neither a miss nor a contact)",
+            }[event.cancellation or Cancellation.CLIENT]
+        self.move(Signal.NOTE, event.at, why)
+
+    def _booked(self, event: Event) -> None:
+        at = event.at
+        if event.session_at is not None and event.session_at > at:
+            self.bookings.add(event.session_at)
+        if (
+            self.state is State.OUTREACH
+            and self.trigger is Trigger.SILENCE
+            and not self.checkins
+            and self.silence_deadline(at) > event.learned_at
+        ):
+            self.move(Signal.STALE_OUTREACH, at, "the client booked a session (reported late)")
+            self.trigger = None
+            self.outreach_started_at = None
+            return
+        if self.state in _OUTREACH_LIKE:
+            self.move(
+                Signal.BOOKED,
+                at,
+                "the client booked a session: outreach waits for that session's outcome",
+            )
+        else:
+            self.move(Signal.BOOKED, at)
 
     def _leave_outreach(self, at: datetime, what: str, known_at: datetime) -> None:
         if (
@@ -421,7 +570,7 @@ class _Fold:
             Classification.CONTINUING: "reply classified: continuing care",
             Classification.MET_GOALS: "reply classified: met their goals (Discharge - Completed)",
             Classification.FIT_CONCERN: "reply classified: fit concern, CCT asked for a rematch",
-            Classification.OTHER: "reply reviewed: no change, outreach carries on",
+            Classification.OTHER: "reply reviewed: outreach carries on from where it was",
         }
         self.move(signal, event.at, words[choice])
         self.replies_reviewed += 1
@@ -451,6 +600,13 @@ class _Fold:
             return
         self.move(Signal.STEP, event.at, f"checklist: {step.value.replace('_', ' ')} done")
         self.steps_done[step] = event.at
+        if step is ChecklistStep.ATTEMPTS_DOCUMENTED and event.label:
+            confirmed = (
+                "Re-engagement attempts confirmed with no check-in documented. "
+                f"Reason given: {event.label}"
+            )
+            earlier = self.discharge_reason
+            self.discharge_reason = f"{_sentence(earlier)} {confirmed}" if earlier else confirmed
         if step is ChecklistStep.OTHER_PROVIDERS:
             self.other_providers = False
         status = checklist_status(self.steps_done, checkins_documented=len(self.checkins))
@@ -463,15 +619,56 @@ class _Fold:
             )
 
 
+def unmet_criteria(
+    a: Assessment, policy: Policy, zone_date: Callable[[datetime], str]
+) -> tuple[str, ...]:
+    """What the guide's criteria still lack, in words for the clinician, when the checklist
+    is opened by hand (`/care discharge`); empty when they are met. `zone_date` writes a
+    date in the clinician's zone."""
+    if a.state in (State.INACTIVE, State.DISCHARGED, State.CLOSED):
+        return ()
+    unmet: list[str] = []
+    if a.trigger is Trigger.ATTENDANCE:
+        if policy.checkins not in a.checkin_numbers:
+            unmet.append(
+                f"the final check-in isn't documented yet ({a.checkins_sent} of 2 check-ins "
+                "documented on the attendance path)"
+            )
+    else:
+        if a.checkins_sent < policy.checkins:
+            unmet.append(f"only {a.checkins_sent} of {policy.checkins} check-ins documented")
+        if a.missed_run < policy.consecutive_missed and a.last_contact_at is not None:
+            unmet.append(f"last contact was {zone_date(a.last_contact_at)}")
+    if a.bookings:
+        unmet.append(f"a session is booked for {zone_date(a.bookings[0])}")
+    if a.state is State.REPLY_REVIEW:
+        unmet.append("the client's reply hasn't been reviewed")
+    return tuple(unmet) or ("the guide's waiting time hasn't passed",)
+
+
 def _day(at: datetime) -> str:
     return at.strftime("%Y-%m-%d")
+
+
+def _sentence(text: str) -> str:
+    return text if text.endswith((".", "!", "?")) else f"{text}."
+
+
+def checkin_title(number: int, total: int, *, attendance: bool = False) -> str:
+    """How prompts, App Home and the chart name a check-in: the closing one is "Final";
+    on the attendance path only check-in 1 and the final one are sent ("1 of 2")."""
+    if number >= total:
+        return "Final check-in"
+    if attendance:
+        return f"Check-in {number} of 2"
+    return f"Check-in {number} of {total}"
 
 
 def _inactive_reason(fold: _Fold) -> str:
     if fold.trigger is Trigger.ATTENDANCE:
         return (
-            f"inactive by attendance and check-in 1 had {fold.policy.reply_window_days} days "
-            "without an answer: the discharge checklist opens"
+            f"inactive by attendance and the final check-in had {fold.policy.reply_window_days} "
+            "days without an answer: the discharge checklist opens"
         )
     return (
         f"{fold.policy.checkins} check-ins sent and no reply for {fold.policy.no_reply_weeks}+ "
@@ -492,6 +689,10 @@ def _ordered(events: Iterable[Event]) -> list[Event]:
 
 def fold(history: EpisodeHistory, policy: Policy, hours: WorkingHours, now: datetime) -> _Fold:
     f = _Fold(policy=policy, hours=hours, last_contact=history.baseline_contact_at)
+    if history.opened_reason in _FRESH_START:
+        f.fresh_start = history.opened_at
+    f.last_session = history.baseline_session_at
+    f.awaiting = history.awaiting_assignment
     f.bookings.update(b for b in history.booked_sessions)
     if history.baseline_contact_at:
         f.reasons.append(f"{_day(history.baseline_contact_at)}: last client contact on record")
@@ -532,17 +733,33 @@ def assess(
         checklist=checklist_status(f.steps_done, checkins_documented=len(f.checkins)),
         booked_session_at=live_bookings[0] if live_bookings else None,
         bookings=tuple(live_bookings),
+        next_checkin_number=f.next_checkin_number()
+        if f.state in (State.ACTIVE, State.OUTREACH, State.PAUSED)
+        else None,
+        held_by_booking=f.hold() if f.state in _OUTREACH_LIKE and f.hold() else None,
+        other_sessions=tuple(f.other_sessions),
+        discharge_reason=f.discharge_reason,
+        checkin_numbers=tuple(f.checkin_numbers),
+        note_dates=tuple(f.notes),
+        paused_until=f.paused_until if f.state is State.PAUSED else None,
     )
 
 
 def _steps(f: _Fold, history: EpisodeHistory, policy: Policy, hours: WorkingHours) -> list[DueStep]:
     steps: list[DueStep] = []
 
-    def once(key: str, kind: StepKind, recipient: Recipient, at: datetime) -> None:
+    def once(
+        key: str,
+        kind: StepKind,
+        recipient: Recipient,
+        at: datetime,
+        *,
+        origin: datetime | None = None,
+    ) -> None:
         if key in f.prompts:
             return
         due = hours.next_open(at) if recipient is Recipient.CLINICIAN else at
-        steps.append(DueStep(key, kind, recipient, due))
+        steps.append(DueStep(key, kind, recipient, due, origin_due_at=origin))
 
     def nudged(
         key: str,
@@ -559,18 +776,23 @@ def _steps(f: _Fold, history: EpisodeHistory, policy: Policy, hours: WorkingHour
         `progress` (a checklist step done) restarts the patience but not the count.
         """
         every = f.prompts.get(key, [])
+        origin = hours.next_open(base)
         sent = [p for p in every if since is None or p >= since]
         # The attempt counts every prompt of the key, also those a snooze made us forget:
         # key + attempt is the outbox's idempotency key and must never repeat.
         attempt = len(every)
+        final = number is not None and number == policy.checkins
         if not sent:
-            due = hours.next_open(base)
-            steps.append(DueStep(key, kind, Recipient.CLINICIAN, due, attempt, number))
+            steps.append(
+                DueStep(key, kind, Recipient.CLINICIAN, origin, attempt, number, origin, final)
+            )
             return
         last = max([*sent, progress] if progress else sent)
         if len(sent) <= policy.max_nudges:
             due = hours.next_open(f.later(last, policy.nudge_after_days))
-            steps.append(DueStep(key, kind, Recipient.CLINICIAN, due, attempt, number))
+            steps.append(
+                DueStep(key, kind, Recipient.CLINICIAN, due, attempt, number, origin, final)
+            )
         else:
             once(
                 f"{key}-escalation",
@@ -580,20 +802,24 @@ def _steps(f: _Fold, history: EpisodeHistory, policy: Policy, hours: WorkingHour
                     f.later(last, policy.nudge_after_days),
                     f.later(base, policy.escalate_after_days),
                 ),
+                origin=origin,
             )
 
     if f.state is not State.CLOSED and history.opened_reason in (
         OpenReason.REENGAGED,
         OpenReason.RETURNED,
+        OpenReason.HANDED_OVER,
     ):
         kind = (
-            StepKind.RETURNED_NOTICE
-            if history.opened_reason is OpenReason.RETURNED
-            else StepKind.REENGAGED_NOTICE
+            StepKind.REENGAGED_NOTICE
+            if history.opened_reason is OpenReason.REENGAGED
+            else StepKind.RETURNED_NOTICE
         )
         once(f"notice-{history.opened_reason.value}", kind, Recipient.CLINICIAN, history.opened_at)
 
     state = f.state
+    if f.awaiting:
+        return []
     if state is State.ACTIVE:
         steps.append(
             DueStep(
@@ -607,22 +833,25 @@ def _steps(f: _Fold, history: EpisodeHistory, policy: Policy, hours: WorkingHour
         )
     elif state is State.OUTREACH:
         deadline = f.inactive_deadline()
-        number = len(f.checkins) + 1
-        if number <= policy.checkins:
+        number = f.next_checkin_number()
+        if number is not None:
             base = f.outreach_started_at or history.opened_at
             if f.checkins:
                 base = f.later(f.checkins[-1], policy.outreach_interval_days)
             if f.resumed_at and f.resumed_at > base:
                 base = f.resumed_at
-            snooze = f.snoozed_until.get(number)
+            snooze = f.snoozed_until.get(len(f.checkins) + 1)
             if snooze is not None and snooze > base:
                 base = snooze
+            held = f.hold_ends()
+            if held is not None and held > base:
+                base = held  # a booked session holds outreach until its outcome
             # On the attendance path the checklist opens instead of a later check-in.
             if deadline is None or base < deadline:
                 # Prompts from before this outreach began, a resume or a snooze are history:
                 # the patience (and the way to escalation) starts again from there.
                 restarts = (snooze, f.resumed_at, f.outreach_started_at)
-                since = max((t for t in restarts if t is not None), default=None)
+                since = max((t for t in (*restarts, f.hold()) if t is not None), default=None)
                 nudged(f"checkin-{number}", StepKind.CHECKIN, base, since=since, number=number)
         if deadline is not None:
             due = hours.next_open(deadline)
@@ -631,7 +860,17 @@ def _steps(f: _Fold, history: EpisodeHistory, policy: Policy, hours: WorkingHour
         nudged(f"classify-{f.replies_reviewed + 1}", StepKind.CLASSIFY_REPLY, f.reply_at)
     elif state is State.INACTIVE and f.inactive_at is not None:
         progress = max(f.steps_done.values(), default=None)
+        held = f.hold_ends()
+        if held is not None:  # a booked session: the checklist waits for its outcome
+            progress = max(progress or held, held)
         nudged("checklist", StepKind.CHECKLIST, f.inactive_at, progress=progress)
+    elif state is State.PAUSED and f.paused_until is not None:
+        once(
+            f"pause-ends-{len(f.checkins)}",
+            StepKind.PAUSE_ENDS,
+            Recipient.CLINICIAN,
+            f.paused_until,
+        )
     elif state is State.CARE_TEAM_REMOVAL and f.ended_at is not None:
         once("cct-care-team-removal", StepKind.CCT_CARE_TEAM_REMOVAL, Recipient.CCT, f.ended_at)
     elif state is State.REMATCH and f.ended_at is not None:

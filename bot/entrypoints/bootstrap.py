@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 
 from sqlalchemy import Engine
@@ -13,6 +14,8 @@ from bot.settings import Settings
 from smart_phrases import PhraseLibrary
 from storage.db import make_engine, make_session_factory, require_migrated
 from storage.repository import UnitOfWork
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -38,6 +41,11 @@ def build_runtime(
     each with a message that says what to do.
     """
     phrases = PhraseLibrary.load(settings.smart_phrases_dir)
+    if not settings.practice_name:
+        log.warning(
+            "DISCHARGE_PRACTICE_NAME is not set: check-ins can't be sent into a client's chat "
+            "and previews show a placeholder where the practice's name belongs"
+        )
     engine = make_engine(settings.database_url)
     if check_schema:
         try:

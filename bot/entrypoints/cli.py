@@ -228,7 +228,7 @@ def cmd_status(args: argparse.Namespace, settings: Settings) -> int:
             r.clinician,
             r.state.value.replace("_", " "),
             str(r.checkins_sent),
-            r.next_step or "-",
+            r.next_title or r.next_step or "-",
             _fmt(r.due_at, zone),
             _fmt(r.last_contact_at, zone),
         )

@@ -47,7 +47,8 @@ class PlatformEvent:
     attended session or a no-show, the moment of cancelling or booking, the message time.
     `session_at` is the session's own start time for `session.*` events (for
     `session.scheduled`, the booked future time). Both are timezone-aware UTC.
-    `provider_id` is the platform id of the provider involved, when the platform says.
+    `provider_id` is the platform id of the provider involved, when the platform says: a
+    session with another provider of the practice is recorded but never moves the episode.
     No message text is ever carried: `text_present` only says the reply had words in it.
     """
 
@@ -59,6 +60,10 @@ class PlatformEvent:
     source: PlatformSource = "generic"
     text_present: bool = False
     provider_id: str | None = None
+    #: For `session.cancelled`: who ended it ("client", the default, "provider", "deleted" or
+    #: "rescheduled"). Only the client's own cancellation counts as a missed session.
+    cancellation: str | None = None
+    rescheduled_to: datetime | None = None  # a rescheduled session's new time, when known
 
     def __post_init__(self) -> None:
         if not self.event_id or not self.client_id:

@@ -55,6 +55,8 @@ SIGNATURE_HEADER = "x-platform-signature"
 SIGNATURE_VERSION = "v1"
 SIGNATURE_WINDOW = timedelta(minutes=5)
 MAX_ID_LENGTH = 200
+#: Who ended a cancelled session (optional; "client" when absent).
+CANCELLATIONS = ("client", "provider", "deleted", "rescheduled")
 
 
 def sign_generic(secret: str | bytes, timestamp: int | str, body: bytes) -> str:
@@ -123,6 +125,18 @@ def parse_generic_event(body: bytes) -> PlatformEvent:
     if provider_id is not None and (not isinstance(provider_id, str) or not provider_id):
         raise WebhookError(400, "provider_id must be a non-empty string when given")
 
+    cancellation = payload.get("cancellation")
+    if cancellation is not None:
+        if event_type is not PlatformEventType.SESSION_CANCELLED:
+            raise WebhookError(400, "cancellation is only for session.cancelled events")
+        if cancellation not in CANCELLATIONS:
+            known = ", ".join(CANCELLATIONS)
+            raise WebhookError(400, f"cancellation must be one of: {known}")
+    rescheduled_to = None
+    if payload.get("rescheduled_to") is not None:
+        if cancellation != "rescheduled":
+            raise WebhookError(400, "rescheduled_to is only for a rescheduled cancellation")
+        rescheduled_to = parse_aware_datetime(payload["rescheduled_to"], "rescheduled_to")
     return PlatformEvent(
         event_id=event_id,
         type=event_type,
@@ -132,6 +146,8 @@ def parse_generic_event(body: bytes) -> PlatformEvent:
         source="generic",
         text_present=text_present,
         provider_id=provider_id,
+        cancellation=cancellation,
+        rescheduled_to=rescheduled_to,
     )
 
 

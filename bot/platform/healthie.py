@@ -192,11 +192,13 @@ def appointment_event(
         return Ignored("appointment has no date")
     now = clock.now()
     in_future = appointment.date > now
+    cancellation: str | None = None
 
     if event_type == "appointment.deleted" or appointment.deleted_at is not None:
         if not in_future:
             return Ignored("past appointment deleted (record clean-up, not a cancellation)")
         kind = PlatformEventType.SESSION_CANCELLED
+        cancellation = "deleted"  # the booking is gone, but it is not the client's miss
         occurred_at = appointment.deleted_at or appointment.updated_at or now
     elif appointment.pm_status:
         mapped = PM_STATUS_EVENTS.get(appointment.pm_status)
@@ -226,6 +228,7 @@ def appointment_event(
         session_at=appointment.date,
         source="healthie",
         provider_id=appointment.provider_id,
+        cancellation=cancellation,
     )
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 
 from bot.domain.errors import DomainError, NotSaved, UnknownClient
-from bot.domain.model import ChecklistStep, EventKind, State
+from bot.domain.model import Cancellation, ChecklistStep, EventKind, State
 from bot.platform.events import PlatformEvent, PlatformEventType, SinkResult
 from bot.services import Services
 from bot.services.types import Actor, Outcome, Source
@@ -83,4 +83,7 @@ class ServiceSink:
             session_at=session_at,
             actor=actor,
             delivery_id=event.event_id,
+            provider_id=event.provider_id,
+            cancellation=Cancellation(event.cancellation) if event.cancellation else None,
+            rescheduled_to=event.rescheduled_to,
         )

@@ -47,6 +47,14 @@ class CaseloadImport:
                 elif row.clinician_timezone and clinician.timezone != row.clinician_timezone:
                     clinician.timezone = row.clinician_timezone
                     clinician.timezone_source = "caseload"
+                if (
+                    row.clinician_platform_id
+                    and clinician.platform_user_id != row.clinician_platform_id
+                ):
+                    clinician.platform_user_id = row.clinician_platform_id
+                if row.clinician_name and clinician.display_name != row.clinician_name:
+                    clinician.display_name = row.clinician_name
+                    clinician.display_name_source = "caseload"
                 client = repo.client_by_chart_id(row.client_id)
                 if client is None:
                     self._import_new(repo, row, clinician, now, actor)
@@ -80,7 +88,8 @@ class CaseloadImport:
             [row.next_session_at] if row.next_session_at and row.next_session_at > now else []
         )
         episode = self.episodes.open(
-            repo, client, OpenReason.IMPORTED, now, row.last_contact_at, bookings
+            repo, client, OpenReason.IMPORTED, now, row.last_contact_at, bookings,
+            last_session=row.last_session_at,
         )
         self.episodes.store(episode, self.episodes.assess(repo, client, episode, now), now)
         repo.audit(
@@ -115,6 +124,12 @@ class CaseloadImport:
             if known is None or row.last_contact_at > known:
                 episode.baseline_contact_at = row.last_contact_at
                 changes["last_contact_at"] = row.last_contact_at.isoformat()
+            if row.last_session_at and (
+                episode.baseline_session_at is None
+                or row.last_session_at > episode.baseline_session_at
+            ):
+                episode.baseline_session_at = row.last_session_at
+                changes["last_session_at"] = row.last_session_at.isoformat()
             booking = row.next_session_at
             if (
                 booking

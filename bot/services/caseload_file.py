@@ -2,6 +2,10 @@
 
 Columns (header row, UTF-8):
 client_id,clinician_slack_id,first_name,last_contact_at,next_session_at,clinician_timezone
+and, optionally, last_session_at (the last attended session, for the discharge summary) and
+clinician_name (how client messages are signed; else the clinician's Slack name) and
+clinician_platform_id (the clinician's own id in the platform: sessions with other providers
+are then told apart).
 
 Dates are ISO 8601. A date alone means midnight, and a time without an offset means local time,
 in the clinician's zone (the row's clinician_timezone, else the practice zone).
@@ -25,6 +29,7 @@ COLUMNS = (
     "next_session_at",
     "clinician_timezone",
 )
+OPTIONAL_COLUMNS = ("last_session_at", "clinician_name", "clinician_platform_id")
 REQUIRED = ("client_id", "clinician_slack_id", "last_contact_at")
 _SLACK_USER = re.compile(r"^[UW][A-Z0-9]{2,}$")
 _CHART_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
@@ -58,6 +63,9 @@ class CaseloadRow:
     last_contact_at: datetime
     next_session_at: datetime | None
     clinician_timezone: str | None
+    last_session_at: datetime | None = None
+    clinician_name: str | None = None
+    clinician_platform_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -102,7 +110,7 @@ def parse_caseload(content: str, *, practice_timezone: str) -> list[CaseloadRow]
                 for c in missing
             ]
         )
-    unknown = [h for h in header if h not in COLUMNS]
+    unknown = [h for h in header if h not in COLUMNS and h not in OPTIONAL_COLUMNS]
     if unknown:
         problems.append(Problem(1, unknown[0], f"unknown column {unknown[0]!r}"))
     rows: list[CaseloadRow] = []
@@ -162,7 +170,7 @@ def parse_caseload(content: str, *, practice_timezone: str) -> list[CaseloadRow]
                     )
                 zones.setdefault(clinician, (zone_name, line))
         instants: dict[str, datetime | None] = {}
-        for column in ("last_contact_at", "next_session_at"):
+        for column in ("last_contact_at", "next_session_at", "last_session_at"):
             value = values.get(column, "")
             instants[column] = None
             if value:
@@ -191,6 +199,9 @@ def parse_caseload(content: str, *, practice_timezone: str) -> list[CaseloadRow]
                 last_contact_at=last_contact,
                 next_session_at=instants["next_session_at"],
                 clinician_timezone=zone_name,
+                last_session_at=instants["last_session_at"],
+                clinician_name=values.get("clinician_name") or None,
+                clinician_platform_id=values.get("clinician_platform_id") or None,
             )
         )
     if problems:

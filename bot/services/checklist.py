@@ -5,16 +5,17 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, replace
-from datetime import date
+from datetime import date, timedelta
 
 from bot.domain.checklist import check_can_complete
-from bot.domain.errors import DomainError
+from bot.domain.errors import DomainError, NeedsReason
 from bot.domain.model import ChecklistStep, Event, EventKind, Recipient, State
+from bot.domain.policy import unmet_criteria
 from bot.services.episodes import Episodes
 from bot.services.ports import PlatformPort, require_platform
 from bot.services.readmodels import OutboxKind
 from bot.services.types import Actor, Outcome, Source, saved_or_refused
-from bot.services.wording import render_context
+from bot.services.wording import effort_lines, render_context
 from smart_phrases import SummaryContext
 from storage.models import OutboxMessage
 
@@ -55,10 +56,43 @@ class Checklist:
         self.platform = platform
 
     @saved_or_refused
-    def open_discharge(self, chart_id: str, *, actor: Actor) -> Outcome:
-        return self.episodes.apply_now(
-            chart_id, EventKind.DISCHARGE_OPENED, actor, "discharge_opened"
-        )
+    def open_discharge(
+        self, chart_id: str, *, actor: Actor, reason: str | None = None
+    ) -> Outcome:
+        """Open the checklist by hand. Before the guide's criteria are met this needs the
+        clinician's reason: NeedsReason names what is unmet; with a reason both are audited
+        and carried into the discharge summary."""
+        why = (reason or "").strip()
+        if len(why) > 500:
+            raise DomainError("Keep the reason under 500 characters.")
+        with self.uow() as repo:
+            client = self.episodes.client(repo, chart_id, actor)
+            now = self.clock.now()
+            current = self.episodes.assess(repo, client, self.episodes.episode(repo, client), now)
+            hours = self.episodes.hours_for(client.clinician)
+            unmet = unmet_criteria(
+                current, self.policy, lambda at: hours.local_date(at).strftime("%B %-d, %Y")
+            )
+            if unmet and not why:
+                raise NeedsReason(
+                    unmet,
+                    f"To open the checklist anyway, give your reason: "
+                    f"`/care discharge {client.chart_id} <reason>`.",
+                )
+            label = (
+                f"Opened before the guide's criteria were met ({'; '.join(unmet)}). "
+                f"Reason given: {why}"
+                if unmet
+                else None
+            )
+            return self.episodes.apply(
+                repo,
+                client,
+                Event(EventKind.DISCHARGE_OPENED, now, label=label),
+                actor,
+                action="discharge_opened",
+                details={"unmet": list(unmet), "reason": why} if unmet else None,
+            )
 
     @saved_or_refused
     def complete_step(
@@ -70,8 +104,11 @@ class Checklist:
         answer: str | None = None,
         by_platform: bool = False,
         delivery_id: str | None = None,
+        reason: str | None = None,
     ) -> Outcome:
-        """Tick a checklist step in order (the platform may report the group move any time)."""
+        """Tick a checklist step in order (the platform may report the group move any time).
+
+        `reason`: the clinician's confirmation for "attempts documented" when none is."""
         if step is ChecklistStep.OTHER_PROVIDERS and answer not in ("yes", "no"):
             raise DomainError("Answer yes or no: is the client still seeing other providers?")
         with self.uow() as repo:
@@ -89,14 +126,21 @@ class Checklist:
             episode = self.episodes.episode(repo, client)
             current = self.episodes.assess(repo, client, episode, now)
             if current.state is State.INACTIVE:
-                check_can_complete(current.checklist, step, by_platform=by_platform)
+                check_can_complete(
+                    current.checklist,
+                    step,
+                    by_platform=by_platform,
+                    reason=reason,
+                    chart_id=client.chart_id,
+                )
+            why = (reason or "").strip() or None
             return self.episodes.apply(
                 repo,
                 client,
-                Event(EventKind.STEP_COMPLETED, now, step=step, answer=answer),
+                Event(EventKind.STEP_COMPLETED, now, step=step, answer=answer, label=why),
                 actor,
                 action="step_completed",
-                details={"step": step.value, "answer": answer},
+                details={"step": step.value, "answer": answer, **({"reason": why} if why else {})},
             )
 
     # -- the discharge summary ----------------------------------------------------------------
@@ -107,14 +151,13 @@ class Checklist:
             client = self.episodes.client(repo, chart_id, actor)
             a = self.episodes.assess(repo, client, self.episodes.episode(repo, client), now)
             hours = self.episodes.hours_for(client.clinician)
-            last_session = a.last_session_at or a.last_contact_at
+            last_session = a.last_session_at  # attended only; never the last contact
             return SummaryPrefill(
                 chart_id=client.chart_id,
                 reason=SUMMARY_REASON,
                 last_session_date=hours.local_date(last_session) if last_session else None,
                 efforts=tuple(
-                    (hours.local_date(at), f"Outreach check-in {n} of {self.policy.checkins} sent")
-                    for n, at in enumerate(a.checkin_dates, start=1)
+                    (hours.local_date(at), text) for at, text in effort_lines(a, self.policy)
                 ),
                 state=a.state,
             )
@@ -128,9 +171,13 @@ class Checklist:
         goals_progress: str,
         risk_level: str,
         considerations: str = "",
+        last_session_date: str | date | None = None,
         actor: Actor,
     ) -> Outcome:
         """Store the summary note, tick its checklist step and hand the rendered note back.
+
+        `last_session_date` is the clinician's correction of the last attended session (the
+        record's date otherwise; "none on record" when neither says).
 
         Raises SummaryInvalid (with one message per field) before anything is written.
         """
@@ -148,6 +195,18 @@ class Checklist:
         ):
             if len(value) > 3000:
                 problems[name] = "Keep this under 3,000 characters."
+        last_session: date | None = None
+        if isinstance(last_session_date, date):
+            last_session = last_session_date
+        elif last_session_date:
+            try:
+                last_session = date.fromisoformat(last_session_date)
+            except ValueError:
+                problems["last_session_date"] = "Choose a date, or leave it empty."
+        if last_session is not None and last_session > self.clock.now().date() + timedelta(
+            days=1
+        ):
+            problems["last_session_date"] = "The last session can't be in the future."
         if problems:
             raise SummaryInvalid(problems)
         fields = {
@@ -155,6 +214,7 @@ class Checklist:
             "goals_progress": goals_progress.strip(),
             "risk_level": risk_level,
             "considerations": considerations.strip(),
+            **({"last_session_date": last_session.isoformat()} if last_session else {}),
         }
         with self.uow() as repo:
             client = self.episodes.client(repo, chart_id, actor)
@@ -165,16 +225,22 @@ class Checklist:
                 raise DomainError("The discharge checklist isn't open for this client.")
             check_can_complete(current.checklist, ChecklistStep.SUMMARY_NOTE, by_platform=False)
             hours = self.episodes.hours_for(client.clinician)
+            base = render_context(
+                self.settings,
+                self.policy,
+                hours,
+                client,
+                current,
+                recipient=Recipient.CLINICIAN,
+                reason=SUMMARY_REASON,
+                today=now,
+            )
+            assert base.episode is not None  # render_context always fills it
             context = replace(
-                render_context(
-                    self.settings,
-                    self.policy,
-                    hours,
-                    client,
-                    current,
-                    recipient=Recipient.CLINICIAN,
-                    reason=SUMMARY_REASON,
-                    today=now,
+                base,
+                episode=replace(
+                    base.episode,
+                    last_session_date=last_session or base.episode.last_session_date,
                 ),
                 summary=SummaryContext(
                     treatment_focus=fields["treatment_focus"],

@@ -41,8 +41,13 @@ class Clinicians:
             if clinician is None:
                 return False
             changes: dict[str, str] = {}
-            if display_name and clinician.display_name != display_name:
+            if (
+                display_name
+                and clinician.display_name_source != "caseload"
+                and clinician.display_name != display_name
+            ):
                 clinician.display_name = display_name
+                clinician.display_name_source = "slack"
                 changes["display_name"] = "changed"
             if (
                 timezone

@@ -62,7 +62,7 @@ class Digest:
             repo.session,
             since=begin,
             until=finish,
-            practice_name=self.settings.practice_name,
+            practice_name=self.settings.practice_name or "the practice",
             total_checkins=self.settings.checkins,
             min_cell=self.settings.report_min_cell,
         )

@@ -19,6 +19,7 @@ from bot.clock import Clock
 from bot.domain.calendar import WorkingHours
 from bot.domain.errors import NotAllowed, UnknownClient
 from bot.domain.model import (
+    Cancellation,
     ChecklistStep,
     Classification,
     Closure,
@@ -95,6 +96,9 @@ def to_event(record: EventRecord) -> Event:
         prompt=data.get("prompt"),
         label=data.get("label"),
         known_at=record.recorded_at,
+        provider=data.get("provider"),
+        cancellation=Cancellation(data["cancellation"]) if data.get("cancellation") else None,
+        moved_to=datetime.fromisoformat(data["moved_to"]) if data.get("moved_to") else None,
     )
 
 
@@ -107,6 +111,9 @@ def _event_data(event: Event) -> dict[str, Any]:
         "until": event.until.isoformat() if event.until else None,
         "prompt": event.prompt,
         "label": event.label,
+        "provider": event.provider,
+        "cancellation": event.cancellation.value if event.cancellation else None,
+        "moved_to": event.moved_to.isoformat() if event.moved_to else None,
     }
     return {k: v for k, v in data.items() if v is not None}
 
@@ -163,6 +170,9 @@ class Episodes:
             opened_reason=OpenReason(episode.opened_reason),
             events=tuple(to_event(r) for r in records),
             booked_sessions=tuple(datetime.fromisoformat(b) for b in episode.booked_sessions or ()),
+            baseline_session_at=episode.baseline_session_at,
+            awaiting_assignment=episode.handed_over_from is not None
+            and episode.handed_over_from == episode.client.clinician_id,
         )
 
     def assess(
@@ -223,12 +233,17 @@ class Episodes:
         at: datetime,
         baseline: datetime | None,
         bookings: Iterable[datetime],
+        *,
+        last_session: datetime | None = None,
+        handed_over_from: int | None = None,
     ) -> Episode:
         episode = Episode(
             client_id=client.id,
             opened_at=at,
             opened_reason=reason.value,
             baseline_contact_at=baseline,
+            baseline_session_at=last_session,
+            handed_over_from=handed_over_from,
             booked_sessions=[b.isoformat() for b in bookings],
             state=State.ACTIVE.value,
             checkins_sent=0,
@@ -295,6 +310,16 @@ class Episodes:
         repo.flush()
         return record
 
+    def practice_hours(self) -> WorkingHours:
+        """The practice's own working hours: when the CCT channel is written to."""
+        return WorkingHours(
+            zone=ZoneInfo(self.settings.practice_timezone),
+            start=self.settings.work_start,
+            end=self.settings.work_end,
+            workdays=frozenset(self.settings.workdays),
+            holidays=frozenset(self.settings.holidays),
+        )
+
     def recipient(self, client: Client, step: DueStep) -> tuple[str, str | None]:
         if step.recipient is Recipient.CCT:
             return Recipient.CCT.value, self.settings.cct_channel_id
@@ -349,6 +374,14 @@ class Episodes:
     ) -> list[QueuedMessage]:
         kind, recipient = self.recipient(client, step)
         key = f"ep{episode.id}:{step.idempotency_suffix}"
+        # Every delivery waits for its reader's working hours, also a step found overdue
+        # late (after an import or downtime): the clinician's own, the practice's for CCT.
+        hours = (
+            self.hours_for(client.clinician)
+            if step.recipient is Recipient.CLINICIAN
+            else self.practice_hours()
+        )
+        deliver_after = hours.next_open(max(step.due_at, now))
         message = OutboxMessage(
             idempotency_key=key,
             episode_id=episode.id,
@@ -362,12 +395,15 @@ class Episodes:
                 "number": step.number,
                 "attempt": step.attempt,
                 "due_at": step.due_at.isoformat(),
+                **(
+                    {"origin_due_at": step.origin_due_at.isoformat()}
+                    if step.origin_due_at
+                    else {}
+                ),
+                **({"final": True} if step.final else {}),
             },
             status="pending",
-            # A step found late still waits for the clinician's working hours.
-            deliver_after=self.hours_for(client.clinician).next_open(max(step.due_at, now))
-            if step.recipient is Recipient.CLINICIAN
-            else now,
+            deliver_after=deliver_after,
             attempts=0,
             created_at=now,
         )
@@ -424,11 +460,12 @@ class Episodes:
         history = self.history(repo, episode)
         current = assess(history, self.policy, hours, now)
         reopened = False
-        if is_return(current.state, current.closure, event.kind):
+        if is_return(current.state, current.closure, event.kind, event):
             if current.state is not State.CLOSED:
                 self.close(episode, Closure.RETURNED, now)
             episode = self.open(
-                repo, client, OpenReason.RETURNED, now, current.last_contact_at, current.bookings
+                repo, client, OpenReason.RETURNED, now, current.last_contact_at, current.bookings,
+                last_session=current.last_session_at,
             )
             history = self.history(repo, episode)
             reopened = True
@@ -442,7 +479,13 @@ class Episodes:
         if after.state is State.CLOSED and successor is not None:
             self.store(episode, after, now)
             self.close(episode, after.closure, now)
-            episode = self.open(repo, client, successor, now, after.last_contact_at, after.bookings)
+            episode = self.open(
+                repo, client, successor, now, after.last_contact_at, after.bookings,
+                last_session=after.last_session_at,
+                handed_over_from=client.clinician_id
+                if successor is OpenReason.HANDED_OVER
+                else None,
+            )
             following = None  # a new episode: its (one-event) history is read afresh
         result, queued = self.advance(repo, client, episode, now, history=following)
         if result.state is State.CLOSED and episode.closed_at is None:

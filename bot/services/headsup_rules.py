@@ -17,6 +17,7 @@ from bot.domain.headsup import (
     stretch_key,
 )
 from bot.domain.model import MISSED, Event, EventKind, State
+from bot.domain.policy import counts_for_clinician
 from bot.settings import Settings
 from storage.models import Episode, EventRecord
 
@@ -47,7 +48,7 @@ def outcomes_of_events(events: Iterable[Event]) -> list[SessionOutcome]:
     return [
         SessionOutcome(e.at, e.kind is EventKind.SESSION_ATTENDED)
         for e in events
-        if e.kind is EventKind.SESSION_ATTENDED or e.kind in MISSED
+        if (e.kind is EventKind.SESSION_ATTENDED or e.kind in MISSED) and counts_for_clinician(e)
     ]
 
 
@@ -56,8 +57,15 @@ def outcomes_of_records(records: Iterable[EventRecord]) -> list[SessionOutcome]:
     return [
         SessionOutcome(r.occurred_at, r.kind == attended)
         for r in records
-        if r.kind == attended or r.kind in missed
+        if (r.kind == attended or r.kind in missed) and _the_clients(r)
     ]
+
+
+def _the_clients(record: EventRecord) -> bool:
+    """Sessions with other providers and cancellations that aren't the client's doing (by
+    the provider, deleted, rescheduled) say nothing about this client's attendance."""
+    data = record.data or {}
+    return not data.get("provider") and data.get("cancellation") in (None, "client")
 
 
 def stretch_over(

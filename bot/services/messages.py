@@ -13,7 +13,7 @@ from typing import Any
 from bot.domain.checklist import ORDER as CHECKLIST_ORDER
 from bot.domain.checklist import TITLES as CHECKLIST_TITLES
 from bot.domain.errors import DomainError
-from bot.domain.model import ChecklistStep, EventKind, Recipient, State, StepKind
+from bot.domain.model import ChecklistStep, EventKind, OpenReason, Recipient, State, StepKind
 from bot.domain.policy import Assessment
 from bot.services.checklist import Checklist
 from bot.services.digest import Digest
@@ -193,16 +193,29 @@ class Messages:
         if kind is StepKind.CHECKIN:
             n = int(number or a.checkins_sent + 1)
             extra["number"] = n
+            extra["title"] = a.checkin_title(n, self.policy.checkins)
+            extra["pause_days"] = tuple(sorted({14, self.settings.pause_days, 60, 90}))
             extra["current"] = (
-                open_episode and a.state is State.OUTREACH and a.checkins_sent + 1 == n
+                open_episode and a.state is State.OUTREACH and a.next_checkin_number == n
             )
             extra["preview"] = render(checkin_phrase(n, self.policy.checkins), number=n)
             extra["can_send_for_me"] = self.checklist.platform is not None
             if attempt:
-                label = f"Check-in {n} of {self.policy.checkins}"
+                label = a.checkin_title(n, self.policy.checkins)
                 text = render("step_overdue", next_step=label, due_at=first_due())
             else:
                 why = _reason(a, "outreach start", "attendance")
+                if a.checkin_dates and n > 1:
+                    previous = a.checkin_dates[-1].astimezone(hours.zone)
+                    on = f"{previous:%B} {previous.day}, {previous.year}"
+                    why = f"No reply since the last check-in on {on}"
+                    heard = a.last_contact_at
+                    if heard is not None and heard > a.checkin_dates[-1]:
+                        local_heard = heard.astimezone(hours.zone)
+                        why = (
+                            "Outreach carries on after the client's message of "
+                            f"{local_heard:%B} {local_heard.day}, {local_heard.year}"
+                        )
                 text = render("checkin_due", number=n, reason=why)
         elif kind is StepKind.CLASSIFY_REPLY:
             extra["current"] = open_episode and a.state is State.REPLY_REVIEW
@@ -218,6 +231,11 @@ class Messages:
             extra["checklist"] = self._checklist_lines(repo, episode, a)
             extra["next_step"] = a.checklist.next_step if current else None
             extra["can_move_for_me"] = self.checklist.platform is not None
+            extra["other_sessions"] = tuple(
+                f"{(at.astimezone(hours.zone)):%B} {at.astimezone(hours.zone).day}, "
+                f"{at.astimezone(hours.zone).year} (provider {provider})"
+                for at, provider in a.other_sessions
+            )
             if attempt:
                 nxt = a.checklist.next_step
                 title = CHECKLIST_TITLES[nxt] if nxt else "The discharge checklist"
@@ -229,12 +247,19 @@ class Messages:
             text = render("client_reengaged")
         elif kind is StepKind.RETURNED_NOTICE:
             extra["current"] = False
-            text = render("client_returned")
+            handed_over = episode.opened_reason == OpenReason.HANDED_OVER.value
+            text = render("client_handed_over" if handed_over else "client_returned")
+        elif kind is StepKind.PAUSE_ENDS:
+            extra["current"] = False
+            text = render("pause_ends")
         elif kind is StepKind.CCT_ESCALATION:
             extra["current"] = open_episode
             step_key = str(payload.get("step") or "").removesuffix("-escalation")
+            origin = payload.get("origin_due_at")  # when the late step itself was due
             text = render(
-                "cct_escalation", next_step=self._step_title(step_key, a), due_at=first_due()
+                "cct_escalation",
+                next_step=self._step_title(step_key, a),
+                due_at=datetime.fromisoformat(origin) if origin else first_due(),
             )
         else:
             waiting = {
@@ -256,11 +281,12 @@ class Messages:
 
     def _step_title(self, step_key: str, a: Assessment) -> str:
         if step_key.startswith("checkin-"):
-            return f"Check-in {step_key.removeprefix('checkin-')} of {self.policy.checkins}"
+            number = int(step_key.removeprefix("checkin-"))
+            return a.checkin_title(number, self.policy.checkins)
         if step_key.startswith("classify-"):
-            return "Classifying the client's reply"
+            return "Review of the client's reply"
         nxt = a.checklist.next_step
-        return CHECKLIST_TITLES[nxt] if nxt else "The discharge checklist"
+        return "Discharge checklist" + (f": {CHECKLIST_TITLES[nxt]}" if nxt else "")
 
     def _checklist_lines(
         self, repo: Repository, episode: Episode, a: Assessment

@@ -102,10 +102,27 @@ class Outreach:
         )
 
     @saved_or_refused
-    def pause_outreach(self, chart_id: str, *, actor: Actor) -> Outcome:
-        return self.episodes.apply_now(
-            chart_id, EventKind.OUTREACH_PAUSED, actor, "outreach_paused"
-        )
+    def pause_outreach(
+        self, chart_id: str, *, actor: Actor, until: datetime | None = None
+    ) -> Outcome:
+        """Pause outreach until a date (default `pause_days` from now); the clinician is
+        reminded on that day, in their working hours."""
+        now = self.clock.now()
+        end = ensure_utc(until) if until else now + timedelta(days=self.settings.pause_days)
+        if end <= now:
+            raise DomainError("Pause until a date after today.")
+        if end > now + timedelta(days=366):
+            raise DomainError("Pause for at most a year.")
+        with self.uow() as repo:
+            client = self.episodes.client(repo, chart_id, actor)
+            return self.episodes.apply(
+                repo,
+                client,
+                Event(EventKind.OUTREACH_PAUSED, now, until=end),
+                actor,
+                action="outreach_paused",
+                details={"until": end.isoformat()},
+            )
 
     @saved_or_refused
     def resume_outreach(self, chart_id: str, *, actor: Actor) -> Outcome:
@@ -144,7 +161,8 @@ class Outreach:
             client = self.episodes.client(repo, chart_id, actor)
             now = self.clock.now()
             episode = self.episodes.episode(repo, client)
-            next_number = self.episodes.assess(repo, client, episode, now).checkins_sent + 1
+            current = self.episodes.assess(repo, client, episode, now)
+            next_number = current.next_checkin_number or current.checkins_sent + 1
             _check_number(number, next_number)
             number = next_number
             outcome = self.episodes.apply(
@@ -186,10 +204,15 @@ class Outreach:
         with self.uow() as repo:
             client = self.episodes.client(repo, chart_id, actor)
             a = self.episodes.assess(repo, client, self.episodes.episode(repo, client), now)
-            if a.state not in (State.OUTREACH, State.PAUSED):
+            if a.state not in (State.OUTREACH, State.PAUSED) or a.next_checkin_number is None:
                 raise DomainError("No check-in is due for this client.")
-            _check_number(number, a.checkins_sent + 1)
-            number = a.checkins_sent + 1
+            if not self.settings.practice_name:
+                raise DomainError(
+                    "The practice's name isn't set, so nothing can be sent into a client's "
+                    "chat yet: ask your admin to set DISCHARGE_PRACTICE_NAME."
+                )
+            _check_number(number, a.next_checkin_number)
+            number = a.next_checkin_number
             context = render_context(
                 self.settings,
                 self.policy,

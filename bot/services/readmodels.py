@@ -78,11 +78,15 @@ class OutboxMessageData:
     preview: str | None = None
     number: int | None = None
     total: int = 3
+    title: str | None = None  # the check-in as prompts name it ("Final check-in")
+    pause_days: tuple[int, ...] = (14, 30, 60, 90)
     state: State | None = None
     current: bool = True
     checklist: tuple[ChecklistLine, ...] = ()
     next_step: ChecklistStep | None = None
     other_providers: tuple[str, ...] | None = None
+    #: Sessions this episode saw with other providers ("March 20, 2026 (provider prov-7)").
+    other_sessions: tuple[str, ...] = ()
     can_send_for_me: bool = False
     can_move_for_me: bool = False
     snooze_days: tuple[int, ...] = (1, 3, 7)

@@ -6,11 +6,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from bot.domain.checklist import ORDER as CHECKLIST_ORDER
 from bot.domain.checklist import TITLES as CHECKLIST_TITLES
 from bot.domain.model import Closure, EventKind, Recipient, State, StepKind
-from bot.domain.policy import Assessment, assess
+from bot.domain.policy import Assessment, DueStep, assess
 from bot.services.episodes import Episodes, step_label
 from bot.services.readmodels import HomeData, HomeRow
 from bot.services.types import Actor
@@ -28,6 +29,7 @@ class CaseloadRow:
     due_at: datetime | None
     last_contact_at: datetime | None
     checkins_sent: int
+    next_title: str | None = None  # the next step as people read it ("Final check-in")
 
 
 @dataclass(frozen=True)
@@ -87,6 +89,7 @@ class Reads:
                         due_at=upcoming.due_at if upcoming else None,
                         last_contact_at=a.last_contact_at,
                         checkins_sent=a.checkins_sent,
+                        next_title=_title(upcoming, a, self.episodes.policy.checkins),
                     )
                 )
         return rows
@@ -183,19 +186,29 @@ class Reads:
                 elif a.state is State.REPLY_REVIEW:
                     needs.append(HomeRow(chart, a.state, "Replied: classify the reply"))
                 elif a.state in (State.OUTREACH, State.PAUSED):
-                    n = a.checkins_sent + 1
+                    n = a.next_checkin_number or total + 1
+                    title = a.checkin_title(n, total)
                     due_now = n <= total and (
                         f"checkin-{n}" in prompted or any(s.kind is StepKind.CHECKIN for s in a.due)
                     )
                     if a.state is State.PAUSED:
-                        outreach.append(HomeRow(chart, a.state, "Outreach paused"))
+                        end = a.paused_until
+                        until = f" until {_local_day(end, zone)}" if end else ""
+                        outreach.append(HomeRow(chart, a.state, f"Outreach paused{until}"))
+                    elif a.held_by_booking is not None:
+                        outreach.append(
+                            HomeRow(
+                                chart,
+                                a.state,
+                                f"{title} waits for the session booked "
+                                f"{_local_day(a.held_by_booking, zone)}",
+                            )
+                        )
                     elif due_now:
-                        needs.append(HomeRow(chart, a.state, f"Check-in {n} of {total} is due"))
+                        needs.append(HomeRow(chart, a.state, f"{title} is due"))
                     elif n <= total:
                         due = upcoming.due_at if upcoming else None
-                        outreach.append(
-                            HomeRow(chart, a.state, f"Check-in {n} of {total} next", due)
-                        )
+                        outreach.append(HomeRow(chart, a.state, f"{title} next", due))
                     else:
                         due = upcoming.due_at if upcoming else None
                         outreach.append(
@@ -261,3 +274,16 @@ _CLOSURE_WORDS: dict[Closure, str] = {
     Closure.REMATCHED: "Rematched with another clinician",
     Closure.MET_GOALS: "Met their goals (Discharge - Completed)",
 }
+
+
+def _local_day(at: datetime, zone: str) -> str:
+    return at.astimezone(ZoneInfo(zone)).strftime("%a %b %-d")
+
+
+def _title(step: DueStep | None, a: Assessment, total: int) -> str | None:
+    """A step named as prompts name it: the check-in by its title, else in words."""
+    if step is None:
+        return None
+    if step.kind is StepKind.CHECKIN and step.number is not None:
+        return a.checkin_title(step.number, total)
+    return step.kind.value.replace("_", " ")

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime, timedelta
 
 from bot.clock import ensure_utc
 from bot.domain.errors import DomainError
-from bot.domain.model import Event, EventKind, State
+from bot.domain.model import Cancellation, Event, EventKind, State
 from bot.services.episodes import Episodes
 from bot.services.types import Actor, Outcome, saved_or_refused
 
@@ -28,8 +29,20 @@ class Recording:
         actor: Actor,
         session_at: datetime | None = None,
         delivery_id: str | None = None,
+        provider_id: str | None = None,
+        cancellation: Cancellation | None = None,
+        rescheduled_to: datetime | None = None,
     ) -> Outcome:
-        """A session was attended, cancelled, missed or booked (`session_at` for bookings)."""
+        """A session was attended, cancelled, missed or booked (`session_at` for bookings).
+
+        `provider_id` is the platform id of the session's provider: when the clinician's own
+        platform id is known and this is someone else's, the session is recorded but never
+        moves this clinician's episode. `cancellation` says who ended a cancelled session
+        (only the client's own cancellation is a miss); a reschedule may carry its new time
+        (`rescheduled_to`), so the booking moves in one step.
+        """
+        if rescheduled_to is not None and cancellation is not Cancellation.RESCHEDULED:
+            raise DomainError("Only a rescheduled session has a new time.")
         if outcome not in (
             EventKind.SESSION_ATTENDED,
             EventKind.SESSION_CANCELLED,
@@ -45,6 +58,9 @@ class Recording:
                 outcome,
                 ensure_utc(occurred_at),
                 session_at=ensure_utc(session_at) if session_at else None,
+                provider=provider_id or None,
+                cancellation=cancellation,
+                moved_to=ensure_utc(rescheduled_to) if rescheduled_to else None,
             ),
             actor,
             action=outcome.value,
@@ -81,6 +97,11 @@ class Recording:
                     self.episodes.assess(repo, client, episode, now),
                     duplicate=True,
                 )
+            if event.provider is not None:
+                # Another provider's session only when we know this clinician's own id.
+                own = client.clinician.platform_user_id
+                if not own or own == event.provider:
+                    event = replace(event, provider=None)
             return self.episodes.apply(repo, client, event, actor, action=action)
 
     @saved_or_refused

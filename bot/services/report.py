@@ -250,7 +250,7 @@ def compile_report(
             repo.session,
             since=start,
             until=now,
-            practice_name=settings.practice_name,
+            practice_name=settings.practice_name or "the practice",
             total_checkins=settings.checkins,
             min_cell=settings.report_min_cell,
             clinician_id=clinician_id,

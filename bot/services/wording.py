@@ -49,17 +49,36 @@ def clinician_context(clinician: Clinician) -> ClinicianContext:
     )
 
 
+#: What client-facing text says where the practice's name belongs while it isn't set (the
+#: Slack preview shows it; nothing is sent into a client's chat until it is set).
+PRACTICE_NAME_MISSING = "[practice name: set DISCHARGE_PRACTICE_NAME]"
+
+
 def practice_context(settings: Settings) -> PracticeContext:
     return PracticeContext(
-        name=settings.practice_name, discharged_group_name=settings.discharged_group_name
+        name=settings.practice_name or PRACTICE_NAME_MISSING,
+        discharged_group_name=settings.discharged_group_name,
+        crisis_line=settings.crisis_line,
+        crisis_line_in_every_checkin=settings.crisis_line_in_every_checkin,
     )
 
 
 def efforts(assessment: Assessment, policy: Policy, hours: WorkingHours) -> tuple[Effort, ...]:
     return tuple(
-        Effort(hours.local_date(at), f"Outreach check-in {n} of {policy.checkins} sent")
-        for n, at in enumerate(assessment.checkin_dates, start=1)
+        Effort(hours.local_date(at), text) for at, text in effort_lines(assessment, policy)
     )
+
+
+def effort_lines(assessment: Assessment, policy: Policy) -> list[tuple[datetime, str]]:
+    """The re-engagement efforts on record, in date order: documented check-ins (named as the
+    prompts named them) and the clinician's own admin notes (/care note)."""
+    numbers = assessment.checkin_numbers or tuple(range(1, len(assessment.checkin_dates) + 1))
+    lines = [
+        (at, f"Outreach {assessment.checkin_title(n, policy.checkins).lower()} sent")
+        for n, at in zip(numbers, assessment.checkin_dates, strict=False)
+    ]
+    lines += [(at, "Admin note on outreach logged") for at in assessment.note_dates]
+    return sorted(lines, key=lambda line: line[0])
 
 
 def _day(value: datetime | None, hours: WorkingHours) -> date | None:
@@ -88,8 +107,12 @@ def render_context(
         first_name=client.first_name if for_client_chat else None,
         profile_url=profile_url(settings, client.chart_id),
     )
+    checkin_number = number or assessment.next_checkin_number or max(
+        1, min(assessment.checkins_sent + 1, policy.checkins)
+    )
     episode_ctx = EpisodeContext(
-        checkin_number=number or max(1, min(assessment.checkins_sent + 1, policy.checkins)),
+        checkin_number=checkin_number,
+        checkin_title=assessment.checkin_title(checkin_number, policy.checkins),
         checkins_total=policy.checkins,
         last_session_date=_day(assessment.last_session_at, hours),
         last_contact_date=_day(assessment.last_contact_at, hours),
@@ -97,6 +120,7 @@ def render_context(
         efforts=efforts(assessment, policy, hours),
         next_step=next_step,
         reason=reason,
+        early_discharge=assessment.discharge_reason,
     )
     return RenderContext(
         client=client_ctx,

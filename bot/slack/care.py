@@ -16,10 +16,12 @@ USAGE = """*`/care` commands*
 • `/care caseload`: every client on your caseload with their next step
 • `/care note CLIENT TEXT`: add an admin note to the client's log
 • `/care outreach CLIENT`: start outreach now
-• `/care pause CLIENT` / `/care resume CLIENT`: pause or resume outreach
+• `/care pause CLIENT [YYYY-MM-DD]`: pause outreach until a date (default 30 days; reminded then)
+• `/care resume CLIENT`: resume paused outreach
 • `/care replied CLIENT`: the client replied (outreach stops; you'll be asked what it means)
 • `/care session CLIENT attended|cancelled|noshow [YYYY-MM-DD]`: record a session (default today)
-• `/care discharge CLIENT`: open the discharge checklist now
+• `/care discharge CLIENT [REASON]`: open the discharge checklist now (a reason if early)
+• `/care attempts CLIENT REASON`: tick "attempts documented" with none on record, and why
 Clients are named by chart id, e.g. `R-1042`. Replies here are only visible to you."""
 
 
@@ -34,6 +36,7 @@ class Verb(StrEnum):
     REPLIED = "replied"
     SESSION = "session"
     DISCHARGE = "discharge"
+    ATTEMPTS = "attempts"
 
 
 SESSION_WORDS = {
@@ -92,6 +95,22 @@ def parse_care(text: str) -> CareCommand:
                 "Write the note after the chart id: `/care note R-1042 Called, left a voicemail`."
             )
         return CareCommand(verb, client=client, text=tail.strip())
+    if verb is Verb.DISCHARGE:
+        return CareCommand(verb, client=client, text=tail.strip() or None)
+    if verb is Verb.ATTEMPTS:
+        if not tail.strip():
+            raise CareUsageError(
+                "Give your reason after the chart id: "
+                "`/care attempts R-1042 Called twice, the number is out of service`."
+            )
+        return CareCommand(verb, client=client, text=tail.strip())
+    if verb is Verb.PAUSE and tail.strip():
+        try:
+            return CareCommand(verb, client=client, on=date.fromisoformat(tail.strip()))
+        except ValueError:
+            raise CareUsageError(
+                f"`{tail.strip()}` isn't a date I can read; use YYYY-MM-DD, e.g. 2026-05-01."
+            ) from None
     if verb is Verb.SESSION:
         parts = tail.split()
         if not parts or parts[0].lower() not in SESSION_WORDS:

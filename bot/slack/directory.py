@@ -98,7 +98,14 @@ class SlackDirectory:
         name = None
         if isinstance(user, dict):
             profile = user.get("profile") or {}
-            name = user.get("real_name") or profile.get("real_name") or None
+            # The name the clinician chose to be seen by (Slack's display name), else their
+            # full name: it signs client messages unless the caseload names them.
+            name = (
+                profile.get("display_name")
+                or user.get("real_name")
+                or profile.get("real_name")
+                or None
+            )
         found = UserProfile(tz, str(name) if name else None)
         with self._lock:
             self._profiles[user_id] = (self._now(), found)

@@ -44,10 +44,12 @@ class Id(StrEnum):
     B_GOALS = "summary_goals"
     B_RISK = "summary_risk"
     B_CONSIDERATIONS = "summary_considerations"
+    B_LAST_SESSION = "summary_last_session"
     A_FOCUS = "summary_focus_input"
     A_GOALS = "summary_goals_input"
     A_RISK = "summary_risk_select"
     A_CONSIDERATIONS = "summary_considerations_input"
+    A_LAST_SESSION = "summary_last_session_input"
     # the early heads-up (DM and App Home) and its modals
     HEADSUP_REACH_OUT = "headsup_reach_out"
     HEADSUP_EXPECTED = "headsup_expected"

@@ -143,7 +143,7 @@ class Simulation:
         """Record one event as `Episodes.apply` does; False when the policy refuses it."""
         event = replace(event, known_at=self.now)
         current = self.assess()
-        if is_return(current.state, current.closure, event.kind):
+        if is_return(current.state, current.closure, event.kind, event):
             self.open(OpenReason.RETURNED, current.last_contact_at, current.bookings)
             current = self.assess()
         extended = replace(self.current, events=(*self.current.events, event))

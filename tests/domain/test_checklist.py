@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 import pytest
 
 from bot.domain.checklist import ORDER, check_can_complete, checklist_status
-from bot.domain.errors import ChecklistOrderError, DomainError
+from bot.domain.errors import ChecklistOrderError, DomainError, NeedsReason
 from bot.domain.model import ChecklistStep, Event, State
 from tests.domain.builders import at, checkin, history, local, step
 
@@ -52,7 +52,6 @@ def test_next_step_follows_the_order(
         pytest.param((N,), 1, O, False, None, id="other-providers-after-notes"),
         pytest.param((N, O), 1, S, False, None, id="summary-after-other-providers"),
         pytest.param((N, O, S), 1, G, False, None, id="group-move-last"),
-        pytest.param((), 0, A, False, None, id="attempts-by-hand-when-none-logged"),
         pytest.param(
             (),
             1,
@@ -128,3 +127,13 @@ def test_the_last_missing_step_after_an_early_group_move_discharges() -> None:
         last_contact=local(2026, 3, 2, 10),
     )
     assert at(h, local(2026, 4, 28, 16)).state is State.DISCHARGED
+
+
+def test_attempts_are_never_ticked_with_none_documented_unless_confirmed_with_a_reason() -> None:
+    status = checklist_status({}, checkins_documented=0)
+    with pytest.raises(NeedsReason, match="no re-engagement attempt") as caught:
+        check_can_complete(status, A, by_platform=False, chart_id="R-7")
+    assert "`/care attempts R-7 <reason>`" in str(caught.value)
+    with pytest.raises(NeedsReason):
+        check_can_complete(status, A, by_platform=False, reason="   ")
+    check_can_complete(status, A, by_platform=False, reason="Phone disconnected; letter sent")

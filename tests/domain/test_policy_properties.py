@@ -223,3 +223,33 @@ def test_the_generator_reaches_every_state() -> None:
 
     collect()
     assert seen == set(State)
+
+
+FEWER = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+
+@FEWER
+@given(simulations())
+def test_outreach_says_nothing_while_a_future_session_is_booked(sim: Simulation) -> None:
+    """No check-in and no checklist reminder (a checklist the clinician opened by hand is
+    still sent once: they asked for it)."""
+    for snap in sim.snapshots:
+        a = snap.assessment
+        if a.state in (State.OUTREACH, State.INACTIVE) and a.bookings:
+            held = [
+                d
+                for d in a.due
+                if d.kind is StepKind.CHECKIN or (d.kind is StepKind.CHECKLIST and d.attempt)
+            ]
+            assert held == []
+
+
+@FEWER
+@given(simulations())
+def test_a_check_in_is_never_named_out_of_turn(sim: Simulation) -> None:
+    for snap in sim.snapshots:
+        numbers = snap.assessment.checkin_numbers
+        assert list(numbers) == sorted(set(numbers))
+        assert all(1 <= n <= sim.policy.checkins for n in numbers)
+        if numbers and snap.assessment.trigger is not None and sim.policy.checkins in numbers:
+            assert numbers[-1] == sim.policy.checkins  # nothing after the closing check-in

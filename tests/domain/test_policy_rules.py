@@ -206,7 +206,7 @@ def test_no_checkin_step_after_the_last_one_only_the_checklist() -> None:
 
 def test_a_fourth_checkin_is_refused_in_every_state() -> None:
     for now, h in ((local(2026, 4, 14, 10), with_checkins(3)), (INACTIVE_AT, inactive())):
-        with pytest.raises(IllegalTransition, match="All 3 check-ins are already documented"):
+        with pytest.raises(IllegalTransition, match="The closing check-in is already documented"):
             at(after(h, checkin(now)), now)
 
 
@@ -319,13 +319,19 @@ def test_third_no_show_opens_checkin_at_once() -> None:
     assert (a.next.key, a.next.due_at) == ("checkin-1", local(2026, 3, 9, 9))
 
 
-def test_attendance_path_opens_the_checklist_once_checkin_one_had_its_reply_window() -> None:
+def test_attendance_path_sends_the_final_checkin_before_the_checklist() -> None:
     h = history(*_sessions("x", "x", "x"), checkin(local(2026, 3, 6, 11)), last_contact=LAST)
-    assert at(h, local(2026, 3, 20, 10, 59)).state is State.OUTREACH
     a = at(h, local(2026, 3, 20, 11))
-    assert a.state is State.INACTIVE
-    assert keys(a) == ["checklist"]
-    assert any("inactive by attendance" in r for r in a.reasons)
+    # Check-in 1 had 14 days: the closing check-in comes next, never the checklist yet.
+    assert (a.state, keys(a)) == (State.OUTREACH, ["checkin-3"])
+    assert a.next_checkin_number == 3
+    assert a.due[0].final
+    h = after(h, checkin(local(2026, 3, 20, 11)))
+    assert at(h, local(2026, 4, 3, 10, 59)).state is State.OUTREACH
+    a = at(h, local(2026, 4, 3, 11))
+    assert (a.state, keys(a)) == (State.INACTIVE, ["checklist"])
+    assert a.checkin_numbers == (1, 3)
+    assert any("inactive by attendance and the final check-in" in r for r in a.reasons)
 
 
 def test_missed_run_length_is_a_setting() -> None:
@@ -425,16 +431,21 @@ def test_a_second_reply_gets_its_own_classify_key() -> None:
     assert keys(at(h, local(2026, 3, 25, 10))) == ["classify-2"]
 
 
-@pytest.mark.parametrize(
-    "contact",
-    [
-        pytest.param(attended(local(2026, 3, 18, 10)), id="attended"),
-        pytest.param(booked(local(2026, 3, 18, 10), local(2026, 3, 25, 10)), id="booked"),
-    ],
-)
-def test_a_session_during_outreach_ends_the_episode_as_reengaged(contact: Event) -> None:
-    a = at(after(with_checkins(1), contact), local(2026, 3, 18, 10))
+def test_an_attended_session_during_outreach_ends_the_episode_as_reengaged() -> None:
+    a = at(after(with_checkins(1), attended(local(2026, 3, 18, 10))), local(2026, 3, 18, 10))
     assert (a.state, a.closure) == (State.CLOSED, Closure.REENGAGED)
+
+
+def test_a_booking_during_outreach_holds_it_until_the_sessions_outcome() -> None:
+    h = after(with_checkins(1), booked(local(2026, 3, 18, 10), local(2026, 4, 8, 10)))
+    a = at(h, local(2026, 3, 30, 10))  # check-in 2 would be due today
+    assert (a.state, a.closure, a.due) == (State.OUTREACH, None, ())
+    assert a.held_by_booking == local(2026, 4, 8, 10)
+    # Missed: outreach carries on at once; attended: re-engaged.
+    missed = at(after(h, no_show(local(2026, 4, 8, 10))), local(2026, 4, 8, 11))
+    assert (missed.state, keys(missed)) == (State.OUTREACH, ["checkin-2"])
+    came = at(after(h, attended(local(2026, 4, 8, 10))), local(2026, 4, 8, 11))
+    assert (came.state, came.closure) == (State.CLOSED, Closure.REENGAGED)
 
 
 def test_a_late_reported_session_before_anything_was_sent_quietly_undoes_outreach() -> None:

@@ -137,6 +137,7 @@ def test_doctor_passes_a_working_installation(migrated_url: str, healthie: FakeH
             platform_webhook_secret=SecretStr("p"),
             healthie_api_url=healthie.url, healthie_api_key=SecretStr(API_KEY),
             healthie_webhook_secret=SecretStr("w"), healthie_api_version="2026-07-01",
+            practice_name="Northside Therapy",
         )
         findings = run_checks(settings, timeout=2, clock=NOW)
     status, text = report(findings)

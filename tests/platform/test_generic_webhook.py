@@ -229,3 +229,40 @@ def test_chunked_upload_is_read_up_to_the_cap() -> None:
     with pytest.raises(WebhookError) as refused:
         read_body(large)
     assert refused.value.status == 413
+
+
+def test_a_cancellation_may_say_who_ended_it_and_where_a_reschedule_moved_to(
+    webhook_server: WebhookServer,
+) -> None:
+    reply = send(
+        webhook_server,
+        event_body(
+            type="session.cancelled",
+            cancellation="rescheduled",
+            rescheduled_to="2025-03-10T14:00:00-04:00",
+        ),
+    )
+    assert reply.status == 200
+    [event] = webhook_server.sink.applied
+    assert event.cancellation == "rescheduled"
+    assert event.rescheduled_to == datetime(2025, 3, 10, 18, 0, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("overrides", "reason"),
+    [
+        ({"type": "session.cancelled", "cancellation": "weather"}, "cancellation must be one of"),
+        ({"cancellation": "provider"}, "cancellation is only for session.cancelled"),
+        (
+            {"type": "session.cancelled", "rescheduled_to": "2025-03-10T14:00:00Z"},
+            "rescheduled_to is only for a rescheduled cancellation",
+        ),
+    ],
+)
+def test_bad_cancellation_fields_are_refused_with_a_reason(
+    webhook_server: WebhookServer, overrides: dict[str, Any], reason: str
+) -> None:
+    reply = send(webhook_server, event_body(**overrides))
+    assert reply.status == 400
+    assert reason in str(reply.body)
+    assert webhook_server.sink.applied == []

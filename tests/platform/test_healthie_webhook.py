@@ -134,7 +134,7 @@ def test_repeated_delivery_of_one_no_show_has_one_effect(
     assert len(webhook_server.sink.applied) == 1
 
 
-def test_deleted_future_appointment_is_a_cancellation(
+def test_deleted_future_appointment_releases_the_booking_but_is_not_the_clients_miss(
     webhook_server: WebhookServer, sender: HealthieWebhookSender, fake_healthie: FakeHealthie
 ) -> None:
     deleted_at = BUSINESS_NOW - timedelta(minutes=5)
@@ -144,8 +144,8 @@ def test_deleted_future_appointment_is_a_cancellation(
     assert sender.event("appointment.deleted", "504", resource_type="Appointment").status == 200
 
     [event] = webhook_server.sink.applied
-    assert (event.type, event.occurred_at, event.session_at) == (
-        PlatformEventType.SESSION_CANCELLED, deleted_at, FUTURE)
+    assert (event.type, event.occurred_at, event.session_at, event.cancellation) == (
+        PlatformEventType.SESSION_CANCELLED, deleted_at, FUTURE, "deleted")
     assert fake_healthie.calls_to("appointment")[0].operation == "DischargeBotAppointment"
 
 

@@ -96,6 +96,7 @@ def bot(database_url: str) -> Iterator[Bot]:
         healthie_webhook_secret=SecretStr(HEALTHIE_SECRET),
         platform_webhook_secret=SecretStr(GENERIC_SECRET),
         healthie_timeout_seconds=1.0,
+        practice_name="Northside Therapy",
     )
     clock = FixedClock(START)
     runtime = build_runtime(settings, clock=clock)
@@ -194,7 +195,7 @@ def test_send_for_me_posts_the_rendered_checkin_into_the_client_chat(bot: Bot) -
     with bot.runtime.uow() as repo:
         [note] = repo.session.scalars(select(AdminNote)).all()
     assert note.kind == "checkin"
-    assert "check-in 1 of 3" in note.body
+    assert '"Check-in 1 of 3" was sent' in note.body
     # a second click cannot post twice
     with pytest.raises(DomainError, match="already documented"):
         bot.runtime.services.outreach.send_checkin_via_platform(CLIENT, actor=CLINICIAN_SLACK, number=1)

@@ -41,7 +41,7 @@ def test_help_is_the_default(clients: Bot) -> None:
         ("note R-1042", "Write the note after the chart id"),
         ("session R-1042 attended 2026-13-40", "isn't a date I can read"),
         ("session R-1042 maybe", "Say how the session went"),
-        ("pause R-1042 now please", "takes only a chart id"),
+        ("pause R-1042 now please", "isn't a date I can read"),
     ],
 )
 def test_bad_input_gets_a_specific_message_and_the_usage(clients: Bot, text: str, problem: str) -> None:
@@ -101,6 +101,9 @@ def test_outreach_pause_resume_replied_discharge(clients: Bot) -> None:
     assert "replied" in care(clients, "replied R-1042")["text"]
     assert clients.service.reads.caseload()[0].state is State.REPLY_REVIEW
     body = care(clients, "discharge R-2002")
+    assert "criteria aren't met: only 0 of 3 check-ins documented" in body["text"]
+    assert "`/care discharge R-2002 <reason>`" in body["text"]
+    body = care(clients, "discharge R-2002 Moving abroad, asked to close the file")
     assert "discharge checklist for R-2002 is in your DMs" in body["text"]
     assert "Discharge checklist" in str(clients.dm()[-1]["blocks"])
 
@@ -122,11 +125,11 @@ def test_cct_member_may_act_on_any_client_and_strangers_may_not(clients: Bot) ->
 def test_the_clinicians_zone_and_name_are_learned_from_slack(clients: Bot) -> None:
     care(clients, "caseload")
     zone, source, name = clients.service.clinicians.clinician_profile(CLINICIAN)
-    assert (zone, source, name) == ("America/Toronto", "slack", "Dana Whitfield")
+    assert (zone, source, name) == ("America/Toronto", "slack", "Dana")  # Slack's display name
 
 
 def test_a_zone_the_caseload_set_wins_over_slack(bot: Bot) -> None:
     caseload(bot, f"R-1,{CLINICIAN},Zephyrine,2026-02-25T10:00,,America/Winnipeg")
     care(bot, "caseload")
     zone, source, name = bot.service.clinicians.clinician_profile(CLINICIAN)
-    assert (zone, source, name) == ("America/Winnipeg", "caseload", "Dana Whitfield")
+    assert (zone, source, name) == ("America/Winnipeg", "caseload", "Dana")

@@ -51,14 +51,15 @@ def test_silent_client_goes_through_the_whole_guide(bot: Bot) -> None:
         report = bot.tick(when)
         assert len(report.sent) == 1, report
         prompt = bot.dm()[-1]
-        assert f"Check-in {n} of 3 is due" in text_of(prompt)
+        title = "Final check-in" if n == 3 else f"Check-in {n} of 3"
+        assert f"{title} is due" in text_of(prompt)
         assert "[client first name]" in text_of(prompt)
         assert "Zephyrine" not in text_of(prompt)
         assert prompt["metadata"]["event_type"] == "discharge_bot_outbox"
         assert bot.click(prompt, Id.MARK_SENT).status == 200
         updated = bot.fresh(prompt)
         assert buttons(updated) == []
-        assert f"Marked as sent (check-in {n} of 3) by <@{CLINICIAN}>" in text_of(updated)
+        assert f"Marked as sent ({title.lower()}) by <@{CLINICIAN}>" in text_of(updated)
         assert len(bot.dm()) == n  # updated in place, nothing new posted
 
     # No reply: 8 weeks after last contact and 14 days after check-in 3, the checklist opens.
@@ -82,7 +83,7 @@ def test_silent_client_goes_through_the_whole_guide(bot: Bot) -> None:
     [opened] = bot.fake.calls("views.open")
     modal = opened.body["view"]
     assert "Unplanned Discontinuation / Client Inactivity" in text_of(modal)
-    assert "Outreach check-in 3 of 3 sent" in text_of(modal)
+    assert "Outreach final check-in sent" in text_of(modal)
     empty = bot.slack.view_submission(
         modal["callback_id"], private_metadata=modal["private_metadata"], values={}, user_id=CLINICIAN
     )
@@ -176,7 +177,9 @@ def test_fit_concern_asks_cct_for_a_rematch_without_the_clients_name(bot: Bot) -
     assert "Rematch request" in text_of(request)
     assert "R-3001" in text_of(request)
     assert bot.click(request, Id.CCT_DONE, user=CCT_MEMBER).status == 200
-    assert state(bot, "R-3001") is State.CLOSED
+    # Care goes on under whoever the caseload names; nothing is said while it names Dana.
+    assert state(bot, "R-3001") is State.ACTIVE
+    assert bot.tick(bot.clock.now() + timedelta(days=60)).sent == []
     assert_no_first_names_in_cct_channel(bot)
 
 
@@ -193,7 +196,7 @@ def test_still_seeing_other_providers_only_asks_cct_to_remove_the_clinician(bot:
     assert buttons(ended) == []
     assert "still seen by other providers" in text_of(ended)
     bot.click(request, Id.CCT_DONE, user=CCT_MEMBER)
-    assert state(bot, "R-4001") is State.CLOSED
+    assert state(bot, "R-4001") is State.ACTIVE  # under whoever the caseload names next
     assert len(bot.cct()) == 1  # no chart check / archive request ever
     assert_no_first_names_in_cct_channel(bot)
 

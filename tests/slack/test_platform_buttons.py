@@ -52,7 +52,7 @@ def test_checklist_hints_the_care_team_and_moves_the_client_for_me(
     bot.tick()
     bot.click(bot.dm()[-1], Id.MARK_SENT)
     assert "discharge checklist" in bot.send(
-        bot.slack.slash_command("discharge 1042", user_id=CLINICIAN)
+        bot.slack.slash_command("discharge 1042 Client asked to close the file", user_id=CLINICIAN)
     ).json()["text"]
     checklist = bot.dm()[-1]
     bot.click(checklist, Id.STEP_CONFIRM)

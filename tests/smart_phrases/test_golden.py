@@ -21,7 +21,8 @@ PHRASE_NAMES = (
     "checkin_1", "checkin_2", "checkin_3", "checkin_due", "reply_received",
     "discharge_checklist", "step_overdue", "client_returned", "client_reengaged",
     "discharge_summary", "checkin_admin_note", "cct_chart_check", "cct_care_team_removal",
-    "cct_rematch", "cct_escalation", "cct_weekly_digest", "checkin_active", "headsup",
+    "cct_rematch", "cct_escalation", "cct_weekly_digest", "pause_ends", "client_handed_over",
+    "checkin_active", "headsup",
 )  # fmt: skip
 
 

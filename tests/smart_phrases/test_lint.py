@@ -18,7 +18,7 @@ def only_problem(folder: Path) -> Problem:
 
 def test_default_phrases_lint_clean() -> None:
     assert lint() == []
-    assert len(PhraseLibrary.load().names()) == 18
+    assert len(PhraseLibrary.load().names()) == 20
 
 
 def test_an_empty_override_folder_lints_clean(tmp_path: Path) -> None:
@@ -159,6 +159,22 @@ def test_summary_text_is_refused_in_slack_phrases(tmp_path: Path) -> None:
 
     assert problems
     assert all("clinical note text" in p.message for p in problems)
+
+
+def test_a_clinicians_reason_for_an_early_discharge_is_refused_in_slack_phrases(
+    tmp_path: Path,
+) -> None:
+    write_phrase(
+        tmp_path,
+        "reply_received",
+        "{{ episode.early_discharge }}",
+        variables={"episode.early_discharge": "why"},
+    )
+
+    problems = lint(tmp_path)
+
+    assert problems
+    assert all("the clinician's own words" in p.message for p in problems)
 
 
 def test_client_phrase_text_cannot_carry_markup(tmp_path: Path) -> None:

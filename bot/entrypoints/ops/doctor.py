@@ -143,6 +143,16 @@ def configuration(doc: Doctor) -> list[Finding]:
                 "Unset DISCHARGE_CLOCK_START outside demos, training and rehearsals.",
             )
         )
+    if not s.practice_name:
+        found.append(
+            Finding(
+                "configuration",
+                "warn",
+                "DISCHARGE_PRACTICE_NAME is not set: nothing can be sent into a client's chat, "
+                "and the closing check-in would not name the practice",
+                "Set DISCHARGE_PRACTICE_NAME to the practice's name as clients know it.",
+            )
+        )
     if s.database_url.startswith("sqlite"):
         found.append(
             Finding(

@@ -3,6 +3,7 @@ checklist and the CCT requests. Each: ack, parse the typed value, one service, f
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from slack_bolt import Ack, App, BoltContext
@@ -72,7 +73,7 @@ def _document_checkin(ack: Ack, body: dict[str, Any], context: BoltContext, how:
         outcome.queued,
         outbox_id=value.o,
         action=how,
-        detail=f"check-in {data.number} of {data.total}",
+        detail=(data.title or f"check-in {data.number} of {data.total}").lower(),
     )
 
 
@@ -119,9 +120,20 @@ def pause(ack: Ack, body: dict[str, Any], context: BoltContext) -> None:
     ack()
     surface, value = surface_of(context), _value(body)
     actor = surface.actor(user_of(body))
-    surface.services.messages.check_prompt(value.o, value.c, actor=actor)
-    outcome = surface.services.outreach.pause_outreach(value.c, actor=actor)
-    follow(surface, value.c, actor, outcome.queued, outbox_id=value.o, action=Resolved.PAUSED)
+    data = surface.services.messages.check_prompt(value.o, value.c, actor=actor)
+    chosen = value.v or ""
+    days = int(chosen) if chosen.isdigit() else surface.services.outreach.settings.pause_days
+    until = surface.services.outreach.clock.now() + timedelta(days=days)
+    outcome = surface.services.outreach.pause_outreach(value.c, actor=actor, until=until)
+    follow(
+        surface,
+        value.c,
+        actor,
+        outcome.queued,
+        outbox_id=value.o,
+        action=Resolved.PAUSED,
+        detail=f"until {when(until, data.zone)}; you'll be reminded that day",
+    )
 
 
 def classify(ack: Ack, body: dict[str, Any], context: BoltContext) -> None:

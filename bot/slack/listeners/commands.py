@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from datetime import datetime, time
 from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo
 
 from slack_bolt import Ack, App, BoltContext
 
+from bot.domain.model import ChecklistStep
 from bot.slack.care import CareCommand, CareUsageError, Verb, parse_care, session_instant
 from bot.slack.listeners import follow, surface_of
-from bot.slack.views.format import SlackMessage
+from bot.slack.views.format import SlackMessage, when
 from bot.slack.views.replies import (
     caseload_reply,
     help_reply,
@@ -73,9 +76,23 @@ def run(surface: Surface, cmd: CareCommand, user: str) -> SlackMessage:
         )
         return text_reply(f"Outreach started for {chart}.{tail}")
     if cmd.verb is Verb.PAUSE:
-        outcome = service.outreach.pause_outreach(chart, actor=actor)
+        until = (
+            datetime.combine(cmd.on, time(0), tzinfo=ZoneInfo(zone)) if cmd.on else None
+        )
+        outcome = service.outreach.pause_outreach(chart, actor=actor, until=until)
         follow(surface, chart, actor, outcome.queued)
-        return text_reply(f"Outreach paused for {chart}. Resume with `/care resume {chart}`.")
+        end = outcome.assessment.paused_until
+        day = f" until {when(end, zone)}" if end else ""
+        return text_reply(
+            f"Outreach paused for {chart}{day}; you'll be reminded that day. "
+            f"Resume sooner with `/care resume {chart}`."
+        )
+    if cmd.verb is Verb.ATTEMPTS:
+        outcome = service.checklist.complete_step(
+            chart, ChecklistStep.ATTEMPTS_DOCUMENTED, actor=actor, reason=cmd.text
+        )
+        follow(surface, chart, actor, outcome.queued)
+        return text_reply(f"“Attempts documented” ticked for {chart}, with your reason on record.")
     if cmd.verb is Verb.RESUME:
         outcome = service.outreach.resume_outreach(chart, actor=actor)
         follow(surface, chart, actor, outcome.queued)
@@ -89,7 +106,7 @@ def run(surface: Surface, cmd: CareCommand, user: str) -> SlackMessage:
             f"Noted: {chart} replied, so outreach has stopped. "
             "You'll get a message asking what the reply means."
         )
-    outcome = service.checklist.open_discharge(chart, actor=actor)
+    outcome = service.checklist.open_discharge(chart, actor=actor, reason=cmd.text)
     sent = follow(surface, chart, actor, outcome.queued)
     where = "is in your DMs" if sent else "arrives in your working hours"
     return text_reply(f"The discharge checklist for {chart} {where}.")

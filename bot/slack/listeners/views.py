@@ -25,6 +25,12 @@ def _choice(values: dict[str, Any], block: Id, action: Id) -> str:
     return str((element.get("selected_option") or {}).get("value") or "")
 
 
+def _date(values: dict[str, Any], block: Id, action: Id) -> str | None:
+    element = (values.get(str(block)) or {}).get(str(action)) or {}
+    chosen = element.get("selected_date")
+    return str(chosen) if chosen else None
+
+
 def submit_summary(
     ack: Ack, body: dict[str, Any], view: dict[str, Any], context: BoltContext
 ) -> None:
@@ -43,6 +49,7 @@ def submit_summary(
             goals_progress=_text(values, Id.B_GOALS, Id.A_GOALS),
             risk_level=_choice(values, Id.B_RISK, Id.A_RISK),
             considerations=_text(values, Id.B_CONSIDERATIONS, Id.A_CONSIDERATIONS),
+            last_session_date=_date(values, Id.B_LAST_SESSION, Id.A_LAST_SESSION),
             actor=actor,
         )
     except SummaryInvalid as invalid:

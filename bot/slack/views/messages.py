@@ -66,7 +66,7 @@ def outbox_message(data: OutboxMessageData) -> SlackMessage:
         return classify_message(data)
     if kind is StepKind.CHECKLIST:
         return checklist_message(data)
-    if kind in (StepKind.REENGAGED_NOTICE, StepKind.RETURNED_NOTICE):
+    if kind in (StepKind.REENGAGED_NOTICE, StepKind.RETURNED_NOTICE, StepKind.PAUSE_ENDS):
         return SlackMessage(first_line(data.text), [_section(data.text)])
     return cct_message(data)
 
@@ -176,21 +176,26 @@ def checkin_message(data: OutboxMessageData) -> SlackMessage:
             )
         )
         elements.append(
-            _button(
-                "Pause outreach",
-                Id.PAUSE,
-                _value(data),
+            StaticSelectElement(
+                action_id=str(Id.PAUSE),
+                placeholder="Pause outreach until…",
+                options=[
+                    Option(text=f"{d} days from today", value=_value(data, str(d)))
+                    for d in data.pause_days
+                ],
                 confirm=_confirm(
                     "Pause outreach?",
-                    "No further check-ins are prompted until you resume with "
-                    f"`/care resume {data.chart_id}`.",
+                    "No check-ins are prompted until that day; you're reminded then. Resume "
+                    f"sooner with `/care resume {data.chart_id}`.",
                     "Pause",
                 ),
             )
         )
         blocks.append(ActionsBlock(block_id=str(Id.B_ACTIONS), elements=elements))
     blocks.extend(_footer(data))
-    number = f"Check-in {data.number} of {data.total}" if data.number else "A check-in"
+    number = data.title or (
+        f"Check-in {data.number} of {data.total}" if data.number else "A check-in"
+    )
     return SlackMessage(f"{number} is due for {data.chart_id}", blocks)
 
 
@@ -286,6 +291,17 @@ def _step_controls(data: OutboxMessageData, step: ChecklistStep) -> list[Block]:
         ]
     if step is ChecklistStep.OTHER_PROVIDERS:
         blocks: list[Block] = []
+        if data.other_sessions:
+            seen = "; ".join(escape(s) for s in data.other_sessions)
+            blocks.append(
+                ContextBlock(
+                    elements=[
+                        MarkdownTextObject(
+                            text=f"Sessions with other providers during outreach: {seen}."
+                        )
+                    ]
+                )
+            )
         if data.other_providers is not None:
             others = ", ".join(escape(p) for p in data.other_providers) or "nobody else"
             blocks.append(

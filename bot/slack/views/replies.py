@@ -76,7 +76,8 @@ def caseload_reply(
         for row in rows[:CASELOAD_LINES]:
             line = f"• *{row.chart_id}*: {row.state.value.replace('_', ' ')}"
             if row.next_step and row.due_at:
-                line += f"; next {row.next_step.replace('_', ' ')}, {when(row.due_at, zone)}"
+                words = row.next_title or row.next_step.replace("_", " ")
+                line += f"; next {words[:1].lower() + words[1:]}, {when(row.due_at, zone)}"
             lines.append(line)
         blocks.extend(_section(text) for text in chunks(lines))
         if len(rows) > CASELOAD_LINES:

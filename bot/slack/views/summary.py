@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from slack_sdk.models.blocks import (
     ContextBlock,
+    DatePickerElement,
     InputBlock,
     MarkdownTextObject,
     Option,
@@ -23,17 +24,16 @@ FIELD_BLOCKS = {
     "goals_progress": str(Id.B_GOALS),
     "risk_level": str(Id.B_RISK),
     "considerations": str(Id.B_CONSIDERATIONS),
+    "last_session_date": str(Id.B_LAST_SESSION),
 }
 
 
 def summary_modal(prefill: SummaryPrefill, metadata: SummaryMetadata) -> View:
     lines = [f"• {day(on)}: {what}" for on, what in prefill.efforts]
     efforts = "\n".join(lines) or "• none on record"
-    last = day(prefill.last_session_date) if prefill.last_session_date else "none on record"
     facts = (
         f"*Client:* {prefill.chart_id}\n"
         f"*Reason:* {prefill.reason}\n"
-        f"*Last session:* {last}\n"
         f"*Efforts made to re-engage:*\n{efforts}"
     )
     return View(
@@ -45,6 +45,20 @@ def summary_modal(prefill: SummaryPrefill, metadata: SummaryMetadata) -> View:
         close="Cancel",
         blocks=[
             SectionBlock(text=MarkdownTextObject(text=facts)),
+            InputBlock(
+                block_id=str(Id.B_LAST_SESSION),
+                label="Last session attended",
+                hint="From the record; correct it if the chart says otherwise. Leave it empty "
+                "when there is none on record.",
+                optional=True,
+                element=DatePickerElement(
+                    action_id=str(Id.A_LAST_SESSION),
+                    placeholder="none on record",
+                    initial_date=prefill.last_session_date.isoformat()
+                    if prefill.last_session_date
+                    else None,
+                ),
+            ),
             InputBlock(
                 block_id=str(Id.B_FOCUS),
                 label="Treatment focus",

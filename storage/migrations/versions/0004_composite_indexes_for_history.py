@@ -4,8 +4,8 @@ Each query on a click's path is answered by one index seek whatever the history'
 whether or not the planner has statistics (PostgreSQL right after a bulk import, or with
 autovacuum off, otherwise walks the primary key backwards for the current episode).
 
-Revision ID: 0003_composite_indexes
-Revises: 0002_headsups_and_report
+Revision ID: 0004_composite_indexes
+Revises: 0003_clinical_paths
 Create Date: 2026-11-29 19:00:00
 """
 
@@ -13,8 +13,8 @@ from __future__ import annotations
 
 from alembic import op
 
-revision = '0003_composite_indexes'
-down_revision = '0002_headsups_and_report'
+revision = '0004_composite_indexes'
+down_revision = '0003_clinical_paths'
 branch_labels = None
 depends_on = None
 
