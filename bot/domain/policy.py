@@ -678,7 +678,7 @@ def _inactive_reason(fold: _Fold) -> str:
 
 #: Events that change nothing about an episode: the policy never looks at them, so a store
 #: may leave them out of the history it loads (a client's thousandth note costs the first's).
-INERT_KINDS = frozenset({EventKind.ADMIN_NOTE})
+INERT_KINDS: frozenset[EventKind] = frozenset()  # admin notes now count as outreach efforts
 
 
 def _ordered(events: Iterable[Event]) -> list[Event]:
