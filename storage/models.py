@@ -76,6 +76,9 @@ class Episode(Base):
     """A stretch of care that may end in a discharge. `next_due_at` is the schedule."""
 
     __tablename__ = "episodes"
+    # The current episode is `WHERE client_id = ? ORDER BY id DESC LIMIT 1`: this index answers
+    # it with one seek on either backend, with or without planner statistics.
+    __table_args__ = (Index("ix_episodes_client_id_id", "client_id", "id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     client_id: Mapped[int] = mapped_column(ForeignKey("clients.id"), index=True)
@@ -112,7 +115,11 @@ class EventRecord(Base):
     """The append-only log of what happened, with who said so and through which door."""
 
     __tablename__ = "events"
-    __table_args__ = (Index("ix_events_episode_occurred", "episode_id", "occurred_at"),)
+    __table_args__ = (
+        Index("ix_events_episode_occurred", "episode_id", "occurred_at"),
+        # What the policy reads of an episode skips the admin notes (however many there are).
+        Index("ix_events_episode_kind", "episode_id", "kind"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     client_id: Mapped[int] = mapped_column(ForeignKey("clients.id"), index=True)
@@ -128,7 +135,10 @@ class EventRecord(Base):
 
 class AdminNote(Base):
     __tablename__ = "admin_notes"
-    __table_args__ = (Index("ix_admin_notes_episode_kind", "episode_id", "kind"),)
+    __table_args__ = (
+        Index("ix_admin_notes_client_id_id", "client_id", "id"),
+        Index("ix_admin_notes_episode_kind", "episode_id", "kind"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     client_id: Mapped[int] = mapped_column(ForeignKey("clients.id"), index=True)
@@ -147,6 +157,13 @@ class OutboxMessage(Base):
     __tablename__ = "outbox"
     __table_args__ = (
         Index("ix_outbox_status_deliver_after", "status", "deliver_after"),
+        Index("ix_outbox_episode_id_id", "episode_id", "id"),
+        # Key-prefix lookups (`upd:<id>:…`) by LIKE on PostgreSQL, whatever its collation.
+        Index(
+            "ix_outbox_key_pattern",
+            "idempotency_key",
+            postgresql_ops={"idempotency_key": "text_pattern_ops"},
+        ),
         Index("ix_outbox_kind_created_at", "kind", "created_at"),
     )
 
@@ -185,6 +202,7 @@ class AuditEntry(Base):
     """Append-only: every change, who made it and from where."""
 
     __tablename__ = "audit_log"
+    __table_args__ = (Index("ix_audit_log_client_id_id", "client_id", "id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     at: Mapped[datetime] = mapped_column(index=True)

@@ -402,6 +402,11 @@ def cmd_purge(args: argparse.Namespace, settings: Settings) -> int:
         runtime.close()
     print(report)
     return 0
+def _positive(value: str) -> int:
+    number = int(value)
+    if number < 1:
+        raise argparse.ArgumentTypeError("must be 1 or more")
+    return number
 
 
 def cmd_report(args: argparse.Namespace, settings: Settings) -> int:
@@ -448,6 +453,8 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     from bot.entrypoints.serve import MissingSlackConfig, serve
 
     try:
+        if args.workers is not None:
+            settings = settings.model_copy(update={"http_workers": args.workers})
         serve(settings, scheduler_on=not args.no_scheduler)
     except MissingSlackConfig as exc:
         print(f"discharge-bot serve: {exc}", file=sys.stderr)
@@ -631,6 +638,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--no-scheduler",
         action="store_true",
         help="serve only; a separate `discharge-bot worker` ticks and delivers",
+    )
+    p.add_argument(
+        "--workers",
+        type=_positive,
+        metavar="N",
+        help="answer HTTP with N processes sharing the port (default DISCHARGE_HTTP_WORKERS, 1)",
     )
     command(
         "worker",

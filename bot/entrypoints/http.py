@@ -21,6 +21,7 @@ from __future__ import annotations
 import io
 import json
 import logging
+import socket
 import threading
 import time
 import uuid
@@ -236,22 +237,35 @@ def serve_http(
     host: str = "0.0.0.0",  # noqa: S104 - a container's port must be reachable from outside
     threads: int = 8,
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
+    sockets: list[socket.socket] | None = None,
 ) -> None:
     """Serve `wsgi_app` under waitress until the process is stopped (blocks).
 
     Waitress also caps the body, so an oversized upload is refused before it is buffered.
+    `sockets`: an already listening socket shared by several worker processes.
     """
     import waitress
 
+    where: dict[str, Any] = {"sockets": sockets} if sockets else {"host": host, "port": port}
     log.info("serving HTTP on %s:%d", host, port)
     waitress.serve(
         wsgi_app,
-        host=host,
-        port=port,
         threads=threads,
         max_request_body_size=max_body_bytes,
         ident="discharge-bot",
+        **where,
     )
+
+
+def listening_socket(port: int, host: str = "0.0.0.0") -> socket.socket:  # noqa: S104
+    """One listening socket for `serve --workers N`: bound before the workers fork, so they
+    all accept on the same port and the kernel spreads the connections among them."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((host, port))
+    sock.listen(1024)
+    sock.setblocking(False)
+    return sock
 
 
 class ServerThread:

@@ -10,7 +10,7 @@ from bot.domain.errors import DomainError
 from bot.domain.model import Cancellation, Event, EventKind, State
 from bot.domain.plausibility import check_event_dates
 from bot.services.episodes import Episodes
-from bot.services.types import Actor, Outcome
+from bot.services.types import Actor, Outcome, saved_or_refused
 
 
 class Recording:
@@ -80,6 +80,7 @@ class Recording:
             delivery_id=delivery_id,
         )
 
+    @saved_or_refused
     def _record(
         self, chart_id: str, event: Event, actor: Actor, *, action: str, delivery_id: str | None
     ) -> Outcome:
@@ -114,6 +115,7 @@ class Recording:
             )
             return self.episodes.apply(repo, client, event, actor, action=action)
 
+    @saved_or_refused
     def claim_inbound(self, source: str, delivery_id: str) -> bool:
         """Record an inbound delivery id (e.g. a Slack event); False when seen before."""
         with self.uow() as repo:
@@ -126,6 +128,7 @@ class Recording:
                 repo, client, self.episodes.episode(repo, client), self.clock.now()
             ).state
 
+    @saved_or_refused
     def acknowledge_delivery(self, chart_id: str, *, delivery_id: str, actor: Actor) -> Outcome:
         """Remember an inbound delivery that changes nothing, so its retries change nothing."""
         now = self.clock.now()
