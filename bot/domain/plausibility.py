@@ -34,21 +34,35 @@ def check_event_dates(
     *,
     session_at: datetime | None = None,
     booking: bool = False,
+    planned: bool = False,
+    moved_to: datetime | None = None,
     episode_start: datetime | None = None,
 ) -> None:
-    """Raise ImplausibleDate unless the event's dates could be true at `now`."""
-    for value in (at, session_at):
+    """Raise ImplausibleDate unless the event's dates could be true at `now`.
+
+    `planned`: `session_at` is a booked time (a booking, or the cancellation of one), so it
+    may lie as far ahead as a booking may; `moved_to` is where a rescheduled booking went.
+    """
+    for value in (at, session_at, moved_to):
         if value is not None and value < EARLIEST:
             raise ImplausibleDate(f"{_day(value)} is before 2000; that cannot be right.")
     if at > now + MAX_AHEAD:
         raise ImplausibleDate(f"{_day(at)} is more than a day ahead; only a booking can be.")
     if session_at is not None:
-        limit = MAX_BOOKING_AHEAD if booking else MAX_AHEAD
+        limit = MAX_BOOKING_AHEAD if booking or planned else MAX_AHEAD
         if session_at > now + limit:
             raise ImplausibleDate(
                 f"{_day(session_at)} is too far ahead for "
-                + ("a booking (two years at most)." if booking else "a session that happened.")
+                + (
+                    "a booking (two years at most)."
+                    if booking or planned
+                    else "a session that happened."
+                )
             )
+    if moved_to is not None and moved_to > now + MAX_BOOKING_AHEAD:
+        raise ImplausibleDate(
+            f"{_day(moved_to)} is too far ahead for a booking (two years at most)."
+        )
     if episode_start is not None:
         when = session_at if booking and session_at is not None else at
         if when < episode_start:

@@ -71,11 +71,6 @@ def build_runtime(
     each with a message that says what to do.
     """
     phrases = PhraseLibrary.load(settings.smart_phrases_dir)
-    if not settings.practice_name:
-        log.warning(
-            "DISCHARGE_PRACTICE_NAME is not set: check-ins can't be sent into a client's chat "
-            "and previews show a placeholder where the practice's name belongs"
-        )
     keyring = keyring_from_settings(settings)
     engine = make_engine(settings.database_url)
     attach_keyring(engine, keyring)
@@ -85,6 +80,12 @@ def build_runtime(
         except Exception:
             engine.dispose()
             raise
+    # Only once the database answered: a command that cannot start says one thing.
+    if not settings.practice_name:
+        log.warning(
+            "DISCHARGE_PRACTICE_NAME is not set: check-ins can't be sent into a client's chat "
+            "and previews show a placeholder where the practice's name belongs"
+        )
     uow = UnitOfWork(make_session_factory(engine))
     clock = clock or clock_from_start(settings.clock_start)
     healthie = healthie_client_from_settings(

@@ -88,7 +88,16 @@ class Recording:
         booking = event.kind is EventKind.SESSION_SCHEDULED
         if event.at > now + timedelta(minutes=5) and not booking:
             raise DomainError("That date is in the future; only a booking can be.")
-        check_event_dates(event.at, now, session_at=event.session_at, booking=booking)
+        # A cancelled (or rescheduled) session may be a booking still ahead.
+        planned = event.kind is EventKind.SESSION_CANCELLED
+        check_event_dates(
+            event.at,
+            now,
+            session_at=event.session_at,
+            booking=booking,
+            planned=planned,
+            moved_to=event.moved_to,
+        )
         with self.uow() as repo:
             client = self.episodes.client(repo, chart_id, actor)
             if delivery_id is not None and not repo.claim_delivery(
@@ -111,6 +120,8 @@ class Recording:
                 now,
                 session_at=event.session_at,
                 booking=booking,
+                planned=planned,
+                moved_to=event.moved_to,
                 episode_start=episode.baseline_contact_at or episode.opened_at,
             )
             return self.episodes.apply(repo, client, event, actor, action=action)
