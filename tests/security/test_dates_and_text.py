@@ -11,7 +11,7 @@ from sqlalchemy import func, insert, select
 
 from bot.clock import FixedClock
 from bot.domain.errors import DomainError
-from bot.domain.model import EventKind, State
+from bot.domain.model import Cancellation, EventKind, State
 from bot.entrypoints.cli import main
 from bot.platform.events import PlatformEvent, PlatformEventType
 from bot.platform.sink import ServiceSink
@@ -112,6 +112,41 @@ def test_a_booking_next_year_is_still_accepted(in_outreach: CareService, clock: 
         session_at=clock.now() + timedelta(days=300),
     )
     assert outcome.assessment.booked_session_at is not None
+
+
+def test_rescheduling_a_booking_weeks_ahead_is_accepted_and_moves_it(
+    in_outreach: CareService, clock: FixedClock
+) -> None:
+    booked = clock.now() + timedelta(days=10)
+    in_outreach.recording.record_session(
+        "R-1042", EventKind.SESSION_SCHEDULED, occurred_at=clock.now(), actor=ADMIN,
+        session_at=booked,
+    )
+    moved = clock.now() + timedelta(days=17)
+    outcome = in_outreach.recording.record_session(
+        "R-1042", EventKind.SESSION_CANCELLED, occurred_at=clock.now(), actor=ADMIN,
+        session_at=booked, cancellation=Cancellation.RESCHEDULED, rescheduled_to=moved,
+    )
+    assert outcome.assessment.booked_session_at == moved
+
+
+@pytest.mark.parametrize("days", [3 * 365, -30 * 365], ids=["in-3-years", "before-2000"])
+def test_a_reschedule_to_an_impossible_time_is_refused_and_changes_nothing(
+    in_outreach: CareService, uow: UnitOfWork, clock: FixedClock, days: int
+) -> None:
+    booked = clock.now() + timedelta(days=10)
+    in_outreach.recording.record_session(
+        "R-1042", EventKind.SESSION_SCHEDULED, occurred_at=clock.now(), actor=ADMIN,
+        session_at=booked,
+    )
+    before = counts(uow)
+    with pytest.raises(DomainError, match=r"too far ahead|before 2000"):
+        in_outreach.recording.record_session(
+            "R-1042", EventKind.SESSION_CANCELLED, occurred_at=clock.now(), actor=ADMIN,
+            session_at=booked, cancellation=Cancellation.RESCHEDULED,
+            rescheduled_to=clock.now() + timedelta(days=days),
+        )
+    assert counts(uow) == before
 
 
 # -- NUL characters (PostgreSQL cannot store them; SQLite stored them and sent them on) ------
