@@ -217,8 +217,11 @@ def appointment_event(
         cancellation = "deleted"  # the booking is gone, but it is not the client's miss
         occurred_at = appointment.deleted_at or appointment.updated_at or now
     elif appointment.pm_status == RESCHEDULED:
-        return Ignored("re-scheduled: not a booking at this date (the new time is its own "
-                       "appointment)")
+        # Not a booking at this date and not a miss: it releases the booking at the old date
+        # (the new time arrives as its own appointment).
+        kind = PlatformEventType.SESSION_CANCELLED
+        cancellation = "rescheduled"
+        occurred_at = appointment.pm_status_changed_at or appointment.updated_at or now
     elif appointment.pm_status:
         mapped = PM_STATUS_EVENTS.get(appointment.pm_status)
         if mapped is None:

@@ -307,7 +307,16 @@ class Clinic:
         return result
 
     def send_for_me(self, chart: str) -> None:
-        self.act("presses Send for me", self.service.outreach.send_checkin_via_platform, chart, actor=self.me)
+        outcome = self.act(
+            "presses Send for me", self.service.outreach.send_checkin_via_platform, chart, actor=self.me
+        )
+        # This platform carries chat messages but writes no chart notes: the clinician pastes
+        # the admin note the DM gives and confirms it (step 1 counts only documented attempts).
+        number = outcome.assessment.checkin_numbers[-1]
+        self.act(
+            "pastes the admin note into the chart and presses Documented in chart",
+            self.service.chart.confirm_documented, chart, number, actor=self.me,
+        )
 
     def classify(self, chart: str, choice: Classification) -> None:
         self.act(

@@ -367,13 +367,16 @@ Tue 2026-03-03 12:00 | practice admin | imports the caseload (1 client(s))
 Mon 2026-03-16 10:00 | clinician DM | Check-in 1 of 3 is due for R-1042. / Why: No client contact for 14 days and no session booked: outreach starts.
 Mon 2026-03-16 10:30 | clinician does | presses Send for me
 Mon 2026-03-16 10:30 | client chat | It's been a little while since we last connected, and I wanted to check in and see how you're doing.
+Mon 2026-03-16 10:30 | clinician does | pastes the admin note into the chart and presses Documented in chart
 Tue 2026-03-24 15:00 | clinician does | adds an admin note: /care note R-1042 Called, left a voicemail
 Mon 2026-03-30 10:30 | clinician DM | Check-in 2 of 3 is due for R-1042. / Why: No reply since the last check-in on March 16, 2026.
 Mon 2026-03-30 11:00 | clinician does | presses Send for me
 Mon 2026-03-30 11:00 | client chat | I'm reaching out again to see how things are going.
+Mon 2026-03-30 11:00 | clinician does | pastes the admin note into the chart and presses Documented in chart
 Mon 2026-04-13 11:00 | clinician DM | Final check-in is due for R-1042. / Why: No reply since the last check-in on March 30, 2026.
 Mon 2026-04-13 11:00 | clinician does | presses Send for me
 Mon 2026-04-13 11:00 | client chat | I'm checking in one last time, since we haven't been in touch for a while. / If you ever feel unsafe or in crisis, please call or text 988 (Suicide Crisis Helpline), any time, or contact your local emergency services right away.
+Mon 2026-04-13 11:00 | clinician does | pastes the admin note into the chart and presses Documented in chart
 Mon 2026-04-27 11:00 | clinician DM | Discharge checklist for R-1042 / 3 check-ins sent and no reply for 8+ weeks: inactive by communication, the discharge checklist opens.
 Tue 2026-04-28 09:00 | clinician does | ticks notes signed
 Tue 2026-04-28 09:00 | clinician does | ticks other providers (no)
@@ -399,9 +402,11 @@ Mon 2026-03-23 10:50 | client / platform | no-show
 Mon 2026-03-23 10:50 | clinician DM | Check-in 1 of 2 is due for R-1042. / Why: 3 consecutive cancellations/no-shows: inactive by attendance, a check-in is due now.
 Mon 2026-03-23 11:00 | clinician does | presses Send for me
 Mon 2026-03-23 11:00 | client chat | It's been a little while since we last connected, and I wanted to check in and see how you're doing.
+Mon 2026-03-23 11:00 | clinician does | pastes the admin note into the chart and presses Documented in chart
 Mon 2026-04-06 11:00 | clinician DM | Final check-in is due for R-1042. / Why: No reply since the last check-in on March 23, 2026.
 Mon 2026-04-06 11:30 | clinician does | presses Send for me
 Mon 2026-04-06 11:30 | client chat | I'm checking in one last time, since we haven't been in touch for a while. / If you ever feel unsafe or in crisis, please call or text 988 (Suicide Crisis Helpline), any time, or contact your local emergency services right away.
+Mon 2026-04-06 11:30 | clinician does | pastes the admin note into the chart and presses Documented in chart
 Mon 2026-04-20 11:30 | clinician DM | Discharge checklist for R-1042 / Inactive by attendance and the final check-in had 14 days without an answer: the discharge checklist opens.
 """,
     "attendance_booked_attended": """
@@ -434,6 +439,7 @@ Tue 2026-03-03 12:00 | practice admin | imports the caseload (1 client(s))
 Mon 2026-03-16 10:00 | clinician DM | Check-in 1 of 3 is due for R-1042. / Why: No client contact for 14 days and no session booked: outreach starts.
 Mon 2026-03-16 10:30 | clinician does | presses Send for me
 Mon 2026-03-16 10:30 | client chat | It's been a little while since we last connected, and I wanted to check in and see how you're doing.
+Mon 2026-03-16 10:30 | clinician does | pastes the admin note into the chart and presses Documented in chart
 Wed 2026-03-18 14:00 | client / platform | the client writes in the chat
 Wed 2026-03-18 14:00 | clinician DM | R-1042 replied, so outreach has stopped and no further check-ins will be sent. / What does the reply mean? Choose the closest:
 Thu 2026-03-19 09:30 | clinician does | classifies the reply: continuing
@@ -444,6 +450,7 @@ Tue 2026-03-03 12:00 | practice admin | imports the caseload (1 client(s))
 Mon 2026-03-16 10:00 | clinician DM | Check-in 1 of 3 is due for R-1042. / Why: No client contact for 14 days and no session booked: outreach starts.
 Mon 2026-03-16 10:30 | clinician does | presses Send for me
 Mon 2026-03-16 10:30 | client chat | It's been a little while since we last connected, and I wanted to check in and see how you're doing.
+Mon 2026-03-16 10:30 | clinician does | pastes the admin note into the chart and presses Documented in chart
 Wed 2026-03-18 14:00 | client / platform | the client writes in the chat
 Wed 2026-03-18 14:00 | clinician DM | R-1042 replied, so outreach has stopped and no further check-ins will be sent. / What does the reply mean? Choose the closest:
 Thu 2026-03-19 09:30 | clinician does | classifies the reply: met goals
@@ -453,6 +460,7 @@ Tue 2026-03-03 12:00 | practice admin | imports the caseload (1 client(s))
 Mon 2026-03-16 10:00 | clinician DM | Check-in 1 of 3 is due for R-1042. / Why: No client contact for 14 days and no session booked: outreach starts.
 Mon 2026-03-16 10:30 | clinician does | presses Send for me
 Mon 2026-03-16 10:30 | client chat | It's been a little while since we last connected, and I wanted to check in and see how you're doing.
+Mon 2026-03-16 10:30 | clinician does | pastes the admin note into the chart and presses Documented in chart
 Wed 2026-03-18 14:00 | client / platform | the client writes in the chat
 Wed 2026-03-18 14:00 | clinician DM | R-1042 replied, so outreach has stopped and no further check-ins will be sent. / What does the reply mean? Choose the closest:
 Thu 2026-03-19 09:30 | clinician does | classifies the reply: other
@@ -463,6 +471,7 @@ Tue 2026-03-03 12:00 | practice admin | imports the caseload (1 client(s))
 Mon 2026-03-16 10:00 | clinician DM | Check-in 1 of 3 is due for R-1042. / Why: No client contact for 14 days and no session booked: outreach starts.
 Mon 2026-03-16 10:30 | clinician does | presses Send for me
 Mon 2026-03-16 10:30 | client chat | It's been a little while since we last connected, and I wanted to check in and see how you're doing.
+Mon 2026-03-16 10:30 | clinician does | pastes the admin note into the chart and presses Documented in chart
 Wed 2026-03-18 14:00 | client / platform | the client writes in the chat
 Wed 2026-03-18 14:00 | clinician DM | R-1042 replied, so outreach has stopped and no further check-ins will be sent. / What does the reply mean? Choose the closest:
 Thu 2026-03-19 09:30 | clinician does | classifies the reply: fit concern
@@ -477,13 +486,16 @@ Tue 2026-03-03 12:00 | practice admin | imports the caseload (1 client(s))
 Mon 2026-03-16 10:00 | clinician DM | Check-in 1 of 3 is due for R-1042. / Why: No client contact for 14 days and no session booked: outreach starts.
 Mon 2026-03-16 10:30 | clinician does | presses Send for me
 Mon 2026-03-16 10:30 | client chat | It's been a little while since we last connected, and I wanted to check in and see how you're doing.
+Mon 2026-03-16 10:30 | clinician does | pastes the admin note into the chart and presses Documented in chart
 Fri 2026-03-20 15:00 | client / platform | attends a session with another provider (Dr. Lee)
 Mon 2026-03-30 10:30 | clinician DM | Check-in 2 of 3 is due for R-1042. / Why: No reply since the last check-in on March 16, 2026.
 Mon 2026-03-30 11:00 | clinician does | presses Send for me
 Mon 2026-03-30 11:00 | client chat | I'm reaching out again to see how things are going.
+Mon 2026-03-30 11:00 | clinician does | pastes the admin note into the chart and presses Documented in chart
 Mon 2026-04-13 11:00 | clinician DM | Final check-in is due for R-1042. / Why: No reply since the last check-in on March 30, 2026.
 Mon 2026-04-13 11:00 | clinician does | presses Send for me
 Mon 2026-04-13 11:00 | client chat | I'm checking in one last time, since we haven't been in touch for a while. / If you ever feel unsafe or in crisis, please call or text 988 (Suicide Crisis Helpline), any time, or contact your local emergency services right away.
+Mon 2026-04-13 11:00 | clinician does | pastes the admin note into the chart and presses Documented in chart
 Mon 2026-04-27 11:00 | clinician DM | Discharge checklist for R-1042 / 3 check-ins sent and no reply for 8+ weeks: inactive by communication, the discharge checklist opens.
 Tue 2026-04-28 09:00 | clinician does | ticks notes signed
 Tue 2026-04-28 09:00 | checklist shows | Sessions with other providers during outreach: March 20, 2026 (provider prov-lee).
@@ -527,12 +539,15 @@ Tue 2026-03-03 12:00 | practice admin | imports the caseload (1 client(s))
 Mon 2026-03-16 10:00 | clinician DM | Check-in 1 of 3 is due for R-1042. / Why: No client contact for 14 days and no session booked: outreach starts.
 Mon 2026-03-16 10:30 | clinician does | presses Send for me
 Mon 2026-03-16 10:30 | client chat | It's been a little while since we last connected, and I wanted to check in and see how you're doing.
+Mon 2026-03-16 10:30 | clinician does | pastes the admin note into the chart and presses Documented in chart
 Mon 2026-03-30 10:30 | clinician DM | Check-in 2 of 3 is due for R-1042. / Why: No reply since the last check-in on March 16, 2026.
 Mon 2026-03-30 11:00 | clinician does | presses Send for me
 Mon 2026-03-30 11:00 | client chat | I'm reaching out again to see how things are going.
+Mon 2026-03-30 11:00 | clinician does | pastes the admin note into the chart and presses Documented in chart
 Mon 2026-04-13 11:00 | clinician DM | Final check-in is due for R-1042. / Why: No reply since the last check-in on March 30, 2026.
 Mon 2026-04-13 11:00 | clinician does | presses Send for me
 Mon 2026-04-13 11:00 | client chat | I'm checking in one last time, since we haven't been in touch for a while. / If you ever feel unsafe or in crisis, please call or text 988 (Suicide Crisis Helpline), any time, or contact your local emergency services right away.
+Mon 2026-04-13 11:00 | clinician does | pastes the admin note into the chart and presses Documented in chart
 Mon 2026-04-27 11:00 | clinician DM | Discharge checklist for R-1042 / 3 check-ins sent and no reply for 8+ weeks: inactive by communication, the discharge checklist opens.
 Tue 2026-04-28 09:00 | clinician does | ticks notes signed
 Tue 2026-04-28 09:00 | clinician does | ticks other providers (no)
@@ -554,12 +569,15 @@ Tue 2026-03-03 12:00 | practice admin | imports the caseload (1 client(s))
 Mon 2026-03-16 10:00 | clinician DM | Check-in 1 of 3 is due for R-1042. / Why: No client contact for 14 days and no session booked: outreach starts.
 Mon 2026-03-16 10:30 | clinician does | presses Send for me
 Mon 2026-03-16 10:30 | client chat | It's been a little while since we last connected, and I wanted to check in and see how you're doing.
+Mon 2026-03-16 10:30 | clinician does | pastes the admin note into the chart and presses Documented in chart
 Mon 2026-03-30 10:30 | clinician DM | Check-in 2 of 3 is due for R-1042. / Why: No reply since the last check-in on March 16, 2026.
 Mon 2026-03-30 11:00 | clinician does | presses Send for me
 Mon 2026-03-30 11:00 | client chat | I'm reaching out again to see how things are going.
+Mon 2026-03-30 11:00 | clinician does | pastes the admin note into the chart and presses Documented in chart
 Mon 2026-04-13 11:00 | clinician DM | Final check-in is due for R-1042. / Why: No reply since the last check-in on March 30, 2026.
 Mon 2026-04-13 11:00 | clinician does | presses Send for me
 Mon 2026-04-13 11:00 | client chat | I'm checking in one last time, since we haven't been in touch for a while. / If you ever feel unsafe or in crisis, please call or text 988 (Suicide Crisis Helpline), any time, or contact your local emergency services right away.
+Mon 2026-04-13 11:00 | clinician does | pastes the admin note into the chart and presses Documented in chart
 Mon 2026-04-27 11:00 | clinician DM | Discharge checklist for R-1042 / 3 check-ins sent and no reply for 8+ weeks: inactive by communication, the discharge checklist opens.
 Tue 2026-04-28 09:00 | clinician does | ticks notes signed
 Tue 2026-04-28 09:00 | clinician does | ticks other providers (no)
@@ -581,6 +599,7 @@ Tue 2026-03-03 12:00 | practice admin | imports the caseload (1 client(s))
 Mon 2026-03-16 10:00 | clinician DM | Check-in 1 of 3 is due for R-1042. / Why: No client contact for 14 days and no session booked: outreach starts.
 Mon 2026-03-16 10:30 | clinician does | presses Send for me
 Mon 2026-03-16 10:30 | client chat | It's been a little while since we last connected, and I wanted to check in and see how you're doing.
+Mon 2026-03-16 10:30 | clinician does | pastes the admin note into the chart and presses Documented in chart
 Tue 2026-03-17 09:00 | client / platform | books a session for Thu 03-19
 Wed 2026-03-18 12:00 | client / platform | reschedules the session to Thu 03-26
 Wed 2026-03-25 12:00 | client / platform | reschedules the session to Thu 04-02
@@ -604,12 +623,15 @@ Tue 2026-03-03 12:00 | practice admin | imports the caseload (1 client(s))
 Mon 2026-03-16 10:00 | clinician DM | Check-in 1 of 3 is due for R-1042. / Why: No client contact for 14 days and no session booked: outreach starts.
 Mon 2026-03-16 10:30 | clinician does | presses Send for me
 Mon 2026-03-16 10:30 | client chat | It's been a little while since we last connected, and I wanted to check in and see how you're doing.
+Mon 2026-03-16 10:30 | clinician does | pastes the admin note into the chart and presses Documented in chart
 Mon 2026-03-30 10:30 | clinician DM | Check-in 2 of 3 is due for R-1042. / Why: No reply since the last check-in on March 16, 2026.
 Mon 2026-03-30 11:00 | clinician does | presses Send for me
 Mon 2026-03-30 11:00 | client chat | I'm reaching out again to see how things are going.
+Mon 2026-03-30 11:00 | clinician does | pastes the admin note into the chart and presses Documented in chart
 Mon 2026-04-13 11:00 | clinician DM | Final check-in is due for R-1042. / Why: No reply since the last check-in on March 30, 2026.
 Mon 2026-04-13 11:00 | clinician does | presses Send for me
 Mon 2026-04-13 11:00 | client chat | I'm checking in one last time, since we haven't been in touch for a while. / If you ever feel unsafe or in crisis, please call or text 988 (Suicide Crisis Helpline), any time, or contact your local emergency services right away.
+Mon 2026-04-13 11:00 | clinician does | pastes the admin note into the chart and presses Documented in chart
 Mon 2026-04-27 11:00 | clinician DM | Discharge checklist for R-1042 / 3 check-ins sent and no reply for 8+ weeks: inactive by communication, the discharge checklist opens.
 Thu 2026-04-30 11:00 | clinician DM | A gentle reminder: All session notes completed and signed/locked for R-1042 is still open (due April 27, 2026). / It is waiting for you in this conversation.
 Sat 2026-05-02 10:00 | clinician does | ticks notes signed

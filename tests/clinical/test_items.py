@@ -18,7 +18,7 @@ from bot.settings import Settings
 from smart_phrases import PhraseLibrary
 from storage.repository import UnitOfWork
 from tests.clinical.harness import local
-from tests.helpers import ADMIN, PLATFORM
+from tests.helpers import ADMIN, PLATFORM, document_checkin
 
 HEADER = (
     "client_id,clinician_slack_id,first_name,last_contact_at,next_session_at,"
@@ -35,7 +35,7 @@ def to_checklist(service: Services, clock: FixedClock, chart: str) -> None:
     for when in (local(2026, 3, 16, 10), local(2026, 3, 30, 10), local(2026, 4, 13, 10)):
         clock.set(when)
         service.outreach.tick()
-        service.outreach.mark_checkin_sent(chart, actor=ADMIN)
+        document_checkin(service, chart)  # marked sent, its admin note pasted into the chart
     clock.set(local(2026, 4, 27, 12))
     service.outreach.tick()
 

@@ -14,6 +14,7 @@ from pydantic import SecretStr
 from bot.clock import FixedClock
 from bot.entrypoints.cli import main
 from bot.entrypoints.ops.doctor import CHECKS, Finding, check, print_report, run_checks
+from bot.platform.healthie_doctor import REQUIRED_WEBHOOK_EVENTS
 from bot.settings import Settings
 from bot.slack.manifest import BOT_SCOPES
 from storage.db import make_engine, migrate
@@ -48,6 +49,10 @@ def migrated_url(tmp_path: Path) -> str:
 def healthie() -> Iterator[FakeHealthie]:
     fake = FakeHealthie().start()
     fake.add_group("11", "Discharged Clients")
+    fake.add_form("300", "Outreach Admin Note", questions=[("3001", "textarea", "Note")])
+    fake.add_form("301", "Discharge Summary", questions=[("3011", "textarea", "Summary")])
+    fake.add_webhook("1", url="https://bot.example.org/platform/healthie",
+                     event_types=list(REQUIRED_WEBHOOK_EVENTS), should_retry=True)
     yield fake
     fake.stop()
 
@@ -184,3 +189,22 @@ def test_doctor_command_exits_non_zero_and_says_what_to_fix(
     assert "[FAIL] configuration" in out
     assert "SLACK_BOT_TOKEN" in out
     assert "-> Run `discharge-bot migrate`." in out
+
+
+def test_doctor_names_the_missing_healthie_forms_and_webhooks(migrated_url: str) -> None:
+    fake = FakeHealthie().start()
+    try:
+        fake.add_group("11", "Discharged Clients")
+        settings = Settings(
+            _env_file=None, database_url=migrated_url, healthie_api_url=fake.url,
+            healthie_api_key=SecretStr(API_KEY), healthie_api_version="2026-07-01",
+        )
+        findings = run_checks(settings, timeout=2, clock=NOW)
+    finally:
+        fake.stop()
+    warned = {f.check: f.detail for f in findings if f.status == "warn"}
+    assert "'Outreach Admin Note'" in warned["healthie admin note form"]
+    assert "'Discharge Summary'" in warned["healthie discharge form"]
+    assert "appointment.updated" in warned["healthie webhooks"]
+    shown = report(findings)[1]
+    assert "recurring appointments" in shown.lower()

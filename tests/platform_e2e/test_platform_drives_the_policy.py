@@ -308,3 +308,25 @@ def test_healthz_reports_the_database_and_the_last_tick(bot: Bot) -> None:
         body = json.loads(response.read())
     assert body["ok"] is True
     assert body["details"]["database"] == "ok"
+
+
+def test_a_session_healthie_marks_rescheduled_no_longer_holds_outreach(bot: Bot) -> None:
+    for appointment_id, day in (("501", 4), ("502", 5), ("503", 6)):
+        assert bot.appointment(appointment_id, "No-Show", day) == 200
+    assert bot.state() is State.OUTREACH
+    booked_for = datetime(2026, 3, 20, 15, tzinfo=UTC)
+    bot.healthie.add_appointment("510", client_id=CLIENT, provider_id=CLINICIAN,
+                                 date=booked_for, created_at=bot.clock.now())
+    assert bot.sender.event("appointment.created", "510", resource_type="Appointment").status == 200
+    held = bot.runtime.services.reads.caseload()[0]
+    assert held.due_at is not None
+    assert held.due_at > booked_for  # waits for that session's outcome
+    bot.clock.advance(timedelta(hours=1))
+    bot.healthie.add_appointment("510", client_id=CLIENT, provider_id=CLINICIAN, date=booked_for,
+                                 pm_status="Re-Scheduled", pm_status_changed_at=bot.clock.now())
+    assert bot.sender.event("appointment.updated", "510", resource_type="Appointment",
+                            changed_fields=["pm_status"]).status == 200
+    released = bot.runtime.services.reads.caseload()[0]
+    # No longer held: check-in 1 is due at the clinician's next working morning.
+    assert released.state is State.OUTREACH
+    assert released.due_at == datetime(2026, 3, 9, 16, tzinfo=UTC)

@@ -60,7 +60,7 @@ def test_silent_client_goes_through_the_whole_guide(bot: Bot) -> None:
         updated = bot.fresh(prompt)
         # No platform writes the chart here: the admin note is given to paste.
         assert buttons(updated) == [Id.NOTE_DOCUMENTED]
-        assert f"{title.lower()} was sent" in text_of(updated)
+        assert f'outreach message \\"{title}\\" was sent' in text_of(updated)  # the note to paste
         assert f"Marked as sent ({title.lower()}) by <@{CLINICIAN}>" in text_of(updated)
         assert bot.click(updated, Id.NOTE_DOCUMENTED).status == 200
         documented = bot.fresh(prompt)

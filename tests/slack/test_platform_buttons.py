@@ -58,13 +58,16 @@ def test_checklist_hints_the_care_team_and_moves_the_client_for_me(
     import_rows(bot.service, f"1042,{CLINICIAN},Zephyrine,2026-02-01T10:00,,,77",
                 header=HEADER.rstrip("\n") + ",clinician_platform_id\n")
     bot.tick()
-    bot.click(bot.dm()[-1], Id.MARK_SENT)
+    prompt = bot.dm()[-1]
+    bot.click(prompt, Id.MARK_SENT)
+    # No admin-note form here: the clinician pastes the note and says so.
+    bot.click(bot.fresh(prompt), Id.NOTE_DOCUMENTED)
     assert "discharge checklist" in bot.send(
         bot.slack.slash_command("discharge 1042 Client asked to close the file", user_id=CLINICIAN)
     ).json()["text"]
     checklist = bot.dm()[-1]
-    bot.click(checklist, Id.STEP_CONFIRM)  # step 1 by hand: no admin-note form here
-    checklist = bot.fresh(checklist)
+    # step 1 from the documented attempt
+    assert ":white_check_mark: *1. Re-engagement attempts documented*" in text_of(checklist)
     # step 2 ticked itself: the chart has no unsigned note; step 3 names the others only
     assert ":white_check_mark: *2. All session notes" in text_of(checklist)
     assert "The platform lists on the care team: Lee Park (Psychiatrist)." in text_of(checklist)

@@ -465,7 +465,43 @@ def healthie(doc: Doctor) -> list[Finding]:
         )
     else:
         found.append(Finding("healthie", "ok", f"API reachable; the {group!r} group exists"))
+        found.extend(_healthie_setup(client, s))
     return found
+
+
+# What the adapter's own checks add once Healthie answers: the version warnings Healthie
+# sends, the admin-note and summary forms, webhook subscriptions and retries, and the
+# recurring-appointments caveat. (Reachability and the group are reported above.)
+_ALREADY_REPORTED = {"healthie.api", "healthie.discharged_group"}
+
+
+def _healthie_setup(client: Any, settings: Settings) -> list[Finding]:
+    from bot.platform.healthie_doctor import Status as HealthieStatus
+    from bot.platform.healthie_doctor import check_healthie
+
+    found = []
+    for c in check_healthie(client, settings):
+        if c.name in _ALREADY_REPORTED:
+            continue
+        if c.name == "healthie.version" and c.status is HealthieStatus.OK:
+            continue  # the version line above already says it is current
+        name = c.name.replace("healthie.", "healthie ").replace("_", " ")
+        if c.status is HealthieStatus.WARN:
+            found.append(Finding(name, "warn", c.detail, _HEALTHIE_FIXES.get(c.name)))
+        elif c.status is HealthieStatus.FAIL:
+            found.append(Finding(name, "fail", c.detail, _HEALTHIE_FIXES.get(c.name)))
+        else:  # ok, or information the admin should know (the recurring caveat)
+            found.append(Finding(name, "ok", c.detail))
+    return found
+
+
+_HEALTHIE_FIXES = {
+    "healthie.version": f"Set HEALTHIE_API_VERSION={HEALTHIE_CURRENT_VERSION}.",
+    "healthie.admin_note_form": "README: Healthie, the forms to create (admin note).",
+    "healthie.discharge_form": "README: Healthie, the forms to create (discharge summary).",
+    "healthie.webhooks": "README: Healthie, the webhook events to subscribe to.",
+    "healthie.webhook_retries": "Turn retries on for the bot's webhook (README: Healthie).",
+}
 
 
 # --------------------------------------------------------------------------- running
