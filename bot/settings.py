@@ -105,6 +105,18 @@ class Settings(BaseSettings):
     clock_start: datetime | None = Field(
         None, validation_alias=AliasChoices("DISCHARGE_CLOCK_START", "clock_start")
     )
+    data_encryption_key: SecretStr | None = Field(None, validation_alias="DATA_ENCRYPTION_KEY")
+    data_encryption_old_keys: SecretStr | None = Field(
+        None, validation_alias="DATA_ENCRYPTION_OLD_KEYS"
+    )
+
+    def encryption_keys(self) -> list[str]:
+        """The key that encrypts first, then the old ones that still decrypt (comma-separated)."""
+        keys = [self.data_encryption_key.get_secret_value()] if self.data_encryption_key else []
+        if self.data_encryption_old_keys:
+            old = self.data_encryption_old_keys.get_secret_value()
+            keys += [k.strip() for k in old.split(",") if k.strip()]
+        return keys
 
     # --- policy (DESIGN "the workflow as rules"; every number is a setting) ------------
     silence_days: int = Field(
@@ -204,6 +216,25 @@ class Settings(BaseSettings):
         6,
         ge=1,
         description="Tries of a message that keeps failing transiently before it is dead-lettered.",
+    )
+    http_threads: int = Field(
+        8, ge=1, le=256, description="Threads of `serve`'s HTTP server (requests handled at once)."
+    )
+    http_workers: int = Field(
+        1,
+        ge=1,
+        le=64,
+        description="Processes `serve` answers HTTP with (one per core uses them all).",
+    )
+    followups_in_background: bool = Field(
+        True,
+        description="Say a click's follow-ups that could not go at once (a channel's pace) from a background thread within seconds, not at the next tick.",
+    )
+    write_budget_seconds: float = Field(
+        2.0,
+        gt=0,
+        le=60,
+        description="Seconds a click or webhook may spend waiting for a busy database (and trying again) before it says the change was not saved.",
     )
     slack_pace_seconds: float = Field(
         1.0, ge=0, description="Least seconds between two posts to one Slack channel."

@@ -18,6 +18,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
+from storage.crypto import EncryptedJSON, EncryptedText
 from storage.types import UtcDateTime
 
 # Alembic's batch mode (SQLite) can only alter constraints that have names.
@@ -62,7 +63,7 @@ class Client(Base):
     chart_id: Mapped[str] = mapped_column(String(64), unique=True)
     clinician_id: Mapped[int] = mapped_column(ForeignKey("clinicians.id"), index=True)
     #: Only ever used for client-facing text on its way into the platform's chat.
-    first_name: Mapped[str | None] = mapped_column(Text())
+    first_name: Mapped[str | None] = mapped_column(EncryptedText())
     platform_user_id: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
@@ -75,6 +76,9 @@ class Episode(Base):
     """A stretch of care that may end in a discharge. `next_due_at` is the schedule."""
 
     __tablename__ = "episodes"
+    # The current episode is `WHERE client_id = ? ORDER BY id DESC LIMIT 1`: this index answers
+    # it with one seek on either backend, with or without planner statistics.
+    __table_args__ = (Index("ix_episodes_client_id_id", "client_id", "id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     client_id: Mapped[int] = mapped_column(ForeignKey("clients.id"), index=True)
@@ -111,7 +115,11 @@ class EventRecord(Base):
     """The append-only log of what happened, with who said so and through which door."""
 
     __tablename__ = "events"
-    __table_args__ = (Index("ix_events_episode_occurred", "episode_id", "occurred_at"),)
+    __table_args__ = (
+        Index("ix_events_episode_occurred", "episode_id", "occurred_at"),
+        # What the policy reads of an episode skips the admin notes (however many there are).
+        Index("ix_events_episode_kind", "episode_id", "kind"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     client_id: Mapped[int] = mapped_column(ForeignKey("clients.id"), index=True)
@@ -127,15 +135,19 @@ class EventRecord(Base):
 
 class AdminNote(Base):
     __tablename__ = "admin_notes"
-    __table_args__ = (Index("ix_admin_notes_episode_kind", "episode_id", "kind"),)
+    __table_args__ = (
+        Index("ix_admin_notes_client_id_id", "client_id", "id"),
+        Index("ix_admin_notes_episode_kind", "episode_id", "kind"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     client_id: Mapped[int] = mapped_column(ForeignKey("clients.id"), index=True)
     episode_id: Mapped[int | None] = mapped_column(ForeignKey("episodes.id"))
     kind: Mapped[str] = mapped_column(String(24))  # checkin | manual | discharge_summary
     author: Mapped[str] = mapped_column(String(64))
-    body: Mapped[str] = mapped_column(Text())
-    fields: Mapped[dict[str, Any] | None] = mapped_column(JSON())
+    #: Encrypted at rest when DATA_ENCRYPTION_KEY is set (so is `fields`, the summary's).
+    body: Mapped[str] = mapped_column(EncryptedText())
+    fields: Mapped[dict[str, Any] | None] = mapped_column(EncryptedJSON())
     created_at: Mapped[datetime]
 
 
@@ -145,6 +157,13 @@ class OutboxMessage(Base):
     __tablename__ = "outbox"
     __table_args__ = (
         Index("ix_outbox_status_deliver_after", "status", "deliver_after"),
+        Index("ix_outbox_episode_id_id", "episode_id", "id"),
+        # Key-prefix lookups (`upd:<id>:…`) by LIKE on PostgreSQL, whatever its collation.
+        Index(
+            "ix_outbox_key_pattern",
+            "idempotency_key",
+            postgresql_ops={"idempotency_key": "text_pattern_ops"},
+        ),
         Index("ix_outbox_kind_created_at", "kind", "created_at"),
     )
 
@@ -183,6 +202,7 @@ class AuditEntry(Base):
     """Append-only: every change, who made it and from where."""
 
     __tablename__ = "audit_log"
+    __table_args__ = (Index("ix_audit_log_client_id_id", "client_id", "id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     at: Mapped[datetime] = mapped_column(index=True)
@@ -224,7 +244,8 @@ class HeadsUpRecord(Base):
     pattern: Mapped[dict[str, Any]] = mapped_column(JSON(), default=dict)
     line: Mapped[str] = mapped_column(String(200))
     status: Mapped[str] = mapped_column(String(16), default="open")
-    reason: Mapped[str | None] = mapped_column(Text())
+    #: Encrypted at rest when DATA_ENCRYPTION_KEY is set.
+    reason: Mapped[str | None] = mapped_column(EncryptedText())
     outbox_id: Mapped[int | None] = mapped_column(Integer)
     created_at: Mapped[datetime]
     resolved_at: Mapped[datetime | None]

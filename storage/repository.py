@@ -7,11 +7,11 @@ from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import and_, func, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, selectinload, sessionmaker
+from sqlalchemy.orm import Session, joinedload, selectinload, sessionmaker
 
 from storage.models import (
     AdminNote,
@@ -55,6 +55,30 @@ class Repository:
             query = query.where(Client.clinician_id == clinician_id)
         return self.session.scalars(query).all()
 
+    def clients_with_current_episode(
+        self, *, clinician_id: int | None = None, after_chart: str | None = None, limit: int = 500
+    ) -> list[tuple[Client, Episode | None]]:
+        """One page of clients in chart-id order with their clinician and current episode,
+        in one query (keyset paging: pass the last chart id seen as `after_chart`)."""
+        latest = (
+            select(func.max(Episode.id))
+            .where(Episode.client_id == Client.id)
+            .correlate(Client)
+            .scalar_subquery()
+        )
+        query = (
+            select(Client, Episode)
+            .outerjoin(Episode, Episode.id == latest)
+            .options(joinedload(Client.clinician))
+            .order_by(Client.chart_id)
+            .limit(limit)
+        )
+        if clinician_id is not None:
+            query = query.where(Client.clinician_id == clinician_id)
+        if after_chart is not None:
+            query = query.where(Client.chart_id > after_chart)
+        return [(client, episode) for client, episode in self.session.execute(query).all()]
+
     def add(self, row: Any) -> None:
         self.session.add(row)
 
@@ -75,21 +99,27 @@ class Repository:
             select(Episode).where(Episode.client_id == client_id).order_by(Episode.id)
         ).all()
 
-    def events_of(self, episode_id: int) -> Sequence[EventRecord]:
-        return self.session.scalars(
-            select(EventRecord).where(EventRecord.episode_id == episode_id).order_by(EventRecord.id)
-        ).all()
+    def events_of(
+        self, episode_id: int, *, kinds: Sequence[str] | None = None
+    ) -> Sequence[EventRecord]:
+        """An episode's events in recording order; only those of `kinds` when given (one
+        seek per kind in the (episode_id, kind) index, however many other events there are)."""
+        query = select(EventRecord).where(EventRecord.episode_id == episode_id)
+        if kinds is not None:
+            query = query.where(EventRecord.kind.in_(list(kinds)))
+        return self.session.scalars(query.order_by(EventRecord.id)).all()
 
-    def events_of_episodes(self, episode_ids: Sequence[int]) -> dict[int, list[EventRecord]]:
+    def events_of_episodes(
+        self, episode_ids: Sequence[int], *, kinds: Sequence[str] | None = None
+    ) -> dict[int, list[EventRecord]]:
         """The events of many episodes in one query, each list in recording order."""
         found: dict[int, list[EventRecord]] = {i: [] for i in episode_ids}
         if not episode_ids:
             return found
-        for record in self.session.scalars(
-            select(EventRecord)
-            .where(EventRecord.episode_id.in_(list(episode_ids)))
-            .order_by(EventRecord.id)
-        ):
+        query = select(EventRecord).where(EventRecord.episode_id.in_(list(episode_ids)))
+        if kinds is not None:
+            query = query.where(EventRecord.kind.in_(list(kinds)))
+        for record in self.session.scalars(query.order_by(EventRecord.id)):
             found[record.episode_id].append(record)
         return found
 
@@ -253,7 +283,7 @@ class Repository:
             self.session.scalar(
                 select(OutboxMessage.id)
                 .where(
-                    OutboxMessage.idempotency_key.startswith(prefix),
+                    self._key_prefix(prefix),
                     OutboxMessage.status.in_(["pending", "in_flight"]),
                 )
                 .limit(1)
@@ -261,12 +291,21 @@ class Repository:
             is not None
         )
 
+    def _key_prefix(self, prefix: str) -> Any:
+        """Keys starting with `prefix`, as an index seek on either backend: PostgreSQL's
+        LIKE 'prefix%' uses the text_pattern_ops index whatever the collation; SQLite's LIKE
+        uses no index, but a range over its binary-collated key index is exact."""
+        if self.is_postgres:
+            return OutboxMessage.idempotency_key.startswith(prefix, autoescape=True)
+        upper = prefix[:-1] + chr(ord(prefix[-1]) + 1)
+        return and_(OutboxMessage.idempotency_key >= prefix, OutboxMessage.idempotency_key < upper)
+
     def count_outbox(self, *, key_prefix: str) -> int:
         return int(
             self.session.scalar(
                 select(func.count())
                 .select_from(OutboxMessage)
-                .where(OutboxMessage.idempotency_key.startswith(key_prefix))
+                .where(self._key_prefix(key_prefix))
             )
             or 0
         )

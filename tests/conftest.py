@@ -3,6 +3,8 @@ settings built from nothing but what a test says, a fixed clock and the services
 
 from __future__ import annotations
 
+import json
+import logging
 import os
 import shutil
 from collections.abc import Iterator
@@ -20,7 +22,69 @@ from storage.db import make_engine, make_session_factory, migrate
 from storage.models import Base
 from storage.repository import UnitOfWork
 
-_ENV_PREFIXES = ("SLACK_", "CCT_", "DISCHARGE_", "HEALTHIE_", "PLATFORM_", "SMART_PHRASES_DIR")
+_ENV_PREFIXES = (
+    "SLACK_",
+    "CCT_",
+    "DISCHARGE_",
+    "HEALTHIE_",
+    "PLATFORM_",
+    "SMART_PHRASES_DIR",
+    "DATA_ENCRYPTION_",
+)
+LOG_SCAN_REPORT = "DISCHARGE_TEST_LOG_SCAN_REPORT"
+
+
+class _LogScanner(logging.Handler):
+    """Every record at any level, formatted with its traceback, checked for fixture PHI."""
+
+    def __init__(self) -> None:
+        super().__init__(level=logging.DEBUG)
+        self.records = 0
+        self.hits: list[dict[str, str]] = []
+        self.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+
+    def emit(self, record: logging.LogRecord) -> None:
+        from tests.phi import SENTINELS
+
+        self.records += 1
+        try:
+            line = self.format(record)
+        except Exception as exc:  # a record that cannot even be formatted is a finding too
+            line = f"<unformattable record from {record.name}: {exc!r}>"
+        for word in SENTINELS:
+            if word.lower() in line.lower():
+                self.hits.append({"logger": record.name, "word": word, "line": line[:300]})
+
+
+_scanner: _LogScanner | None = None
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    global _scanner
+    if os.environ.get(LOG_SCAN_REPORT):
+        _scanner = _LogScanner()
+        logging.getLogger().addHandler(_scanner)
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    report = os.environ.get(LOG_SCAN_REPORT)
+    if report and _scanner is not None:
+        Path(report).write_text(
+            json.dumps({"records": _scanner.records, "hits": _scanner.hits}), encoding="utf-8"
+        )
+
+
+@pytest.fixture(autouse=True)
+def _debug_logging_while_scanning() -> Iterator[None]:
+    """Under the log scan every test runs with the root logger at DEBUG."""
+    if _scanner is None:
+        yield
+        return
+    root = logging.getLogger()
+    previous = root.level
+    root.setLevel(logging.DEBUG)
+    yield
+    root.setLevel(previous)
 
 
 @pytest.fixture(autouse=True)

@@ -61,9 +61,9 @@ def test_three_missed_sessions_from_a_backfill_open_outreach_once(
     [
         ("client_id,outcome\nR-1,attended\n", "line 1, column occurred_at: missing column"),
         ("client_id,occurred_at,outcome\nR-1,2026-01-12,skipped\n",
-         "line 2, column outcome: 'skipped' is not one of attended, cancelled, no_show"),
+         "line 2, column outcome: not one of attended, cancelled, no_show"),
         ("client_id,occurred_at,outcome\nR-1,12/01/2026,attended\n",
-         "line 2, column occurred_at: '12/01/2026' is not an ISO 8601 date"),
+         "line 2, column occurred_at: not an ISO 8601 date"),
         ("client_id,occurred_at,outcome\nR-9,2026-01-12,attended\n",
          "line 2, column client_id: no client R-9 on the caseload"),
         ("client_id,occurred_at,outcome\nR-1,2099-01-12,attended\n",
@@ -83,3 +83,21 @@ def test_a_bad_sessions_file_is_refused_whole(
     assert "nothing was imported" in err
     assert expected in err
     assert events(uow) == before
+
+
+def test_rows_older_than_the_episode_are_reported_not_applied_and_the_rest_still_apply(
+    imported: Path, uow: UnitOfWork, capsys: pytest.CaptureFixture[str]
+) -> None:
+    sessions = imported / "sessions.csv"
+    sessions.write_text(
+        "client_id,occurred_at,outcome\n"
+        "R-1,2025-11-30T10:00,attended\n"  # before the last contact on record (2026-01-05)
+        "R-1,2026-01-12T10:00,no_show\n",
+        encoding="utf-8",
+    )
+    before = events(uow)
+    assert main(["import-sessions", str(sessions)]) == 0
+    out = capsys.readouterr().out
+    assert "1 session outcome(s) recorded" in out
+    assert "line 2, column occurred_at: 2025-11-30 is before this client's current episode" in out
+    assert events(uow) > before  # the no-show (and what it scheduled) went in

@@ -128,6 +128,8 @@ class Report:
     dead: list[tuple[str, str]] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
     halted: str | None = None  # the token error that stopped delivery, if any
+    #: Due but handed back unsaid by an impatient pass (their channel's pace was not free).
+    deferred: list[str] = field(default_factory=list)
 
     @property
     def delivered(self) -> list[str]:
@@ -145,6 +147,7 @@ class Report:
         self.dead += other.dead
         self.skipped += other.skipped
         self.halted = self.halted or other.halted
+        self.deferred += other.deferred
 
     def __str__(self) -> str:
         text = f"{len(self.delivered)} delivered"
@@ -239,7 +242,9 @@ class Dispatcher:
             pending.remove(row)
             self._deliver(row, report)
         report.halted = self.token_dead
-        if pending:  # stopping, halted or impatient: give the rest back now
+        if pending:  # stopping, halted or impatient: give the rest back now, not at lease end
+            if not self.stopping and self.token_dead is None:  # impatient: their pace
+                report.deferred += [row.idempotency_key for row in pending]
             with self.uow() as repo:
                 for row in pending:
                     store.release(

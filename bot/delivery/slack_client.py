@@ -16,6 +16,7 @@ from slack_sdk.http_retry.request import HttpRequest
 from slack_sdk.http_retry.response import HttpResponse
 from slack_sdk.http_retry.state import RetryState
 
+from bot.logsafe import quiet_libraries
 from bot.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -109,7 +110,17 @@ def make_web_client(settings: Settings, *, timeout: int = 30) -> WebClient:
         base_url=base_url,
         timeout=timeout,
         retry_handlers=[SafeConnectionErrorRetryHandler()],
+        logger=_sdk_logger(),
     )
+
+
+def _sdk_logger() -> logging.Logger:
+    """slack_sdk logs every request and answer, message text included, when its logger's
+    own level is DEBUG or unset: give it one that never is."""
+    quiet_libraries()
+    logger = logging.getLogger("slack_sdk.web.discharge_bot")
+    logger.setLevel(logging.WARNING)
+    return logger
 
 
 def lookup_timezone(client: WebClient, user_id: str) -> str | None:

@@ -29,6 +29,19 @@ class ChecklistOrderError(DomainError):
     pass
 
 
+class NotSaved(DomainError):
+    """A change could not be written within the request's time (the database stayed busy).
+
+    Nothing of it was kept; the person is told so plainly and can simply try again.
+    """
+
+    def __init__(self) -> None:
+        super().__init__(
+            "That wasn't saved: the record was busy and the change couldn't be written in "
+            "time. Nothing was changed; please try again."
+        )
+
+
 class NeedsReason(DomainError):
     """A step the guide's criteria don't support yet: the clinician may go ahead, but only
     after confirming with a reason (which is audited and goes into the summary)."""

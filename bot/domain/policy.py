@@ -686,10 +686,15 @@ def _inactive_reason(fold: _Fold) -> str:
     )
 
 
+#: Events that change nothing about an episode: the policy never looks at them, so a store
+#: may leave them out of the history it loads (a client's thousandth note costs the first's).
+INERT_KINDS: frozenset[EventKind] = frozenset()  # admin notes now count as outreach efforts
+
+
 def _ordered(events: Iterable[Event]) -> list[Event]:
     # In the order the bot learned them (stable for ties): a session reported late is news
     # when it arrives, while its own date still moves the silence clock.
-    return sorted(events, key=lambda e: e.learned_at)
+    return sorted((e for e in events if e.kind not in INERT_KINDS), key=lambda e: e.learned_at)
 
 
 def fold(history: EpisodeHistory, policy: Policy, hours: WorkingHours, now: datetime) -> _Fold:

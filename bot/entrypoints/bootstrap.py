@@ -13,6 +13,7 @@ from bot.platform.healthie_chart import HealthieChart
 from bot.services import Services, build_services
 from bot.settings import Settings
 from smart_phrases import PhraseLibrary
+from storage.crypto import Keyring, attach_keyring
 from storage.db import make_engine, make_session_factory, require_migrated
 from storage.repository import UnitOfWork
 
@@ -36,6 +37,31 @@ class Runtime:
             self.healthie.close()
 
 
+_warned_plaintext = False
+
+
+def keyring_from_settings(settings: Settings) -> Keyring | None:
+    """The keyring DATA_ENCRYPTION_KEY (+ DATA_ENCRYPTION_OLD_KEYS) describe, or None.
+
+    Without a key the bot still runs, storing note bodies, summaries and first names in
+    plain text (`serve` and `worker` say so once at start)."""
+    keys = settings.encryption_keys()
+    if not settings.data_encryption_key:
+        return Keyring(keys, encrypting=False) if keys else None  # old keys only decrypt
+    return Keyring(keys)
+
+
+def warn_if_unencrypted(settings: Settings) -> None:
+    """The one warning at start (`serve`, `worker`) when nothing is encrypted at rest."""
+    global _warned_plaintext
+    if settings.data_encryption_key is None and not _warned_plaintext:
+        _warned_plaintext = True
+        log.warning(
+            "DATA_ENCRYPTION_KEY is not set: note bodies, summaries and first names are "
+            "stored unencrypted (see the README's Security section)"
+        )
+
+
 def build_runtime(
     settings: Settings, *, clock: Clock | None = None, check_schema: bool = True
 ) -> Runtime:
@@ -45,18 +71,21 @@ def build_runtime(
     each with a message that says what to do.
     """
     phrases = PhraseLibrary.load(settings.smart_phrases_dir)
-    if not settings.practice_name:
-        log.warning(
-            "DISCHARGE_PRACTICE_NAME is not set: check-ins can't be sent into a client's chat "
-            "and previews show a placeholder where the practice's name belongs"
-        )
+    keyring = keyring_from_settings(settings)
     engine = make_engine(settings.database_url)
+    attach_keyring(engine, keyring)
     if check_schema:
         try:
             require_migrated(engine)
         except Exception:
             engine.dispose()
             raise
+    # Only once the database answered: a command that cannot start says one thing.
+    if not settings.practice_name:
+        log.warning(
+            "DISCHARGE_PRACTICE_NAME is not set: check-ins can't be sent into a client's chat "
+            "and previews show a placeholder where the practice's name belongs"
+        )
     uow = UnitOfWork(make_session_factory(engine))
     clock = clock or clock_from_start(settings.clock_start)
     healthie = healthie_client_from_settings(

@@ -11,22 +11,34 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from pydantic import ValidationError
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import InterfaceError, OperationalError
 
 from bot import __version__
 from bot.clock import FixedClock, ensure_utc
 from bot.domain.errors import DomainError
 from bot.domain.model import EventKind
+from bot.domain.plausibility import ImplausibleDate
 from bot.entrypoints.bootstrap import Runtime, build_runtime
 from bot.entrypoints.ops import commands as ops_commands
 from bot.entrypoints.ops.errors import OpsUsageError
 from bot.logging_setup import configure_logging
+from bot.logsafe import escape_line, quiet_libraries
 from bot.services.caseload_file import CaseloadError, parse_sessions, read_caseload
 from bot.services.reads import Timeline
 from bot.services.types import Actor, Source
 from bot.settings import Settings, load_settings
 from smart_phrases import PhraseLibrary, PhraseSetError, lint, sample_context
 from storage import outbox as outbox_store
-from storage.db import NotMigrated, current_revision, head_revision, make_engine, migrate
+from storage.crypto import EncryptionError
+from storage.db import (
+    NotMigrated,
+    current_revision,
+    head_revision,
+    make_engine,
+    migrate,
+    normalise_url,
+)
 
 log = logging.getLogger("discharge-bot")
 
@@ -68,7 +80,10 @@ def _runtime(settings: Settings, *, now: datetime | None = None) -> Runtime:
 def _fmt(value: datetime | None, zone: ZoneInfo) -> str:
     if value is None:
         return "-"
-    return value.astimezone(zone).strftime("%Y-%m-%d %H:%M %Z")
+    try:
+        return value.astimezone(zone).strftime("%Y-%m-%d %H:%M %Z")
+    except OverflowError:  # a stored date at the edge of the calendar: show it as stored
+        return value.strftime("%Y-%m-%d %H:%M %Z")
 
 
 def _reader_zone(args: argparse.Namespace, settings: Settings) -> ZoneInfo:
@@ -154,20 +169,31 @@ def cmd_import_sessions(args: argparse.Namespace, settings: Settings) -> int:
                 print(f"  {path}:{problem}", file=sys.stderr)
             return 1
         applied = repeated = 0
+        skipped: list[str] = []
         actor = _admin()
         for row in rows:
-            outcome = service.recording.record_session(
-                row.client_id,
-                EventKind(row.outcome),
-                occurred_at=row.occurred_at,
-                actor=actor,
-                delivery_id=row.delivery_id,
-            )
+            try:
+                outcome = service.recording.record_session(
+                    row.client_id,
+                    EventKind(row.outcome),
+                    occurred_at=row.occurred_at,
+                    actor=actor,
+                    delivery_id=row.delivery_id,
+                )
+            except ImplausibleDate as refused:
+                # Older than the client's current episode: history the caseload already
+                # accounts for. Each row is its own fact, so the others still apply.
+                skipped.append(f"line {row.line}, column occurred_at: {refused}")
+                continue
             repeated += outcome.duplicate
             applied += not outcome.duplicate
     finally:
         runtime.close()
     print(f"{path}: {applied} session outcome(s) recorded, {repeated} already known.")
+    if skipped:
+        print(f"{len(skipped)} not applied:")
+        for problem in skipped:
+            print(f"  {path}:{problem}")
     return 0
 
 
@@ -329,6 +355,60 @@ def cmd_digest(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_gen_key(args: argparse.Namespace, settings: Settings) -> int:
+    from storage.crypto import generate_key
+
+    print(generate_key())
+    return 0
+
+
+def cmd_rotate_key(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.entrypoints.bootstrap import keyring_from_settings
+    from bot.services.retention import rotate_keys
+
+    keyring = keyring_from_settings(settings)
+    if keyring is None:
+        raise UsageError(
+            "set DATA_ENCRYPTION_KEY to the new key (and DATA_ENCRYPTION_OLD_KEYS to the "
+            "previous ones) first; `discharge-bot gen-key` makes a key"
+        )
+    runtime = _runtime(settings)
+    try:
+        report = rotate_keys(runtime.engine, keyring)
+    finally:
+        runtime.close()
+    print(report)
+    if keyring.encrypting:
+        print("Every row now opens with DATA_ENCRYPTION_KEY alone; old keys may be retired.")
+    return 0
+
+
+def cmd_purge(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.services.retention import purge_closed
+
+    zone = ZoneInfo(settings.practice_timezone)
+    try:
+        day = date.fromisoformat(args.before)
+    except ValueError:
+        raise UsageError(f"--before {args.before!r} is not a date (like 2025-01-01)") from None
+    before = datetime.combine(day, time(0), tzinfo=zone)
+    runtime = _runtime(settings)
+    try:
+        now = runtime.clock.now()
+        if before > now:
+            raise UsageError("--before must be a date in the past")
+        report = purge_closed(runtime.engine, before=before, now=now, actor=_admin().id)
+    finally:
+        runtime.close()
+    print(report)
+    return 0
+def _positive(value: str) -> int:
+    number = int(value)
+    if number < 1:
+        raise argparse.ArgumentTypeError("must be 1 or more")
+    return number
+
+
 def cmd_report(args: argparse.Namespace, settings: Settings) -> int:
     from bot.entrypoints.report_formats import render
     from bot.services.report import UnknownClinician, compile_report
@@ -373,6 +453,8 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     from bot.entrypoints.serve import MissingSlackConfig, serve
 
     try:
+        if args.workers is not None:
+            settings = settings.model_copy(update={"http_workers": args.workers})
         serve(settings, scheduler_on=not args.no_scheduler)
     except MissingSlackConfig as exc:
         print(f"discharge-bot serve: {exc}", file=sys.stderr)
@@ -557,6 +639,12 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="serve only; a separate `discharge-bot worker` ticks and delivers",
     )
+    p.add_argument(
+        "--workers",
+        type=_positive,
+        metavar="N",
+        help="answer HTTP with N processes sharing the port (default DISCHARGE_HTTP_WORKERS, 1)",
+    )
     command(
         "worker",
         cmd_worker,
@@ -621,6 +709,27 @@ def build_parser() -> argparse.ArgumentParser:
         "sends it. It is looked for in Slack first, so it is never posted twice.",
     )
     retry_p.add_argument("id", type=int, metavar="ID", help="the message id from `outbox --dead`")
+    command(
+        "gen-key",
+        cmd_gen_key,
+        "Print a new encryption key for DATA_ENCRYPTION_KEY (keep it with the database "
+        "backups' secrets: without it encrypted notes cannot be read).",
+    )
+    command(
+        "rotate-key",
+        cmd_rotate_key,
+        "Re-encrypt every note body, summary and first name under DATA_ENCRYPTION_KEY, "
+        "reading older rows with DATA_ENCRYPTION_OLD_KEYS (comma-separated); rows stored "
+        "before encryption was on are encrypted too. One transaction: all or nothing.",
+    )
+    p = command(
+        "purge",
+        cmd_purge,
+        "Retention: remove the text of admin notes and discharge summaries of episodes "
+        "closed before DATE (in the practice's zone). Dates, states, events and the audit "
+        "trail are kept, and each purge is audited. Says what it removed.",
+    )
+    p.add_argument("--before", required=True, metavar="DATE", help="e.g. 2019-01-01")
     ops_commands.register(sub, command)
     return parser
 
@@ -629,6 +738,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     configure_logging(verbose=args.verbose)
+    quiet_libraries()  # bodies and SQL parameters stay out of the log, even with --verbose
     if not args.verbose:
         logging.getLogger("alembic").setLevel(logging.WARNING)
     if not getattr(args, "handler", None):
@@ -666,6 +776,45 @@ def main(argv: Sequence[str] | None = None) -> int:
     except DomainError as exc:
         print(f"discharge-bot {args.command}: {exc}", file=sys.stderr)
         return 1
+    except EncryptionError as exc:
+        print(f"discharge-bot {args.command}: {exc}", file=sys.stderr)
+        return 1
+    except (OperationalError, InterfaceError) as exc:
+        if _answers(settings.database_url):
+            raise  # the database is there: this is a real error, not a connection problem
+        print(f"discharge-bot {args.command}: {unreachable(settings.database_url, exc)}",
+              file=sys.stderr)
+        return 1
+
+
+def _answers(url: str) -> bool:
+    engine = make_engine(url)
+    try:
+        with engine.connect():
+            return True
+    except Exception:
+        return False
+    finally:
+        engine.dispose()
+
+
+def unreachable(url: str, exc: Exception) -> str:
+    """One line: which database (never its password) and why, from the driver's own words."""
+    try:
+        parsed = make_url(normalise_url(url))
+        where = (
+            parsed.database or "?"
+            if parsed.get_backend_name() == "sqlite"
+            else f"{parsed.host or 'localhost'}:{parsed.port or 5432}/{parsed.database or ''}"
+        )
+        secret = parsed.password
+    except Exception:
+        where, secret = "named by DATABASE_URL", None
+    cause = str(getattr(exc, "orig", None) or exc).strip().splitlines()
+    reason = cause[0].strip() if cause else type(exc).__name__
+    if secret:
+        reason = reason.replace(str(secret), "***")
+    return f"cannot reach the database at {where} ({escape_line(reason)[:200]})"
 
 
 __all__ = ["build_parser", "head_revision", "main"]

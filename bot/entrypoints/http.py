@@ -21,6 +21,7 @@ from __future__ import annotations
 import io
 import json
 import logging
+import socket
 import threading
 import time
 import uuid
@@ -146,7 +147,10 @@ class HttpFront:
             )
             raw = answer.encode("utf-8") if isinstance(answer, str) else bytes(answer)
             return int(status), dict(headers), raw, len(body)
-        return (*self._to_bolt(environ, body), len(body))
+        try:
+            return (*self._to_bolt(environ, body), len(body))
+        except _BadRequest as exc:
+            return (*_json(400, {"ok": False, "error": str(exc)}), len(body))
 
     def _read_body(self, environ: WSGIEnvironment) -> bytes:
         """The request body, refusing to read past the cap whatever the client claims."""
@@ -173,11 +177,20 @@ class HttpFront:
             body.decode("utf-8")
         except UnicodeDecodeError:
             raise _BadRequest("body_not_utf8") from None
+        if not _parses_as_slack_payload(body.decode("utf-8"), environ.get("CONTENT_TYPE")):
+            # Bolt would raise while parsing it (or trip over a list): Slack never sends one.
+            raise _BadRequest("malformed_payload")
         # Bolt's adapter reads the body again from wsgi.input: hand it the bytes already read.
         bolt_environ = dict(environ)
         bolt_environ["wsgi.input"] = io.BytesIO(body)
         bolt_environ["CONTENT_LENGTH"] = str(len(body))
-        response = self._slack.dispatch(WsgiHttpRequest(bolt_environ))
+        try:
+            response = self._slack.dispatch(WsgiHttpRequest(bolt_environ))
+        except Exception as exc:
+            # Listener and middleware errors reach the app's error handler; what escapes
+            # Bolt is a payload it could not even take apart. No trace: the input is theirs.
+            log.warning("slack request not understood (%s) -> 400", type(exc).__name__)
+            raise _BadRequest("malformed_payload") from None
         headers = {name: ", ".join(values) for name, values in response.headers.items()}
         raw = response.body.encode("utf-8") if isinstance(response.body, str) else response.body
         return response.status, headers, raw
@@ -224,22 +237,35 @@ def serve_http(
     host: str = "0.0.0.0",  # noqa: S104 - a container's port must be reachable from outside
     threads: int = 8,
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
+    sockets: list[socket.socket] | None = None,
 ) -> None:
     """Serve `wsgi_app` under waitress until the process is stopped (blocks).
 
     Waitress also caps the body, so an oversized upload is refused before it is buffered.
+    `sockets`: an already listening socket shared by several worker processes.
     """
     import waitress
 
+    where: dict[str, Any] = {"sockets": sockets} if sockets else {"host": host, "port": port}
     log.info("serving HTTP on %s:%d", host, port)
     waitress.serve(
         wsgi_app,
-        host=host,
-        port=port,
         threads=threads,
         max_request_body_size=max_body_bytes,
         ident="discharge-bot",
+        **where,
     )
+
+
+def listening_socket(port: int, host: str = "0.0.0.0") -> socket.socket:  # noqa: S104
+    """One listening socket for `serve --workers N`: bound before the workers fork, so they
+    all accept on the same port and the kernel spreads the connections among them."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((host, port))
+    sock.listen(1024)
+    sock.setblocking(False)
+    return sock
 
 
 class ServerThread:
@@ -326,6 +352,20 @@ def _request_headers(environ: WSGIEnvironment) -> dict[str, str]:
         elif key.startswith("HTTP_"):
             headers[key[5:].lower().replace("_", "-")] = str(value)
     return headers
+
+
+def _parses_as_slack_payload(text: str, content_type: object) -> bool:
+    """What Bolt's own body parser makes of `text` is an object (not an error, not a list)."""
+    from slack_bolt.request.internals import parse_body
+
+    kind = str(content_type or "").split(";")[0].strip().lower()
+    try:
+        parsed = parse_body(text, kind or None)
+    except ValueError:  # JSONDecodeError, and integers of more than 4,300 digits
+        return False
+    except RecursionError:
+        return False
+    return isinstance(parsed, dict)
 
 
 def _json(status: int, payload: Mapping[str, Any]) -> tuple[int, dict[str, str], bytes]:

@@ -2,15 +2,24 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import os
 import signal
+import socket
+import time
 from types import FrameType
 
 from pydantic import SecretStr
 
 from bot.delivery.slack_client import make_web_client
-from bot.entrypoints.bootstrap import Runtime, build_runtime
-from bot.entrypoints.http import create_wsgi_app, serve_http, start_socket_mode
+from bot.entrypoints.bootstrap import Runtime, build_runtime, warn_if_unencrypted
+from bot.entrypoints.http import (
+    create_wsgi_app,
+    listening_socket,
+    serve_http,
+    start_socket_mode,
+)
 from bot.entrypoints.scheduler import Scheduler, run_until_signalled
 from bot.entrypoints.web import HealthCheck, platform_routes
 from bot.settings import Settings
@@ -34,6 +43,7 @@ def worker(settings: Settings) -> None:
 
     Without SLACK_BOT_TOKEN it still ticks (what is due is queued) and says nothing is sent.
     """
+    warn_if_unencrypted(settings)
     runtime = build_runtime(settings)
     try:
         if settings.slack_bot_token is None:
@@ -74,8 +84,78 @@ def _surface(settings: Settings, runtime: Runtime) -> Surface:
 
 
 def serve(settings: Settings, *, scheduler_on: bool = True) -> None:
-    """Blocks until SIGTERM/SIGINT; the scheduler (unless off) stops gracefully first."""
+    """Blocks until SIGTERM/SIGINT; the scheduler (unless off) stops gracefully first.
+
+    With DISCHARGE_HTTP_WORKERS above 1 (HTTP mode), that many processes share the port:
+    Python runs one thread at a time per process, so this is how `serve` uses every core.
+    """
     check_slack_settings(settings)
+    warn_if_unencrypted(settings)
+    if settings.http_workers > 1 and settings.slack_app_token is None:
+        _serve_workers(settings, scheduler_on=scheduler_on)
+        return
+    _serve_one(settings, scheduler_on=scheduler_on)
+
+
+def _serve_workers(settings: Settings, *, scheduler_on: bool) -> None:
+    """Bind the port once, fork the workers (the first also runs the scheduler), restart
+    one that dies, and on SIGTERM/SIGINT stop them all gracefully (each finishes its
+    requests and its scheduler batch) before returning."""
+    sock = listening_socket(settings.port)
+    children: dict[int, int] = {}  # pid -> worker number
+    stopping = False
+
+    def start(number: int) -> None:
+        pid = os.fork()
+        if pid == 0:  # the worker: its own engine, pool and threads, made after the fork
+            code = 0
+            try:
+                # Not the parent's handlers: a SIGTERM even while starting ends this worker.
+                signal.signal(signal.SIGTERM, _interrupt)
+                signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent relays a Ctrl-C
+                _serve_one(settings, scheduler_on=scheduler_on and number == 0, sockets=[sock])
+            except KeyboardInterrupt:
+                pass
+            except BaseException:
+                log.exception("worker %d failed", number)
+                code = 1
+            finally:
+                os._exit(code)
+        children[pid] = number
+
+    def stop(signum: int, _frame: FrameType | None) -> None:
+        nonlocal stopping
+        stopping = True
+        for pid in list(children):
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGTERM)
+
+    previous = {s: signal.signal(s, stop) for s in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        for number in range(settings.http_workers):
+            start(number)
+        log.info("serving HTTP on port %d with %d workers", settings.port, len(children))
+        while children:
+            try:
+                pid, status = os.wait()
+            except ChildProcessError:
+                break
+            except InterruptedError:  # pragma: no cover - PEP 475 retries os.wait itself
+                continue
+            number = children.pop(pid, -1)
+            if number >= 0 and not stopping:
+                log.warning("worker %d exited (status %d); starting it again", number, status)
+                time.sleep(1)  # a worker that dies at start must not spin the machine
+                start(number)
+    finally:
+        for s, handler in previous.items():
+            signal.signal(s, handler)
+        sock.close()
+
+
+def _serve_one(
+    settings: Settings, *, scheduler_on: bool, sockets: list[socket.socket] | None = None
+) -> None:
     runtime = build_runtime(settings)
     surface = _surface(settings, runtime)
     client = surface.dispatcher.client
@@ -96,21 +176,21 @@ def serve(settings: Settings, *, scheduler_on: bool = True) -> None:
         runtime, slack_token_error=lambda: surface.dispatcher.engine.token_dead
     )
     previous = signal.signal(signal.SIGTERM, _interrupt)
-    socket = None
+    socket_mode = None
     try:
         if settings.slack_app_token is not None:
             log.info("Slack traffic over Socket Mode; HTTP serves /platform/* and /healthz")
-            socket = start_socket_mode(app, settings.slack_app_token.get_secret_value())
+            socket_mode = start_socket_mode(app, settings.slack_app_token.get_secret_value())
             wsgi = create_wsgi_app(slack_app=None, routes=routes, health=health)
         else:
             wsgi = create_wsgi_app(slack_app=app, routes=routes, health=health)
-        serve_http(wsgi, port=settings.port)
+        serve_http(wsgi, port=settings.port, threads=settings.http_threads, sockets=sockets)
     except KeyboardInterrupt:
         log.info("stopping")
     finally:
         signal.signal(signal.SIGTERM, previous)
         if scheduler is not None:
             scheduler.stop()
-        if socket is not None:
-            socket.close()  # type: ignore[no-untyped-call]
+        if socket_mode is not None:
+            socket_mode.close()  # type: ignore[no-untyped-call]
         runtime.close()

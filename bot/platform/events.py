@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Literal, Protocol
 
@@ -135,4 +135,29 @@ def parse_aware_datetime(value: object, field: str) -> datetime:
         raise WebhookError(400, f"{field} is not a valid ISO 8601 date-time") from None
     if parsed.tzinfo is None or parsed.utcoffset() is None:
         raise WebhookError(400, f"{field} has no time zone offset (add Z or +00:00)")
-    return parsed.astimezone(UTC)
+    try:
+        instant = parsed.astimezone(UTC)
+    except OverflowError:
+        raise WebhookError(400, f"{field} is outside the dates the bot can use") from None
+    if instant < EARLIEST:
+        raise WebhookError(400, f"{field} is before 2000; that cannot be a real event")
+    return instant
+
+
+#: Nothing the bot tracks happened before this; an earlier date is a typo or a forgery.
+EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
+#: How far ahead a fact may be dated (clock skew), and how far ahead a booking may be.
+MAX_AHEAD = timedelta(days=1)
+MAX_BOOKING_AHEAD = timedelta(days=2 * 366)
+
+
+def check_not_ahead(value: datetime, field: str, now: datetime, *, booking: bool) -> None:
+    """400 unless `value` is at most a day ahead of `now` (two years for a booking)."""
+    limit = MAX_BOOKING_AHEAD if booking else MAX_AHEAD
+    if value > now + limit:
+        what = "two years" if booking else "a day"
+        raise WebhookError(400, f"{field} is more than {what} ahead; that cannot be right")
+
+
+def has_nul(text: str) -> bool:
+    return "\x00" in text

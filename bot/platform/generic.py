@@ -29,8 +29,9 @@ import hashlib
 import hmac
 import json
 import logging
+import re
 from collections.abc import Mapping
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from bot.clock import Clock
@@ -42,7 +43,9 @@ from bot.platform.events import (
     PlatformEventType,
     SinkResult,
     WebhookError,
+    check_not_ahead,
     error_response,
+    has_nul,
     json_response,
     lower_headers,
     parse_aware_datetime,
@@ -75,7 +78,7 @@ def verify_generic_signature(
     given = lowered.get(SIGNATURE_HEADER, "").strip()
     if not timestamp or not given:
         raise WebhookError(401, "missing X-Platform-Timestamp or X-Platform-Signature")
-    if not timestamp.isdigit():
+    if not (timestamp.isascii() and timestamp.isdigit() and len(timestamp) <= 12):
         raise WebhookError(401, "X-Platform-Timestamp must be unix seconds")
     now = wall_clock.now().timestamp()
     if abs(now - int(timestamp)) > SIGNATURE_WINDOW.total_seconds():
@@ -87,11 +90,15 @@ def verify_generic_signature(
         raise WebhookError(401, "bad signature")
 
 
-def parse_generic_event(body: bytes) -> PlatformEvent:
-    """Validate the JSON body against DESIGN's webhook format; 400 with a reason otherwise."""
+def parse_generic_event(body: bytes, *, now: datetime | None = None) -> PlatformEvent:
+    """Validate the JSON body against DESIGN's webhook format; 400 with a reason otherwise.
+
+    `now` (the real wall clock) bounds the dates: a fact more than a day ahead, or a booking
+    more than two years ahead, is refused; so is anything before 2000."""
     try:
         payload: Any = json.loads(body.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError):
+    except (UnicodeDecodeError, ValueError, RecursionError):
+        # ValueError covers JSONDecodeError and integers of more than 4,300 digits.
         raise WebhookError(400, "body is not valid UTF-8 JSON") from None
     if not isinstance(payload, dict):
         raise WebhookError(400, "body must be a JSON object")
@@ -107,7 +114,8 @@ def parse_generic_event(body: bytes) -> PlatformEvent:
             raise ValueError(raw_type)
     except ValueError:
         known = ", ".join(t.value for t in PlatformEventType if t.generic)
-        raise WebhookError(400, f"unknown type {str(raw_type)[:60]!r} (known: {known})") from None
+        # The sender's value is not repeated: it would land in our log as they wrote it.
+        raise WebhookError(400, f"unknown type (known: {known})") from None
     if "occurred_at" not in payload:
         raise WebhookError(400, "missing field: occurred_at")
     occurred_at = parse_aware_datetime(payload["occurred_at"], "occurred_at")
@@ -119,6 +127,11 @@ def parse_generic_event(body: bytes) -> PlatformEvent:
         session_at = parse_aware_datetime(payload["session_at"], "session_at")
     if event_type is PlatformEventType.SESSION_SCHEDULED and session_at is None:
         raise WebhookError(400, "session.scheduled needs session_at (the booked time)")
+    if now is not None:
+        check_not_ahead(occurred_at, "occurred_at", now, booking=False)
+        if session_at is not None:
+            booking = event_type is PlatformEventType.SESSION_SCHEDULED
+            check_not_ahead(session_at, "session_at", now, booking=booking)
 
     text_present = payload.get("text_present", False)
     if not isinstance(text_present, bool):
@@ -126,6 +139,8 @@ def parse_generic_event(body: bytes) -> PlatformEvent:
     provider_id = payload.get("provider_id")
     if provider_id is not None and (not isinstance(provider_id, str) or not provider_id):
         raise WebhookError(400, "provider_id must be a non-empty string when given")
+    if provider_id is not None and (has_nul(provider_id) or len(provider_id) > MAX_ID_LENGTH):
+        raise WebhookError(400, "provider_id must not contain NUL characters or be that long")
 
     cancellation = payload.get("cancellation")
     if cancellation is not None:
@@ -172,7 +187,7 @@ def handle_generic(
         if len(body) > MAX_BODY_BYTES:
             raise WebhookError(413, f"body over {MAX_BODY_BYTES} bytes")
         verify_generic_signature(headers, body, secret=secret, wall_clock=wall_clock)
-        event = parse_generic_event(body)
+        event = parse_generic_event(body, now=wall_clock.now())
         result = sink(event)
     except WebhookError as refused:
         _log(path, refused.status, refused.reason, event)
@@ -201,6 +216,8 @@ def _required_id(payload: dict[str, Any], field: str) -> str:
         raise WebhookError(400, f"{field} must be a non-empty string")
     if len(value) > MAX_ID_LENGTH:
         raise WebhookError(400, f"{field} is longer than {MAX_ID_LENGTH} characters")
+    if has_nul(value):
+        raise WebhookError(400, f"{field} contains a NUL character")
     return value.strip()
 
 
@@ -213,6 +230,14 @@ def _log(path: str, status: int, outcome: str, event: PlatformEvent | None) -> N
         path,
         status,
         outcome,
-        event.event_id if event else "-",
+        loggable_id(event.event_id) if event else "-",
         event.type.value if event else "-",
     )
+
+
+_LOGGABLE_ID = re.compile(r"[A-Za-z0-9_.:-]{1,200}")
+
+
+def loggable_id(value: str) -> str:
+    """An id as the sender gave it when it looks like an id; else only its size."""
+    return value if _LOGGABLE_ID.fullmatch(value) else f"(not an id, {len(value)} chars)"

@@ -50,7 +50,9 @@ from typing import Any
 
 from bot.clock import Clock
 from bot.platform.events import (
+    EARLIEST,
     MAX_BODY_BYTES,
+    MAX_BOOKING_AHEAD,
     EventSink,
     HttpResponse,
     PlatformEvent,
@@ -58,9 +60,11 @@ from bot.platform.events import (
     SinkResult,
     WebhookError,
     error_response,
+    has_nul,
     json_response,
     lower_headers,
 )
+from bot.platform.generic import loggable_id
 from bot.platform.healthie_api import (
     HealthieClient,
     PlatformRejected,
@@ -88,6 +92,8 @@ APPOINTMENT_EVENTS = frozenset(
 )
 # A note signed or locked in the chart: checklist step 2 may now be done.
 NOTE_SIGNED_EVENTS = frozenset({"form_answer_group.locked", "form_answer_group.signed"})
+#: Event types named in our log lines; any other value a sender puts there is not echoed.
+KNOWN_EVENT_TYPES = APPOINTMENT_EVENTS | {"message.created", "patient.updated"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -199,6 +205,8 @@ def appointment_event(
     if appointment.date is None:
         return Ignored("appointment has no date")
     now = clock.now()
+    if appointment.date < EARLIEST or appointment.date > now + MAX_BOOKING_AHEAD:
+        return Ignored("appointment date outside the usable range")
     in_future = appointment.date > now
     cancellation: str | None = None
 
@@ -369,6 +377,9 @@ def handle_healthie(
         if isinstance(outcome, Ignored):
             _log(path, 200, f"ignored: {outcome.reason}", event_type, None)
             return json_response(200, {"ok": True, "ignored": outcome.reason})
+        if _unusable(outcome):
+            _log(path, 200, "ignored: unusable record (NUL in an id)", event_type, None)
+            return json_response(200, {"ok": True, "ignored": "unusable record"})
         event = outcome
         result = sink(event)
     except WebhookError as refused:
@@ -401,10 +412,15 @@ def handle_healthie(
     return json_response(200, {"ok": True})
 
 
+def _unusable(event: PlatformEvent) -> bool:
+    ids = (event.event_id, event.client_id, event.provider_id or "")
+    return any(has_nul(value) for value in ids)
+
+
 def _parse_payload(body: bytes) -> dict[str, Any]:
     try:
         payload = json.loads(body.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError):
+    except (UnicodeDecodeError, ValueError, RecursionError):
         raise WebhookError(400, "body is not valid UTF-8 JSON") from None
     if not isinstance(payload, dict):
         raise WebhookError(400, "body must be a JSON object")
@@ -412,8 +428,12 @@ def _parse_payload(body: bytes) -> dict[str, Any]:
         value = payload.get(field)
         if value is None or (isinstance(value, str) and not value.strip()):
             raise WebhookError(400, f"missing field: {field}")
-        if not isinstance(value, str | int):
+        if not isinstance(value, str | int) or isinstance(value, bool):
             raise WebhookError(400, f"{field} must be a string")
+        if isinstance(value, str) and (has_nul(value) or len(value) > 200):
+            raise WebhookError(400, f"{field} must be a short id without NUL characters")
+        if isinstance(value, int) and not 0 <= value < 10**18:
+            raise WebhookError(400, f"{field} is not a Healthie id")
     changed = payload.get("changed_fields")
     if changed is not None and not isinstance(changed, list):
         raise WebhookError(400, "changed_fields must be a list")
@@ -432,7 +452,7 @@ def _log(
         path,
         status,
         outcome,
-        event_type[:60],
-        event.event_id if event else "-",
+        event_type if event_type in KNOWN_EVENT_TYPES else "other",
+        loggable_id(event.event_id) if event else "-",
         event.type.value if event else "-",
     )

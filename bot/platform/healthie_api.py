@@ -790,7 +790,10 @@ def parse_healthie_datetime(value: object) -> datetime | None:
             raise PlatformRejected("Healthie sent a date-time we cannot read") from None
     if parsed.tzinfo is None or parsed.utcoffset() is None:
         raise PlatformRejected("Healthie sent a date-time without a time zone")
-    return parsed.astimezone(UTC)
+    try:
+        return parsed.astimezone(UTC)
+    except OverflowError:
+        raise PlatformRejected("Healthie sent a date-time outside the usable range") from None
 
 
 def _mutation_payload(data: Mapping[str, Any], field: str) -> dict[str, Any]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from bot.domain.errors import DomainError, UnknownClient
+from bot.domain.errors import DomainError, NotSaved, UnknownClient
 from bot.domain.model import Cancellation, ChecklistStep, EventKind, State
 from bot.platform.events import PlatformEvent, PlatformEventType, SinkResult
 from bot.services import Services
@@ -36,6 +36,8 @@ class ServiceSink:
             outcome = self._apply(event, actor)
         except UnknownClient:
             return SinkResult.UNKNOWN_CLIENT
+        except NotSaved:
+            raise  # a 5xx: the platform delivers it again later, and nothing was kept
         except DomainError as refused:
             log.warning(
                 "platform event %s (%s) not applied: %s", event.event_id, event.type, refused

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from bot.domain.model import OpenReason, State
+from bot.domain.plausibility import check_text
 from bot.services.caseload_file import CaseloadRow as CaseloadInput
 from bot.services.caseload_file import ImportReport
 from bot.services.episodes import Episodes
@@ -29,6 +30,8 @@ class CaseloadImport:
         saying things is the tick's job). For known clients a reassignment, a changed first
         name, a later last contact or a new booking is applied; anything else is left alone.
         """
+        for row in rows:
+            check_text(row.client_id, row.clinician_slack_id, row.first_name or "")
         created = updated = unchanged = new_clinicians = 0
         now = self.clock.now()
         with self.uow() as repo:

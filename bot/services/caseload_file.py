@@ -16,9 +16,11 @@ from __future__ import annotations
 import csv
 import io
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, time
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 COLUMNS = (
@@ -93,12 +95,60 @@ def parse_instant(value: str, zone: ZoneInfo) -> datetime:
     return parsed
 
 
-def parse_caseload(content: str, *, practice_timezone: str) -> list[CaseloadRow]:
-    """Every row checked; all problems reported together with line and column."""
+#: Dates outside these years are typos (9999, 0001), never real contacts or sessions.
+EARLIEST_YEAR = 2000
+LATEST_YEAR = 2100
+
+
+def _open_csv(content: str) -> tuple[csv.DictReader[str], list[str]]:
+    """The reader and the stripped header; a NUL character or a repeated column refuses the
+    file (csv would silently keep only the last of two same-named columns)."""
     if content.startswith("\ufeff"):
         content = content[1:]
+    if "\x00" in content:
+        lines = content.split("\n")
+        line = next(i for i, text in enumerate(lines, 1) if "\x00" in text)
+        raise CaseloadError(
+            [Problem(line, None, "contains a NUL character (an invisible control code)")]
+        )
     reader = csv.DictReader(io.StringIO(content))
-    header = [h.strip() for h in (reader.fieldnames or [])]
+    try:
+        header = [h.strip() for h in (reader.fieldnames or [])]
+    except csv.Error as exc:
+        raise CaseloadError([Problem(1, None, f"the header row cannot be read ({exc})")]) from None
+    seen: set[str] = set()
+    for name in header:
+        if name in seen:
+            raise CaseloadError([Problem(1, name, f"column {name!r} appears twice in the header")])
+        seen.add(name)
+    return reader, header
+
+
+def _rows(reader: csv.DictReader[str]) -> Iterator[dict[str | Any, str | Any]]:
+    """The reader's rows; a line csv cannot take apart refuses the file at that line."""
+    while True:
+        try:
+            row = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            # csv's messages name the problem, never the cell's text.
+            raise CaseloadError(
+                [Problem(reader.line_num, None, f"this line cannot be read as CSV ({exc})")]
+            ) from None
+        yield row
+
+
+def _plausible(value: datetime) -> bool:
+    return EARLIEST_YEAR <= value.year <= LATEST_YEAR
+
+
+def parse_caseload(content: str, *, practice_timezone: str) -> list[CaseloadRow]:
+    """Every row checked; all problems reported together with line and column.
+
+    Problems name the line and column, never the cell's text: a shifted row would otherwise
+    print a client's name into a terminal or a log."""
+    reader, header = _open_csv(content)
     problems: list[Problem] = []
     missing = [c for c in COLUMNS if c not in header]
     if not header:
@@ -117,7 +167,7 @@ def parse_caseload(content: str, *, practice_timezone: str) -> list[CaseloadRow]
     seen: dict[str, int] = {}
     zones: dict[str, tuple[str, int]] = {}
     platform_ids: dict[str, tuple[str, int]] = {}
-    for raw in reader:
+    for raw in _rows(reader):
         line = reader.line_num
         values = {(k or "").strip(): (v or "").strip() for k, v in raw.items() if k is not None}
         if None in raw:
@@ -125,26 +175,24 @@ def parse_caseload(content: str, *, practice_timezone: str) -> list[CaseloadRow]
             continue
         row_problems = [Problem(line, c, f"{c} is required") for c in REQUIRED if not values.get(c)]
         client_id = values.get("client_id", "")
-        if client_id and not _CHART_ID.match(client_id):
-            row_problems.append(Problem(line, "client_id", f"{client_id!r} is not a chart id"))
+        if client_id and not _CHART_ID.fullmatch(client_id):
+            row_problems.append(
+                Problem(line, "client_id", "not a chart id (letters, digits, . _ -, like R-1042)")
+            )
         if client_id in seen:
             row_problems.append(
                 Problem(
                     line,
                     "client_id",
-                    f"duplicate client id {client_id} (first on line {seen[client_id]})",
+                    f"duplicate client id (first on line {seen[client_id]})",
                 )
             )
         elif client_id:
             seen[client_id] = line
         clinician = values.get("clinician_slack_id", "")
-        if clinician and not _SLACK_USER.match(clinician):
+        if clinician and not _SLACK_USER.fullmatch(clinician):
             row_problems.append(
-                Problem(
-                    line,
-                    "clinician_slack_id",
-                    f"{clinician!r} is not a Slack user id (like U012ABC)",
-                )
+                Problem(line, "clinician_slack_id", "not a Slack user id (like U012ABC)")
             )
         zone_name = values.get("clinician_timezone") or None
         zone = ZoneInfo(practice_timezone)
@@ -156,7 +204,7 @@ def parse_caseload(content: str, *, practice_timezone: str) -> list[CaseloadRow]
                     Problem(
                         line,
                         "clinician_timezone",
-                        f"unknown time zone {zone_name!r} (use an IANA name like America/Toronto)",
+                        "unknown time zone (use an IANA name like America/Toronto)",
                     )
                 )
             else:
@@ -188,13 +236,23 @@ def parse_caseload(content: str, *, practice_timezone: str) -> list[CaseloadRow]
             if value:
                 try:
                     instants[column] = parse_instant(value, zone)
-                except ValueError:
+                except (ValueError, OverflowError):
                     row_problems.append(
                         Problem(
                             line,
                             column,
-                            f"{value!r} is not an ISO 8601 date "
-                            "(like 2026-03-02 or 2026-03-02T10:00-05:00)",
+                            "not an ISO 8601 date (like 2026-03-02 or 2026-03-02T10:00-05:00)",
+                        )
+                    )
+                    continue
+                parsed = instants[column]
+                if parsed is not None and not _plausible(parsed):
+                    row_problems.append(
+                        Problem(
+                            line,
+                            column,
+                            f"the year {parsed.year} cannot be right "
+                            f"(dates from {EARLIEST_YEAR} to {LATEST_YEAR})",
                         )
                     )
         problems.extend(row_problems)
@@ -258,10 +316,7 @@ class SessionRow:
 
 def parse_sessions(content: str, *, practice_timezone: str) -> list[SessionRow]:
     """Session outcomes for a backfill: every row checked, problems reported together."""
-    if content.startswith("\ufeff"):
-        content = content[1:]
-    reader = csv.DictReader(io.StringIO(content))
-    header = [h.strip() for h in (reader.fieldnames or [])]
+    reader, header = _open_csv(content)
     if not header:
         raise CaseloadError([Problem(1, None, "the file is empty; a header row is needed")])
     missing = [c for c in SESSION_COLUMNS if c not in header]
@@ -276,7 +331,7 @@ def parse_sessions(content: str, *, practice_timezone: str) -> list[SessionRow]:
     problems: list[Problem] = []
     rows: list[SessionRow] = []
     seen: dict[tuple[str, str, str], int] = {}
-    for raw in reader:
+    for raw in _rows(reader):
         line = reader.line_num
         if None in raw:
             problems.append(Problem(line, None, "more fields than the header has columns"))
@@ -291,19 +346,26 @@ def parse_sessions(content: str, *, practice_timezone: str) -> list[SessionRow]:
                 Problem(
                     line,
                     "outcome",
-                    f"{values['outcome']!r} is not one of attended, cancelled, no_show",
+                    "not one of attended, cancelled, no_show",
                 )
             )
         occurred: datetime | None = None
         if values.get("occurred_at"):
             try:
                 occurred = parse_instant(values["occurred_at"], zone)
-            except ValueError:
-                row_problems.append(
-                    Problem(
-                        line, "occurred_at", f"{values['occurred_at']!r} is not an ISO 8601 date"
+            except (ValueError, OverflowError):
+                row_problems.append(Problem(line, "occurred_at", "not an ISO 8601 date"))
+            else:
+                if not _plausible(occurred):
+                    row_problems.append(
+                        Problem(
+                            line,
+                            "occurred_at",
+                            f"the year {occurred.year} cannot be right "
+                            f"(dates from {EARLIEST_YEAR} to {LATEST_YEAR})",
+                        )
                     )
-                )
+                    occurred = None
         problems.extend(row_problems)
         if row_problems or occurred is None or outcome is None:
             continue

@@ -7,7 +7,7 @@ from bot.domain.model import EventKind, Recipient, StepKind
 from bot.services.episodes import Episodes
 from bot.services.messages import Messages
 from bot.services.readmodels import Resolved
-from bot.services.types import Actor, Outcome
+from bot.services.types import Actor, Outcome, saved_or_refused
 from storage.models import OutboxMessage
 from storage.repository import Repository
 
@@ -32,6 +32,7 @@ class Cct:
             raise DomainError(f"<@{done[0]['by']}> already marked this done.")
         return row
 
+    @saved_or_refused
     def cct_take(self, outbox_id: int, *, actor: Actor) -> list[str]:
         """A CCT member takes a request: recorded and shown on the message."""
         now = self.clock.now()
@@ -71,5 +72,6 @@ class Cct:
         )
         return outcome, [*(outcome.queued if outcome else ()), *keys]
 
+    @saved_or_refused
     def cct_done(self, chart_id: str, *, actor: Actor) -> Outcome:
         return self.episodes.apply_now(chart_id, EventKind.CCT_DONE, actor, "cct_done")

@@ -10,12 +10,13 @@ from datetime import date, timedelta
 from bot.domain.checklist import check_can_complete
 from bot.domain.errors import DomainError, NeedsReason
 from bot.domain.model import ChecklistStep, Event, EventKind, Recipient, State
+from bot.domain.plausibility import NUL_REFUSAL
 from bot.domain.policy import unmet_criteria
 from bot.services.chart import Chart
 from bot.services.episodes import Episodes
 from bot.services.ports import PlatformPort, require_platform
 from bot.services.readmodels import OutboxKind
-from bot.services.types import Actor, Outcome, Source
+from bot.services.types import Actor, Outcome, Source, saved_or_refused
 from bot.services.wording import effort_lines, render_context
 from smart_phrases import SummaryContext
 from storage.models import OutboxMessage
@@ -59,6 +60,7 @@ class Checklist:
         self.phrases = episodes.phrases
         self.platform = platform
 
+    @saved_or_refused
     def open_discharge(
         self, chart_id: str, *, actor: Actor, reason: str | None = None
     ) -> Outcome:
@@ -97,6 +99,7 @@ class Checklist:
                 details={"unmet": list(unmet), "reason": why} if unmet else None,
             )
 
+    @saved_or_refused
     def complete_step(
         self,
         chart_id: str,
@@ -164,6 +167,7 @@ class Checklist:
                 state=a.state,
             )
 
+    @saved_or_refused
     def save_discharge_summary(
         self,
         chart_id: str,
@@ -196,6 +200,8 @@ class Checklist:
         ):
             if len(value) > 3000:
                 problems[name] = "Keep this under 3,000 characters."
+            elif "\x00" in value:
+                problems[name] = NUL_REFUSAL
         last_session: date | None = None
         if isinstance(last_session_date, date):
             last_session = last_session_date
@@ -317,6 +323,7 @@ class Checklist:
             return None
 
     # -- the discharge summary, back to its author ---------------------------------------------
+    @saved_or_refused
     def queue_summary_note(self, chart_id: str, note_id: int, *, actor: Actor) -> str:
         """Queue the rendered summary note for the author's DM (never a channel)."""
         now = self.clock.now()

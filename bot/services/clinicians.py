@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from bot.services.episodes import Episodes
+from bot.services.types import saved_or_refused
 
 
 class Clinicians:
@@ -25,6 +26,7 @@ class Clinicians:
                 return None, None, None
             return c.timezone, c.timezone_source, c.display_name
 
+    @saved_or_refused
     def learn_clinician(
         self, slack_user_id: str, *, timezone: str | None, display_name: str | None
     ) -> bool:

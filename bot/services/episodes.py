@@ -9,7 +9,7 @@ transaction. Services never see a Slack payload and never read the wall clock th
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
@@ -32,17 +32,20 @@ from bot.domain.model import (
     State,
     StepKind,
 )
-from bot.domain.policy import SUCCESSOR, Assessment, DueStep, assess, is_return
+from bot.domain.policy import INERT_KINDS, SUCCESSOR, Assessment, DueStep, assess, is_return
 from bot.services.headsup_rules import outcomes_of_events, rules_from
 from bot.services.headsup_rules import schedule as schedule_headsup
 from bot.services.readmodels import OutboxKind
-from bot.services.types import SCHEDULER, Actor, Outcome
+from bot.services.types import SCHEDULER, Actor, Outcome, Source
 from bot.settings import Settings
 from smart_phrases import PhraseLibrary
 from storage.models import AdminNote, Client, Clinician, Episode, EventRecord, OutboxMessage
 from storage.repository import Repository, UnitOfWork
 
 log = logging.getLogger(__name__)
+
+#: The events the policy reads: a history is loaded without the inert ones (admin notes).
+POLICY_KINDS = tuple(k.value for k in EventKind if k not in INERT_KINDS)
 
 
 def policy_from(settings: Settings) -> Policy:
@@ -56,6 +59,14 @@ def policy_from(settings: Settings) -> Policy:
         nudge_after_days=settings.nudge_after_days,
         max_nudges=settings.max_nudges,
         escalate_after_days=settings.escalate_after_days,
+    )
+
+
+def not_yours(chart_id: str) -> str:
+    """The refusal for a chart id that is not on the asker's caseload (or does not exist)."""
+    return (
+        f"No client {chart_id} is on your caseload. "
+        f"Only {chart_id}'s clinician or the Care Coordination Team can do that."
     )
 
 
@@ -143,13 +154,16 @@ class Episodes:
         )
 
     def client(self, repo: Repository, chart_id: str, actor: Actor) -> Client:
-        client = repo.client_by_chart_id(chart_id.strip(), lock=True)
+        wanted = chart_id.strip()
+        client = None if "\x00" in wanted else repo.client_by_chart_id(wanted, lock=True)
+        stranger = actor.source is Source.SLACK and not actor.is_cct
+        if stranger and (client is None or not actor.may_act_on(client)):
+            # One refusal whether the chart id exists or not: no oracle for strangers.
+            raise NotAllowed(not_yours(wanted))
         if client is None:
-            raise UnknownClient(chart_id.strip())
+            raise UnknownClient(wanted)
         if not actor.may_act_on(client):
-            raise NotAllowed(
-                f"Only {chart_id}'s clinician or the Care Coordination Team can do that."
-            )
+            raise NotAllowed(not_yours(wanted))
         return client
 
     def history(
@@ -160,7 +174,7 @@ class Episodes:
     ) -> EpisodeHistory:
         """The policy's view of an episode (`records`: its events, when already loaded)."""
         if records is None:
-            records = repo.events_of(episode.id)
+            records = repo.events_of(episode.id, kinds=POLICY_KINDS)
         return EpisodeHistory(
             opened_at=episode.opened_at,
             baseline_contact_at=episode.baseline_contact_at,
@@ -178,6 +192,43 @@ class Episodes:
         return assess(
             self.history(repo, episode), self.policy, self.hours_for(client.clinician), now
         )
+
+    def caseload_pages(
+        self,
+        repo: Repository,
+        *,
+        clinician_id: int | None,
+        page: int = 500,
+        settled_at: datetime | None = None,
+    ) -> Iterator[tuple[Client, Episode, Sequence[EventRecord] | None]]:
+        """Every client (of one clinician, or all) with its current episode and the events
+        the policy reads: two queries per `page` clients, not two or three per client.
+
+        With `settled_at`, an episode whose stored state is active and whose next step is
+        not due by then comes without its events (None): nothing can have moved it since
+        it was last stored (the scheduler relies on the same schedule)."""
+        after: str | None = None
+        while True:
+            rows = repo.clients_with_current_episode(
+                clinician_id=clinician_id, after_chart=after, limit=page
+            )
+            if not rows:
+                return
+            episodes = {c.id: e or self.episode(repo, c) for c, e in rows}
+            settled = {
+                e.id
+                for e in episodes.values()
+                if settled_at is not None and _settled(e, settled_at)
+            }
+            records = repo.events_of_episodes(
+                [e.id for e in episodes.values() if e.id not in settled], kinds=POLICY_KINDS
+            )
+            for client, _ in rows:
+                episode = episodes[client.id]
+                yield client, episode, records.get(episode.id)
+            if len(rows) < page:
+                return
+            after = rows[-1][0].chart_id
 
     def episode(self, repo: Repository, client: Client) -> Episode:
         episode = repo.current_episode(client.id)
@@ -292,14 +343,18 @@ class Episodes:
         episode: Episode,
         now: datetime,
         records: Sequence[EventRecord] | None = None,
+        *,
+        history: EpisodeHistory | None = None,
     ) -> tuple[Assessment, list[QueuedMessage]]:
         """Queue every step due at `now`, then store the state and the next due time.
 
-        The history is read once; the prompts recorded here are added to it in memory, which
-        is all the re-assessment needs (the policy is pure).
+        The history is read once (or handed over by a caller that holds it); the prompts
+        recorded here are added to it in memory, which is all the re-assessment needs (the
+        policy is pure).
         """
         queued: list[QueuedMessage] = []
-        history = self.history(repo, episode, records)
+        if history is None:
+            history = self.history(repo, episode, records)
         hours = self.hours_for(client.clinician)
         assessment = assess(history, self.policy, hours, now)
         for _ in range(4):  # each round records its prompts, so the next finds fewer due
@@ -404,12 +459,17 @@ class Episodes:
         *,
         action: str,
         details: dict[str, Any] | None = None,
+        episode: Episode | None = None,
     ) -> Outcome:
-        """Record one event through the policy (which may refuse it) and follow it through."""
+        """Record one event through the policy (which may refuse it) and follow it through
+        (`episode`: the client's current one, when the caller has just read it)."""
         now = self.clock.now()
         event = replace(event, known_at=now)
-        episode = self.episode(repo, client)
-        current = self.assess(repo, client, episode, now)
+        episode = episode or self.episode(repo, client)
+        hours = self.hours_for(client.clinician)
+        # The history is read once per change: what is written below is added in memory.
+        history = self.history(repo, episode)
+        current = assess(history, self.policy, hours, now)
         reopened = False
         if is_return(current.state, current.closure, event.kind, event):
             if current.state is not State.CLOSED:
@@ -418,11 +478,12 @@ class Episodes:
                 repo, client, OpenReason.RETURNED, now, current.last_contact_at, current.bookings,
                 last_session=current.last_session_at,
             )
+            history = self.history(repo, episode)
             reopened = True
-        history = self.history(repo, episode)
-        hours = self.hours_for(client.clinician)
+        with_event = replace(history, events=(*history.events, event))
         # Ask first: an illegal move raises here, before anything is written.
-        after = assess(replace(history, events=(*history.events, event)), self.policy, hours, now)
+        after = assess(with_event, self.policy, hours, now)
+        following: EpisodeHistory | None = with_event
         self.write_event(repo, client, episode, event, actor)
         queued: list[QueuedMessage] = []
         successor = SUCCESSOR.get(after.closure) if after.closure else None
@@ -436,7 +497,8 @@ class Episodes:
                 if successor is OpenReason.HANDED_OVER
                 else None,
             )
-        result, queued = self.advance(repo, client, episode, now)
+            following = None  # a new episode: its (one-event) history is read afresh
+        result, queued = self.advance(repo, client, episode, now, history=following)
         if result.state is State.CLOSED and episode.closed_at is None:
             self.close(episode, result.closure, now)
         keys = [q.key for q in queued]
@@ -514,6 +576,16 @@ class Episodes:
             )
         )
         return key
+
+
+def _settled(episode: Episode, now: datetime) -> bool:
+    """Active, open, and nothing due by `now`: its stored state is its state at `now`."""
+    return (
+        episode.state == State.ACTIVE.value
+        and episode.closed_at is None
+        and episode.next_due_at is not None
+        and episode.next_due_at > now
+    )
 
 
 def _progress(a: Assessment) -> tuple[object, ...]:

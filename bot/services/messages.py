@@ -26,7 +26,7 @@ from bot.services.readmodels import (
     Resolution,
     Resolved,
 )
-from bot.services.types import SCHEDULER, Actor, checkin_phrase
+from bot.services.types import SCHEDULER, Actor, checkin_phrase, saved_or_refused
 from bot.services.wording import render_context
 from storage.models import Client, Episode, EventRecord, OutboxMessage
 from storage.repository import Repository
@@ -87,6 +87,7 @@ class Messages:
             data = replace(data, unsigned_notes=unsigned)
         return replace(data, delivery_id=row.id)
 
+    @saved_or_refused
     def retire_message(self, outbox_id: int) -> None:
         """The message shows its final form; later refreshes leave it alone."""
         with self.uow() as repo:
@@ -94,6 +95,7 @@ class Messages:
             if row is not None and not (row.payload or {}).get("retired"):
                 row.payload = {**(row.payload or {}), "retired": True}
 
+    @saved_or_refused
     def queue_delivery_failure(self, outbox_id: int, error: str) -> str | None:
         """Tell CCT a message was dead-lettered: its kind, the chart id and Slack's error,
         and how to re-send it. No client detail beyond the chart id. Once per message."""
@@ -336,6 +338,7 @@ class Messages:
         return tuple(lines)
 
     # -- what a click did, shown on the message it came from ---------------------------------
+    @saved_or_refused
     def after_slack_action(
         self,
         chart_id: str,

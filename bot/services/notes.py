@@ -7,9 +7,10 @@ from dataclasses import replace
 
 from bot.domain.errors import DomainError
 from bot.domain.model import Event, EventKind
+from bot.domain.plausibility import check_text
 from bot.services.chart import Chart
 from bot.services.episodes import Episodes
-from bot.services.types import Actor, Outcome
+from bot.services.types import Actor, Outcome, saved_or_refused
 
 
 class Notes:
@@ -21,9 +22,11 @@ class Notes:
         self.uow = episodes.uow
         self.clock = episodes.clock
 
+    @saved_or_refused
     def log_note(self, chart_id: str, text: str, *, actor: Actor) -> Outcome:
         """An admin note for the chart log (its text never goes to a channel)."""
         body = text.strip()
+        check_text(body)
         if not body:
             raise DomainError("The note is empty; write what you want recorded.")
         if len(body) > 4000:
@@ -42,6 +45,7 @@ class Notes:
                 actor,
                 action="note",
                 details={"note_id": note.id},
+                episode=episode,
             )
             outcome = replace(outcome, note_id=note.id)
         self.chart.write_note(note.id)  # into the chart too, where the platform can

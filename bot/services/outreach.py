@@ -11,10 +11,10 @@ from bot.clock import ensure_utc
 from bot.domain.errors import DomainError
 from bot.domain.model import Event, EventKind, Recipient, State
 from bot.services.chart import Chart
-from bot.services.episodes import Episodes, QueuedMessage
+from bot.services.episodes import POLICY_KINDS, Episodes, QueuedMessage
 from bot.services.headsups import HeadsUps
 from bot.services.ports import PlatformPort, require_platform
-from bot.services.types import Actor, Outcome, checkin_phrase
+from bot.services.types import Actor, Outcome, checkin_phrase, saved_or_refused
 from bot.services.wording import render_context
 
 log = logging.getLogger(__name__)
@@ -74,7 +74,9 @@ class Outreach:
         while stop is None or not stop():
             with self.uow() as repo:
                 batch = [e for e in repo.due_episodes(now=at, limit=TICK_BATCH) if e.id not in seen]
-                records = repo.events_of_episodes([e.id for e in batch])  # one query a batch
+                records = repo.events_of_episodes(  # one query a batch
+                    [e.id for e in batch], kinds=POLICY_KINDS
+                )
                 for episode in batch:
                     seen.add(episode.id)
                     _, queued = self.episodes.advance(
@@ -96,11 +98,13 @@ class Outreach:
         name = checkin_phrase(number, self.policy.checkins)
         return {"phrase": name, "phrase_version": self.phrases.get(name).version}
 
+    @saved_or_refused
     def start_outreach(self, chart_id: str, *, actor: Actor) -> Outcome:
         return self.episodes.apply_now(
             chart_id, EventKind.OUTREACH_STARTED, actor, "outreach_started"
         )
 
+    @saved_or_refused
     def pause_outreach(
         self, chart_id: str, *, actor: Actor, until: datetime | None = None
     ) -> Outcome:
@@ -123,11 +127,13 @@ class Outreach:
                 details={"until": end.isoformat()},
             )
 
+    @saved_or_refused
     def resume_outreach(self, chart_id: str, *, actor: Actor) -> Outcome:
         return self.episodes.apply_now(
             chart_id, EventKind.OUTREACH_RESUMED, actor, "outreach_resumed"
         )
 
+    @saved_or_refused
     def snooze_checkin(self, chart_id: str, *, days: int, actor: Actor) -> Outcome:
         if days not in self.settings.snooze_days:
             choices = ", ".join(str(d) for d in self.settings.snooze_days)
@@ -145,6 +151,7 @@ class Outreach:
                 details={"days": days},
             )
 
+    @saved_or_refused
     def mark_checkin_sent(
         self, chart_id: str, *, actor: Actor, via: str = "clinician", number: int | None = None
     ) -> Outcome:

@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 from bot.domain.checklist import ORDER as CHECKLIST_ORDER
 from bot.domain.checklist import TITLES as CHECKLIST_TITLES
 from bot.domain.model import Closure, EventKind, Recipient, State, StepKind
-from bot.domain.policy import Assessment, DueStep
+from bot.domain.policy import Assessment, DueStep, assess
 from bot.services.episodes import Episodes, step_label
 from bot.services.readmodels import HomeData, HomeRow
 from bot.services.types import Actor
@@ -70,9 +70,15 @@ class Reads:
                 if clinician is None:
                     return []
                 clinician_id = clinician.id
-            for client in repo.clients(clinician_id=clinician_id):
-                episode = self.episodes.episode(repo, client)
-                a = self.episodes.assess(repo, client, episode, now)
+            pages = self.episodes.caseload_pages(repo, clinician_id=clinician_id)
+            for client, episode, records in pages:
+                assert records is not None  # no settled_at: every episode comes with events
+                a = assess(
+                    self.episodes.history(repo, episode, records),
+                    self.policy,
+                    self.episodes.hours_for(client.clinician),
+                    now,
+                )
                 upcoming = a.due[0] if a.due else a.next
                 rows.append(
                     CaseloadRow(
@@ -156,14 +162,23 @@ class Reads:
             zone = (
                 self.episodes.zone_of(clinician) if clinician else self.settings.practice_timezone
             )
-            for client in repo.clients(clinician_id=clinician.id) if clinician else ():
-                episode = self.episodes.episode(repo, client)
-                a = self.episodes.assess(repo, client, episode, now)
+            pages = (
+                self.episodes.caseload_pages(repo, clinician_id=clinician.id, settled_at=now)
+                if clinician
+                else iter(())
+            )
+            hours = self.episodes.hours_for(clinician) if clinician else None
+            for client, episode, records in pages:
+                assert hours is not None
+                if records is None:  # settled: active, nothing due, nothing to show
+                    active += 1
+                    continue
+                a = assess(self.episodes.history(repo, episode, records), self.policy, hours, now)
                 upcoming = a.due[0] if a.due else a.next
                 chart = client.chart_id
                 prompted = {
                     (r.data or {}).get("prompt")
-                    for r in repo.events_of(episode.id)
+                    for r in records
                     if r.kind == EventKind.PROMPTED.value
                 }
                 if a.state is State.ACTIVE:

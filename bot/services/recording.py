@@ -8,8 +8,9 @@ from datetime import datetime, timedelta
 from bot.clock import ensure_utc
 from bot.domain.errors import DomainError
 from bot.domain.model import Cancellation, Event, EventKind, State
+from bot.domain.plausibility import check_event_dates
 from bot.services.episodes import Episodes
-from bot.services.types import Actor, Outcome
+from bot.services.types import Actor, Outcome, saved_or_refused
 
 
 class Recording:
@@ -79,12 +80,24 @@ class Recording:
             delivery_id=delivery_id,
         )
 
+    @saved_or_refused
     def _record(
         self, chart_id: str, event: Event, actor: Actor, *, action: str, delivery_id: str | None
     ) -> Outcome:
         now = self.clock.now()
-        if event.at > now + timedelta(minutes=5) and event.kind is not EventKind.SESSION_SCHEDULED:
+        booking = event.kind is EventKind.SESSION_SCHEDULED
+        if event.at > now + timedelta(minutes=5) and not booking:
             raise DomainError("That date is in the future; only a booking can be.")
+        # A cancelled (or rescheduled) session may be a booking still ahead.
+        planned = event.kind is EventKind.SESSION_CANCELLED
+        check_event_dates(
+            event.at,
+            now,
+            session_at=event.session_at,
+            booking=booking,
+            planned=planned,
+            moved_to=event.moved_to,
+        )
         with self.uow() as repo:
             client = self.episodes.client(repo, chart_id, actor)
             if delivery_id is not None and not repo.claim_delivery(
@@ -101,8 +114,19 @@ class Recording:
                 own = client.clinician.platform_user_id
                 if not own or own == event.provider:
                     event = replace(event, provider=None)
+            episode = self.episodes.episode(repo, client)
+            check_event_dates(
+                event.at,
+                now,
+                session_at=event.session_at,
+                booking=booking,
+                planned=planned,
+                moved_to=event.moved_to,
+                episode_start=episode.baseline_contact_at or episode.opened_at,
+            )
             return self.episodes.apply(repo, client, event, actor, action=action)
 
+    @saved_or_refused
     def claim_inbound(self, source: str, delivery_id: str) -> bool:
         """Record an inbound delivery id (e.g. a Slack event); False when seen before."""
         with self.uow() as repo:
@@ -115,6 +139,7 @@ class Recording:
                 repo, client, self.episodes.episode(repo, client), self.clock.now()
             ).state
 
+    @saved_or_refused
     def acknowledge_delivery(self, chart_id: str, *, delivery_id: str, actor: Actor) -> Outcome:
         """Remember an inbound delivery that changes nothing, so its retries change nothing."""
         now = self.clock.now()

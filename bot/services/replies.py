@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from bot.domain.model import Classification, Event, EventKind
 from bot.services.episodes import Episodes
-from bot.services.types import Actor, Outcome
+from bot.services.types import Actor, Outcome, saved_or_refused
 
 
 class Replies:
@@ -15,6 +15,7 @@ class Replies:
         self.uow = episodes.uow
         self.clock = episodes.clock
 
+    @saved_or_refused
     def classify_reply(self, chart_id: str, choice: Classification, *, actor: Actor) -> Outcome:
         with self.uow() as repo:
             client = self.episodes.client(repo, chart_id, actor)

@@ -2,11 +2,20 @@
 
 from __future__ import annotations
 
+import functools
+import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Concatenate, ParamSpec, Protocol, TypeVar
 
+from bot.domain.errors import NotSaved
 from bot.domain.policy import Assessment
+from bot.settings import Settings
 from storage.models import Client
+from storage.retry import BudgetExhausted, within_budget
+
+log = logging.getLogger(__name__)
 
 
 class Source(StrEnum):
@@ -52,3 +61,41 @@ def checkin_phrase(number: int, total: int) -> str:
     if number <= 1:
         return "checkin_1"
     return "checkin_3" if number >= total else "checkin_2"
+
+
+class _HasSettings(Protocol):
+    @property
+    def settings(self) -> Settings: ...
+
+
+class _Capability(Protocol):
+    """A capability service: it holds the shared episode mechanics, and they the settings."""
+
+    @property
+    def episodes(self) -> _HasSettings: ...
+
+
+P = ParamSpec("P")
+R = TypeVar("R")
+S = TypeVar("S", bound=_Capability)
+
+
+def saved_or_refused(
+    method: Callable[Concatenate[S, P], R],
+) -> Callable[Concatenate[S, P], R]:
+    """A use case that writes: run again from the start when the database is briefly busy
+    (locked, deadlocked, a dropped connection), within DISCHARGE_WRITE_BUDGET_SECONDS; past
+    that, `NotSaved` says plainly that nothing was written (the transaction rolled back)."""
+
+    @functools.wraps(method)
+    def wrapper(self: S, /, *args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return within_budget(
+                lambda: method(self, *args, **kwargs),
+                seconds=self.episodes.settings.write_budget_seconds,
+            )
+        except BudgetExhausted as exhausted:
+            log.warning("%s not saved: %s", method.__name__, exhausted)
+            raise NotSaved() from exhausted
+
+    return wrapper

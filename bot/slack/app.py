@@ -14,11 +14,13 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.clock import Clock
 from bot.domain.errors import DomainError
+from bot.logsafe import quiet_libraries
 from bot.services import build_services
 from bot.services.ports import PlatformPort
 from bot.settings import Settings
 from bot.slack.directory import SlackDirectory
 from bot.slack.dispatch import Dispatcher
+from bot.slack.guard import VERIFIED, SignatureGate, first_input_block
 from bot.slack.listeners import actions, commands, events, headsups, home, views
 from bot.slack.surface import Surface
 from smart_phrases import PhraseLibrary
@@ -69,21 +71,42 @@ def create_app(
         phrases=phrases,
         platform=platform,
     )
+    secret = settings.slack_signing_secret.get_secret_value()
+    quiet_libraries()
     app = App(
         client=client,
-        signing_secret=settings.slack_signing_secret.get_secret_value(),
+        # Bolt copies the root level onto its loggers and logs whole responses at DEBUG and
+        # failed requests' bodies at INFO: its logger (and every one it derives) stays at
+        # WARNING whatever the process's level.
+        logger=_bolt_logger(),
+        signing_secret=secret,
         process_before_response=True,
         token_verification_enabled=False,
+        # Our gate verifies first and never raises or logs a body (Bolt's did both).
+        request_verification_enabled=False,
+        before_authorize=SignatureGate(secret),
     )
 
     @app.middleware
     def once_per_event(body: dict[str, Any], next: Callable[[], None]) -> BoltResponse | None:
         """Slack re-sends an event it thinks we missed (X-Slack-Retry-Num); its event_id is
-        recorded before any listener runs, so a retry has no second effect."""
+        recorded before any listener runs, so a retry has no second effect. A slash command
+        carries a trigger_id unique to one invocation: a replayed command is ignored too."""
         event_id = body.get("event_id") if body.get("type") == "event_callback" else None
         if event_id and not surface.services.recording.claim_inbound("slack-event", str(event_id)):
             log.info("event %s already handled; ignoring Slack's retry", event_id)
             return BoltResponse(status=200, body="")
+        trigger = body.get("trigger_id") if "command" in body else None
+        if trigger and not surface.services.recording.claim_inbound(
+            "slack-command", str(trigger)[:200]
+        ):
+            log.info("slash command replayed (same trigger_id); ignored")
+            return _json(
+                {
+                    "response_type": "ephemeral",
+                    "text": "That command was already received; it was not done twice.",
+                }
+            )
         next()
         return None
 
@@ -98,12 +121,24 @@ def create_app(
     return app
 
 
+def _bolt_logger() -> logging.Logger:
+    logger = logging.getLogger("bot.slack.bolt")
+    logger.setLevel(logging.WARNING)
+    return logger
+
+
 def on_error(
     error: Exception, body: dict[str, Any], client: WebClient, context: BoltContext
 ) -> BoltResponse:
     """The one error handler: a refusal becomes an ephemeral message with a reference id;
-    anything else a polite apology with the id, the full trace in the log."""
+    anything else a polite apology with the id, the full trace in the log.
+
+    A request whose signature was not verified gets 401 and nothing else: no reply, no
+    Web API call, no trace (its body is whatever a stranger chose to send)."""
     ref = uuid.uuid4().hex[:8]
+    if not context.get(VERIFIED):
+        log.info("unverified slack request refused (401) after %s", type(error).__name__)
+        return BoltResponse(status=401, body='{"error":"invalid request"}')
     user = _user_id(body)
     if isinstance(error, DomainError):
         log.info("refused for %s (ref %s): %s", user, ref, error)
@@ -118,7 +153,7 @@ def on_error(
         return _json({"response_type": "ephemeral", "text": text})
     kind = body.get("type")
     if kind == "view_submission":
-        block = _first_input_block(body.get("view") or {})
+        block = first_input_block(body.get("view") or {})
         if block:
             return _json({"response_action": "errors", "errors": {block: text.replace("*", "")}})
         return _json({})
@@ -152,11 +187,3 @@ def _user_id(body: dict[str, Any]) -> str | None:
         return str(body["user_id"])
     event = body.get("event") or {}
     return str(event["user"]) if isinstance(event, dict) and event.get("user") else None
-
-
-def _first_input_block(view: dict[str, Any]) -> str | None:
-    for block in view.get("blocks") or []:
-        if block.get("type") == "input" and block.get("block_id"):
-            return str(block["block_id"])
-    values = (view.get("state") or {}).get("values") or {}
-    return next(iter(values), None)

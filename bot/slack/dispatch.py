@@ -8,9 +8,12 @@ worded: it asks the services for the row's read model and renders it with the vi
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+import threading
+import time
+from collections.abc import Callable, Iterable
 
 from slack_sdk import WebClient
+from sqlalchemy.exc import DBAPIError
 
 from bot.clock import Clock
 from bot.delivery.outbox import DeliveryPolicy, NotReady, Report, SlackCall, Undeliverable
@@ -24,6 +27,7 @@ from bot.slack.directory import SlackDirectory
 from bot.slack.views.headsups import headsup_message
 from bot.slack.views.messages import is_final, outbox_message
 from storage.models import OutboxMessage
+from storage.retry import is_transient, lock_waits_within
 
 log = logging.getLogger(__name__)
 
@@ -54,6 +58,15 @@ class Dispatcher:
             policy=policy or policy_from_settings(services),
             on_dead=self._report_dead,
         )
+        #: What a listener could not say at once is said within seconds, in the background.
+        self.followups = (
+            FollowUps(self._deliver_patiently, first_wait=self.engine.policy.pace_seconds)
+            if services.settings.followups_in_background
+            else None
+        )
+
+    def _deliver_patiently(self, keys: list[str]) -> Report:
+        return self.engine.run_once(keys=keys, patient=True)
 
     def deliver_due(self, *, timeout: float = 30.0) -> Report:
         """Send every row whose time has come, waiting out short retries (bounded)."""
@@ -66,11 +79,29 @@ class Dispatcher:
         wanted = list(dict.fromkeys(keys))
         if not wanted:
             return Report()
-        return self.engine.run_once(keys=wanted, patient=False)
+        # The change that queued these is already committed: a busy database here must not
+        # turn its answer into an error, so lock waits stay within the budget and a failure
+        # leaves the rows (durable in the outbox) to the next pass.
+        try:
+            with lock_waits_within(self.services.settings.write_budget_seconds):
+                report = self.engine.run_once(keys=wanted, patient=False)
+        except DBAPIError as error:
+            if not is_transient(error):
+                raise
+            log.warning(
+                "follow-ups handed to the background: the database was busy (%s)",
+                error.__class__.__name__,
+            )
+            report = Report(deferred=wanted)
+        if self.followups is not None:
+            self.followups.add([*report.deferred, *(key for key, _ in report.retried)])
+        return report
 
     def stop(self) -> None:
         """Finish the row in hand, give the rest back, claim nothing more."""
         self.engine.stopping = True
+        if self.followups is not None:
+            self.followups.stop()
 
     # -- wording ----------------------------------------------------------------------------
     def prepare(self, row: OutboxMessage) -> SlackCall | None:
@@ -160,6 +191,74 @@ class Dispatcher:
         if row.kind == DELIVERY_FAILED or row.recipient == self.services.settings.cct_channel_id:
             return
         self.services.messages.queue_delivery_failure(row.id, error)
+
+
+class FollowUps:
+    """A listener's follow-ups that could not go at once — their channel's pace was not
+    free, or Slack failed for a moment — are tried again by one background thread within
+    seconds (pacing honoured), instead of waiting for the next scheduler pass. The rows stay
+    in the outbox throughout, so a stop or a crash only leaves them to the scheduler."""
+
+    TRIES = 4
+
+    def __init__(self, deliver: Callable[[list[str]], Report], *, first_wait: float) -> None:
+        self._deliver = deliver
+        self._first_wait = max(first_wait, 0.05)
+        self._waiting: dict[str, tuple[float, int]] = {}  # key -> (when, tries left)
+        self._cond = threading.Condition()
+        self._thread: threading.Thread | None = None
+        self._stopping = False
+
+    def add(self, keys: Iterable[str], *, wait: float | None = None, tries: int = TRIES) -> None:
+        keys = [k for k in keys if k]
+        if not keys:
+            return
+        when = time.monotonic() + (self._first_wait if wait is None else wait)
+        with self._cond:
+            if self._stopping:
+                return
+            for key in keys:
+                self._waiting[key] = (when, tries)
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(target=self._run, name="follow-ups", daemon=True)
+                self._thread.start()
+            self._cond.notify()
+
+    def stop(self) -> None:
+        with self._cond:
+            self._stopping = True
+            self._waiting.clear()
+            self._cond.notify()
+
+    def _run(self) -> None:
+        while True:
+            with self._cond:
+                while not self._stopping:
+                    now = time.monotonic()
+                    due = {k: v for k, v in self._waiting.items() if v[0] <= now}
+                    if due:
+                        break
+                    if not self._waiting:
+                        self._cond.wait(30)
+                        if not self._waiting:
+                            self._thread = None
+                            return
+                        continue
+                    self._cond.wait(min(when for when, _ in self._waiting.values()) - now)
+                if self._stopping:
+                    return
+                for key in due:
+                    del self._waiting[key]
+            try:
+                report = self._deliver(list(due))
+            except Exception:
+                log.exception("follow-ups left to the scheduler: the background send failed")
+                continue
+            again = [*report.deferred, *(key for key, _ in report.retried)]
+            for key in again:
+                left = due[key][1] - 1 if key in due else 0
+                if left > 0:
+                    self.add([key], wait=self._first_wait * 2 ** (self.TRIES - left), tries=left)
 
 
 def policy_from_settings(services: Services) -> DeliveryPolicy:

@@ -79,6 +79,10 @@ def variant(action: Id, choice: str) -> str:
 def any_variant(action: Id) -> re.Pattern[str]:
     """Matches `action` itself and every `variant` of it, nothing else."""
     return re.compile(rf"^{re.escape(str(action))}(?::[A-Za-z0-9_.-]+)?$")
+#: Row ids fit a signed 64-bit column; a larger one (2**63) is a forgery, not a lookup.
+MAX_ROW_ID = 2**62
+#: What a chart id may look like (as `/care` and the caseload CSV accept it).
+CHART_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$"
 
 
 class _Value(BaseModel):
@@ -91,9 +95,13 @@ class _Value(BaseModel):
 class PromptValue(_Value):
     """On every prompt button: the outbox row the message came from and the client."""
 
-    o: int = Field(description="outbox row id of the message")
-    c: str = Field(min_length=1, max_length=64, description="chart id")
-    v: str | None = Field(None, max_length=32, description="the choice (snooze days, yes/no…)")
+    o: int = Field(ge=1, le=MAX_ROW_ID, description="outbox row id of the message")
+    c: str = Field(
+        min_length=1, max_length=64, pattern=CHART_ID_PATTERN, description="chart id"
+    )
+    v: str | None = Field(
+        None, max_length=32, pattern=r"^[^\x00]*$", description="the choice (snooze days, yes/no…)"
+    )
 
 
 class HeadsUpValue(_Value):
@@ -106,20 +114,20 @@ class HeadsUpValue(_Value):
 class SummaryMetadata(_Value):
     """The summary modal's private_metadata: whose summary, and the checklist message."""
 
-    c: str = Field(min_length=1, max_length=64)
-    o: int | None = None
+    c: str = Field(min_length=1, max_length=64, pattern=CHART_ID_PATTERN)
+    o: int | None = Field(None, ge=1, le=MAX_ROW_ID)
 
 
 class CaseloadMetadata(_Value):
     """The "more" modal's private_metadata: which list, which page."""
 
     section: Literal["needs_action", "outreach", "discharging", "recent", "cct_queue"]
-    page: int = 0
+    page: int = Field(0, ge=0, le=10_000)
 
 
 class PageValue(_Value):
     section: Literal["needs_action", "outreach", "discharging", "recent", "cct_queue"]
-    page: int = 0
+    page: int = Field(0, ge=0, le=10_000)
 
 
 M = TypeVar("M", bound=_Value)

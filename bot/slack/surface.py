@@ -27,7 +27,11 @@ class Surface:
         return Actor(user_id, Source.SLACK, is_cct=self.directory.is_cct(user_id))
 
     def learn(self, user_id: str) -> None:
-        """Store a clinician's Slack zone and name (a caseload zone wins); cached lookups."""
+        """Store a clinician's Slack zone and name (a caseload zone wins); cached lookups.
+
+        Nothing is written (no transaction is even opened) when the record already says
+        what Slack says, which is every request but the first after a change.
+        """
         zone, source, name = self.services.clinicians.clinician_profile(user_id)
         if (
             source is None
@@ -37,7 +41,15 @@ class Surface:
         ):
             return
         profile = self.directory.profile(user_id)
-        if profile is not None:
+        if profile is None:
+            return
+        zone_known = (
+            source == "caseload"
+            or not profile.timezone
+            or (zone == profile.timezone and source == "slack")
+        )
+        name_known = not profile.real_name or name == profile.real_name
+        if not (zone_known and name_known):
             self.services.clinicians.learn_clinician(
                 user_id, timezone=profile.timezone, display_name=profile.real_name
             )

@@ -55,7 +55,7 @@ def test_bad_input_gets_a_specific_message_and_the_usage(clients: Bot, text: str
 def test_unknown_client_is_named_and_nothing_is_written(clients: Bot) -> None:
     before = clients.counts()
     body = care(clients, "note R-9999 hello")
-    assert "No client with chart id R-9999" in body["text"]
+    assert "No client R-9999 is on your caseload" in body["text"]
     assert "(ref " in body["text"]
     assert clients.counts() == before
 

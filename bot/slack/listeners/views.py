@@ -16,13 +16,22 @@ def register(app: App) -> None:
     app.view(str(Id.SUMMARY_MODAL))(submit_summary)
 
 
+def _element(values: dict[str, Any], block: Id, action: Id) -> dict[str, Any]:
+    """One input's state; anything not shaped as Slack sends it reads as empty."""
+    inputs = values.get(str(block))
+    element = inputs.get(str(action)) if isinstance(inputs, dict) else None
+    return element if isinstance(element, dict) else {}
+
+
 def _text(values: dict[str, Any], block: Id, action: Id) -> str:
-    return str(((values.get(str(block)) or {}).get(str(action)) or {}).get("value") or "")
+    value = _element(values, block, action).get("value")
+    return value if isinstance(value, str) else ""
 
 
 def _choice(values: dict[str, Any], block: Id, action: Id) -> str:
-    element = (values.get(str(block)) or {}).get(str(action)) or {}
-    return str((element.get("selected_option") or {}).get("value") or "")
+    option = _element(values, block, action).get("selected_option")
+    value = option.get("value") if isinstance(option, dict) else None
+    return value if isinstance(value, str) else ""
 
 
 def _date(values: dict[str, Any], block: Id, action: Id) -> str | None:

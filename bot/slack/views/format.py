@@ -42,15 +42,22 @@ class SlackMessage:
 
 def when(instant: datetime, zone: str) -> str:
     """'Mon 16 Mar 2026, 10:05 EDT' in `zone`."""
-    local = instant.astimezone(ZoneInfo(zone))
+    local = _local(instant, zone)
     return f"{local:%a} {local.day} {local:%b %Y, %H:%M %Z}"
+
+
+def _local(instant: datetime, zone: str | None) -> datetime:
+    """`instant` in `zone`; a date at the calendar's edge stays as stored."""
+    try:
+        return instant.astimezone(ZoneInfo(zone)) if zone else instant
+    except OverflowError:
+        return instant
 
 
 def day(value: date | datetime, zone: str | None = None) -> str:
     """'Mon 16 Mar 2026' (a datetime is read in `zone`)."""
     if isinstance(value, datetime):
-        value = value.astimezone(ZoneInfo(zone)) if zone else value
-        value = value.date()
+        value = _local(value, zone).date()
     return f"{value:%a} {value.day} {value:%b %Y}"
 
 
@@ -70,12 +77,29 @@ def escape(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
+def split_long(line: str, limit: int) -> list[str]:
+    """`line` in pieces of at most `limit` characters, cut at a space where there is one and
+    never inside an escape such as `&amp;` - nothing is dropped."""
+    pieces: list[str] = []
+    while len(line) > limit:
+        cut = line.rfind(" ", limit // 2, limit + 1)
+        if cut <= 0:
+            cut = limit
+            entity = line.rfind("&", max(0, cut - 6), cut)
+            if entity > 0 and ";" not in line[entity:cut]:
+                cut = entity
+        pieces.append(line[:cut])
+        line = line[cut:].lstrip(" ") if line[cut : cut + 1] == " " else line[cut:]
+    pieces.append(line)
+    return pieces
+
+
 def chunks(lines: list[str], *, limit: int = SECTION_LIMIT - 100) -> list[str]:
-    """Join lines into texts that each fit one section block."""
+    """Join lines into texts that each fit one section block; a line longer than a block is
+    split across blocks, never cut short."""
     out: list[str] = []
     current = ""
-    for line in lines:
-        line = line if len(line) <= limit else line[: limit - 1] + "…"
+    for line in (piece for whole in lines for piece in split_long(whole, limit)):
         candidate = f"{current}\n{line}" if current else line
         if len(candidate) > limit:
             out.append(current)

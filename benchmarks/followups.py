@@ -1,0 +1,112 @@
+"""Follow-up latency: from a `/care discharge` to its checklist in the clinician's Slack DM.
+
+Starts `discharge-bot serve` (scheduler off, so nothing but the listener and its background
+follow-ups can send) against the loopback fake Slack, sends --commands signed
+`/care discharge` commands for different clients, round-robin over --clinicians clinicians,
+at --concurrency, and measures for each the time until the checklist (found by the outbox
+key every post carries in its metadata) is stored in the fake Slack. Pacing (one post per
+channel per second) still holds; the target is p95 under 2 s. Exits 1 when it is missed or a
+checklist never arrives.
+
+    .venv/bin/python benchmarks/followups.py [--commands 200] [--clinicians 50]
+        [--concurrency 10] [--database-url URL] [--no-background]
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from ack import CLINICIANS, TOKEN, drive, ours, prepare
+
+from bot.delivery.outbox import METADATA_EVENT
+from tests.fakes.slack_api import FakeSlackAPI
+from tests.fakes.slack_requests import SlackRequests
+
+SECRET = "bench-signing-secret"
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--commands", type=int, default=200)
+    parser.add_argument("--clinicians", type=int, default=50, help=f"at most {50}")
+    parser.add_argument("--concurrency", type=int, default=10)
+    parser.add_argument("--database-url")
+    parser.add_argument(
+        "--no-background",
+        action="store_true",
+        help="the baseline: what the listener cannot send at once waits for the scheduler",
+    )
+    args = parser.parse_args()
+    slack = SlackRequests(signing_secret=SECRET)
+    with tempfile.TemporaryDirectory() as folder, FakeSlackAPI(bot_token=TOKEN) as fake:
+        for c in range(args.clinicians):
+            fake.add_user(f"U{c:08d}", tz="America/Toronto")
+        url = args.database_url or f"sqlite:///{Path(folder) / 'followups.db'}"
+        # The seeding gives client R-i (episode i+1) to clinician i % CLINICIANS: take the
+        # clients of the first --clinicians clinicians only.
+        chosen = [i for i in range(args.commands * CLINICIANS) if i % CLINICIANS < args.clinicians]
+        chosen = chosen[: args.commands]
+        prepare(url, chosen[-1] + 1, due=0)
+        requests = [
+            slack.slash_command(f"discharge R-{i}", user_id=f"U{i % CLINICIANS:08d}")
+            for i in chosen
+        ]
+        sent_at: dict[int, float] = {}
+        lock = threading.Lock()
+        extra = {
+            # every hour a working hour, so the checklist is due at once whatever the day
+            "DISCHARGE_WORK_START": "00:00",
+            "DISCHARGE_WORK_END": "23:59",
+            "DISCHARGE_WORKDAYS": "mon-sun",
+            "DISCHARGE_FOLLOWUPS_IN_BACKGROUND": "false" if args.no_background else "true",
+        }
+        with ours(url, fake, threads=8, workers=1, extra=extra) as port:
+            started = time.time()
+
+            def mark(n: int) -> None:
+                with lock:
+                    sent_at[chosen[n]] = time.time()
+
+            run = drive(port, requests, args.concurrency, "ours, /care discharge", before=mark)
+            deadline = time.monotonic() + 30
+            arrived: dict[int, float] = {}
+            while time.monotonic() < deadline and len(arrived) < args.commands:
+                for call in fake.calls("chat.postMessage"):
+                    meta = call.body.get("metadata") or {}
+                    if meta.get("event_type") != METADATA_EVENT:
+                        continue
+                    key = str((meta.get("event_payload") or {}).get("idempotency_key", ""))
+                    if key.endswith(":checklist:0"):
+                        client = int(key[2:].split(":")[0]) - 1
+                        arrived.setdefault(client, call.at)
+                time.sleep(0.2)
+    latencies = sorted(arrived[i] - sent_at[i] for i in arrived)
+    missing = args.commands - len(latencies)
+    p95 = latencies[int(0.95 * (len(latencies) - 1))] if latencies else float("inf")
+    print(
+        f"# follow-ups {time.strftime('%Y-%m-%d %H:%M', time.gmtime(started))} UTC: "
+        f"{args.commands} /care discharge over {args.clinicians} clinicians at "
+        f"c={args.concurrency}; answers {dict(run.statuses)}"
+    )
+    if latencies:
+        print(
+            f"  command -> checklist in Slack: p50 {latencies[len(latencies) // 2] * 1000:.0f} ms,"
+            f" p95 {p95 * 1000:.0f} ms, max {latencies[-1] * 1000:.0f} ms; {missing} never arrived"
+        )
+    ok = missing == 0 and p95 < 2.0 and set(run.statuses) == {200}
+    print("target met (p95 < 2 s, every checklist arrived)" if ok else "MISSED: p95 >= 2 s or lost")
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,175 @@
+"""Writes that cannot be made right now are tried again inside a time budget, or refused whole.
+
+A request has a budget (Slack gives up after 3 s). Inside `within_budget(...)`, every
+transaction is told how long it may wait for a lock (SQLite's busy timeout, PostgreSQL's
+`lock_timeout`), and a unit of work that fails for a passing reason — SQLite's `database is
+locked`, a PostgreSQL deadlock or serialization failure, a lock wait that ran out, a dropped
+connection — is rolled back and run again from the start while time remains. When it runs out,
+`BudgetExhausted` is raised: the caller says plainly that nothing was saved (the rolled-back
+transaction left nothing half-done).
+"""
+
+from __future__ import annotations
+
+import random
+import sqlite3
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from typing import Any, TypeVar
+
+from sqlalchemy import Engine, event
+from sqlalchemy.exc import DBAPIError, OperationalError
+
+T = TypeVar("T")
+
+#: SQLite's wait for the write lock outside any budget (the scheduler, the CLI).
+DEFAULT_SQLITE_BUSY_MS = 30_000
+#: Never wait less than this for a lock: a shorter wait only turns a queue into refusals.
+MIN_WAIT_MS = 50
+
+_deadline: ContextVar[float | None] = ContextVar("write_deadline", default=None)
+
+#: PostgreSQL SQLSTATEs worth another try: serialization failure, deadlock, lock not
+#: available (lock_timeout), query cancelled (statement_timeout), and the connection classes.
+_PG_TRANSIENT = {"40001", "40P01", "55P03", "57014", "57P01", "08000", "08003", "08006"}
+_SQLITE_TRANSIENT = ("database is locked", "database is busy", "database table is locked")
+
+
+class BudgetExhausted(Exception):
+    """The write was tried until the budget ran out; nothing of it was kept."""
+
+    def __init__(self, attempts: int, cause: BaseException) -> None:
+        self.attempts = attempts
+        super().__init__(f"gave up after {attempts} attempt(s): {cause.__class__.__name__}")
+
+
+def is_transient(error: BaseException) -> bool:
+    """Whether trying the same unit of work again may well succeed."""
+    if not isinstance(error, DBAPIError):
+        return False
+    if error.connection_invalidated:
+        return True
+    original = error.orig
+    code = getattr(original, "sqlstate", None) or getattr(original, "pgcode", None)
+    if code is not None:
+        return str(code) in _PG_TRANSIENT or str(code).startswith("08")
+    message = str(original).lower()
+    return any(words in message for words in _SQLITE_TRANSIENT)
+
+
+def remaining_ms() -> int | None:
+    """Milliseconds left in the current budget (never below MIN_WAIT_MS), None outside one."""
+    deadline = _deadline.get()
+    if deadline is None:
+        return None
+    return max(MIN_WAIT_MS, int((deadline - time.monotonic()) * 1000))
+
+
+@contextmanager
+def lock_waits_within(seconds: float) -> Iterator[None]:
+    """Bound every lock wait in the block by one deadline, without trying anything again
+    (for work with effects outside the database, e.g. posting to Slack)."""
+    if _deadline.get() is not None:
+        yield
+        return
+    token = _deadline.set(time.monotonic() + seconds)
+    try:
+        yield
+    finally:
+        _deadline.reset(token)
+
+
+def within_budget(
+    work: Callable[[], T], *, seconds: float, sleep: Callable[[float], Any] = time.sleep
+) -> T:
+    """Run `work` (one or more whole units of work) until it succeeds or `seconds` pass.
+
+    Nested calls join the outer budget and leave the retrying to it (the outer call is
+    the one that starts again from the beginning).
+    """
+    if _deadline.get() is not None:
+        return work()
+    token = _deadline.set(time.monotonic() + seconds)
+    attempts = 0
+    try:
+        while True:
+            attempts += 1
+            try:
+                return work()
+            except DBAPIError as error:
+                if not is_transient(error):
+                    raise
+                deadline = _deadline.get()
+                assert deadline is not None
+                pause = min(0.2, 0.01 * 2**attempts) * random.uniform(0.5, 1.0)
+                if time.monotonic() + pause >= deadline:
+                    raise BudgetExhausted(attempts, error) from error
+                sleep(pause)
+    finally:
+        _deadline.reset(token)
+
+
+def install_lock_waits(engine: Engine) -> None:
+    """Each transaction waits for locks no longer than its budget allows."""
+    postgres = engine.dialect.name == "postgresql"
+
+    @event.listens_for(engine, "begin")
+    def _lock_wait(connection: Any) -> None:
+        wait = remaining_ms()
+        if postgres:
+            if wait is not None:
+                connection.exec_driver_sql(f"SET LOCAL lock_timeout = {int(wait)}")
+            return
+        dbapi = connection.connection.driver_connection
+        if dbapi is None:
+            return
+        busy = DEFAULT_SQLITE_BUSY_MS if wait is None else wait
+        dbapi.execute(f"PRAGMA busy_timeout = {int(busy)}")
+
+    if not postgres:
+        _queue_sqlite_writers(engine)
+
+
+_WRITES = ("INSERT", "UPDATE", "DELETE", "REPLACE", "SAVEPOINT")
+_HELD = "discharge_write_turn"
+
+
+def _queue_sqlite_writers(engine: Engine) -> None:
+    """SQLite has one write lock, and a writer that finds it taken sleeps and polls (up to
+    100 ms a nap), so under load the lock sits free while waiters sleep and the slowest
+    wait for seconds. The threads of one process therefore queue for their turn on a lock of
+    their own, taken at a transaction's first write and given back at its end: they are
+    served in turn, and SQLite's own wait is left to the few other processes."""
+    turn = threading.Lock()
+
+    @event.listens_for(engine, "before_cursor_execute")
+    def _take_turn(connection: Any, _c: Any, statement: str, *_: Any) -> None:
+        info = connection.connection.info
+        if info.get(_HELD) or not statement.lstrip()[:9].upper().startswith(_WRITES):
+            return
+        wait = remaining_ms()
+        seconds = (DEFAULT_SQLITE_BUSY_MS if wait is None else wait) / 1000
+        if not turn.acquire(timeout=seconds):
+            raise OperationalError(
+                statement, None, sqlite3.OperationalError("database is locked")
+            )
+        info[_HELD] = True
+
+    def _give_back(info: dict[str, Any]) -> None:
+        if info.pop(_HELD, False):
+            turn.release()
+
+    @event.listens_for(engine, "commit")
+    def _after_commit(connection: Any) -> None:
+        _give_back(connection.connection.info)
+
+    @event.listens_for(engine, "rollback")
+    def _after_rollback(connection: Any) -> None:
+        _give_back(connection.connection.info)
+
+    @event.listens_for(engine, "checkin")
+    def _returned(_dbapi: Any, record: Any) -> None:
+        _give_back(record.info)
