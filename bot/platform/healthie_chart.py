@@ -26,7 +26,9 @@ from bot.services.readmodels import ChartLink
 log = logging.getLogger(__name__)
 
 
-class ChartSettings(Protocol):
+class FormSettings(Protocol):
+    """Which charting forms the bot writes: by id, else found by name."""
+
     @property
     def healthie_admin_note_form_id(self) -> str | None: ...
     @property
@@ -35,6 +37,9 @@ class ChartSettings(Protocol):
     def healthie_discharge_form_id(self) -> str | None: ...
     @property
     def healthie_discharge_form_name(self) -> str: ...
+
+
+class ChartSettings(FormSettings, Protocol):
     @property
     def platform_app_url(self) -> str | None: ...
     @property

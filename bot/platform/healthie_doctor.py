@@ -17,6 +17,7 @@ from bot.platform.healthie_api import (
     HealthieClient,
     PlatformError,
 )
+from bot.platform.healthie_chart import FormSettings
 
 # The webhook events the bot uses (bot/platform/healthie.py), as Healthie names them.
 REQUIRED_WEBHOOK_EVENTS = (
@@ -50,19 +51,11 @@ class Check:
     detail: str
 
 
-class DoctorSettings(Protocol):
+class DoctorSettings(FormSettings, Protocol):
     """The part of `bot.settings.Settings` these checks read."""
 
     @property
     def healthie_api_version(self) -> str: ...
-    @property
-    def healthie_admin_note_form_id(self) -> str | None: ...
-    @property
-    def healthie_admin_note_form_name(self) -> str: ...
-    @property
-    def healthie_discharge_form_id(self) -> str | None: ...
-    @property
-    def healthie_discharge_form_name(self) -> str: ...
     @property
     def discharged_group_name(self) -> str: ...
 
