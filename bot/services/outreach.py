@@ -77,6 +77,7 @@ class Outreach:
                 records = repo.events_of_episodes(  # one query a batch
                     [e.id for e in batch], kinds=POLICY_KINDS
                 )
+                repo.note_dates_of([e.id for e in batch])  # read ahead, for `history`
                 for episode in batch:
                     seen.add(episode.id)
                     _, queued = self.episodes.advance(
