@@ -7,7 +7,7 @@ from contextlib import contextmanager
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Connection, Table, and_, func, select
+from sqlalchemy import Connection, Table, and_, bindparam, func, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, joinedload, selectinload, sessionmaker
@@ -358,9 +358,7 @@ class Repository:
 
         One INSERT … ON CONFLICT DO NOTHING: a first delivery and its concurrent retry
         cannot both win, and no savepoint or prior read is needed."""
-        return self.session.execute(
-            claim_delivery_statement(self.session, source, delivery_id, now)
-        ).scalar() is not None
+        return claim_delivery(self.session, source=source, delivery_id=delivery_id, now=now)
 
     def release_delivery(self, *, source: str, delivery_id: str) -> None:
         """Forget a claimed delivery whose side effect failed, so it can be tried again."""
@@ -414,19 +412,33 @@ class Repository:
         return self.session.get(RuntimeMark, name)
 
 
-def claim_delivery_statement(
-    bind: Session | Connection, source: str, delivery_id: str, now: datetime
-) -> Any:
-    """INSERT the delivery id unless it is there (ON CONFLICT DO NOTHING), RETURNING its new
-    id: a first delivery and its concurrent retry cannot both get a row back."""
-    table = cast(Table, ProcessedDelivery.__table__)
+_CLAIMS: dict[str, Any] = {}
+
+
+def claim_delivery(
+    bind: Session | Connection, *, source: str, delivery_id: str, now: datetime
+) -> bool:
+    """Record an inbound delivery id in `bind`'s transaction; False when it was there.
+
+    One INSERT … ON CONFLICT DO NOTHING RETURNING id (built once per dialect): a first
+    delivery and its concurrent retry cannot both get a row back."""
     dialect = bind.get_bind().dialect.name if isinstance(bind, Session) else bind.dialect.name
-    statement: Any = pg_insert(table) if dialect == "postgresql" else sqlite_insert(table)
-    return (
-        statement.values(source=source, delivery_id=delivery_id, received_at=now)
-        .on_conflict_do_nothing(index_elements=["source", "delivery_id"])
-        .returning(table.c.id)
-    )
+    statement = _CLAIMS.get(dialect)
+    if statement is None:
+        table = cast(Table, ProcessedDelivery.__table__)
+        make = pg_insert if dialect == "postgresql" else sqlite_insert
+        statement = _CLAIMS[dialect] = (
+            make(table)
+            .values(
+                source=bindparam("source"),
+                delivery_id=bindparam("delivery_id"),
+                received_at=bindparam("received_at", type_=table.c.received_at.type),
+            )
+            .on_conflict_do_nothing(index_elements=["source", "delivery_id"])
+            .returning(table.c.id)
+        )
+    params = {"source": source, "delivery_id": delivery_id, "received_at": now}
+    return bind.execute(statement, params).scalar() is not None
 
 
 class UnitOfWork:

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Connection, Table, and_, func, insert, or_, select, update
+from sqlalchemy import Connection, Table, and_, bindparam, func, insert, or_, select, update
 
 from storage.models import SlackInboxItem
 
@@ -43,22 +43,28 @@ class Item:
         return self.attempts > 1 and self.last_error is None
 
 
+#: Built once: on the path of Slack's answer, not rebuilt (and re-keyed) per request.
+_PUT = (
+    insert(_table)
+    .values(
+        kind=bindparam("kind"),
+        user_id=bindparam("user_id"),
+        body=bindparam("body", type_=_table.c.body.type),
+        status=PENDING,
+        attempts=0,
+        received_at=bindparam("now", type_=_table.c.received_at.type),
+        not_before=bindparam("now_", type_=_table.c.not_before.type),
+    )
+    .returning(_table.c.id)
+)
+
+
 def put(
     connection: Connection, *, kind: str, user_id: str, body: dict[str, Any], now: datetime
 ) -> int:
     """Store one request; its id. The caller commits before answering Slack."""
     row_id = connection.scalar(
-        insert(_table)
-        .values(
-            kind=kind,
-            user_id=user_id,
-            body=body,
-            status=PENDING,
-            attempts=0,
-            received_at=now,
-            not_before=now,
-        )
-        .returning(_table.c.id)
+        _PUT, {"kind": kind, "user_id": user_id, "body": body, "now": now, "now_": now}
     )
     assert row_id is not None
     return int(row_id)

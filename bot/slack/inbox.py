@@ -36,7 +36,7 @@ from sqlalchemy import Engine
 from bot.clock import Clock
 from bot.domain.errors import DomainError, NotSaved
 from storage import slack_inbox as rows
-from storage.repository import claim_delivery_statement
+from storage.repository import claim_delivery
 from storage.retry import BudgetExhausted, is_transient, within_budget
 
 log = logging.getLogger(__name__)
@@ -130,10 +130,10 @@ class SlackInbox:
         def store() -> int | None:
             now = self._clock.now()
             with self._engine.begin() as connection:
-                if once is not None:
-                    claim = claim_delivery_statement(connection, once[0], once[1], now)
-                    if connection.execute(claim).scalar() is None:
-                        return None
+                if once is not None and not claim_delivery(
+                    connection, source=once[0], delivery_id=once[1], now=now
+                ):
+                    return None
                 return rows.put(connection, kind=kind, user_id=user, body=kept, now=now)
 
         try:
