@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple, cast
 
-from sqlalchemy import and_, func, select
+from sqlalchemy import Table, and_, func, insert, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session, joinedload, selectinload, sessionmaker
 from storage.models import (
     AdminNote,
     AuditEntry,
+    Base,
     Client,
     Clinician,
     Episode,
@@ -25,6 +26,24 @@ from storage.models import (
     ProcessedDelivery,
     RuntimeMark,
 )
+from storage.types import UtcDateTime
+
+
+class CaseloadEntry(NamedTuple):
+    """A caseload row as stored: the client, its clinician, its current episode's cache."""
+
+    client_id: int
+    chart_id: str
+    slack_user_id: str
+    episode_id: int | None
+    state: str | None
+    trigger: str | None
+    closed_at: datetime | None
+    checkins_sent: int | None
+    next_step: str | None
+    next_due_at: datetime | None
+    last_contact_at: datetime | None
+    updated_at: datetime | None
 
 
 class Repository:
@@ -60,15 +79,9 @@ class Repository:
     ) -> list[tuple[Client, Episode | None]]:
         """One page of clients in chart-id order with their clinician and current episode,
         in one query (keyset paging: pass the last chart id seen as `after_chart`)."""
-        latest = (
-            select(func.max(Episode.id))
-            .where(Episode.client_id == Client.id)
-            .correlate(Client)
-            .scalar_subquery()
-        )
         query = (
             select(Client, Episode)
-            .outerjoin(Episode, Episode.id == latest)
+            .outerjoin(Episode, Episode.id == _latest_episode_id())
             .options(joinedload(Client.clinician))
             .order_by(Client.chart_id)
             .limit(limit)
@@ -78,6 +91,134 @@ class Repository:
         if after_chart is not None:
             query = query.where(Client.chart_id > after_chart)
         return [(client, episode) for client, episode in self.session.execute(query).all()]
+
+    def caseload_table(
+        self,
+        *,
+        clinician_id: int | None = None,
+        after_chart: str | None = None,
+        offset: int = 0,
+        limit: int = 500,
+    ) -> list[CaseloadEntry]:
+        """One page of the caseload as plain rows (no ORM objects): each client in chart-id
+        order with its clinician's Slack id and its current episode's cached state and
+        schedule. Keyset paging with `after_chart` (the last chart id seen), or `offset`."""
+        query = (
+            select(
+                Client.id.label("client_id"),
+                Client.chart_id,
+                Clinician.slack_user_id,
+                Episode.id.label("episode_id"),
+                Episode.state,
+                Episode.trigger,
+                Episode.closed_at,
+                Episode.checkins_sent,
+                Episode.next_step,
+                Episode.next_due_at,
+                Episode.last_contact_at,
+                Episode.updated_at,
+            )
+            .join(Clinician, Clinician.id == Client.clinician_id)
+            .outerjoin(Episode, Episode.id == _latest_episode_id())
+            .order_by(Client.chart_id)
+            .limit(limit)
+        )
+        if clinician_id is not None:
+            query = query.where(Client.clinician_id == clinician_id)
+        if after_chart is not None:
+            query = query.where(Client.chart_id > after_chart)
+        if offset:
+            query = query.offset(offset)
+        return [CaseloadEntry._make(row) for row in self.session.execute(query)]
+
+    def count_clients(self, *, clinician_id: int | None = None) -> int:
+        query = select(func.count()).select_from(Client)
+        if clinician_id is not None:
+            query = query.where(Client.clinician_id == clinician_id)
+        return int(self.session.scalar(query) or 0)
+
+    def clinicians_by_slack_ids(self, slack_user_ids: Sequence[str]) -> dict[str, Clinician]:
+        found: dict[str, Clinician] = {}
+        wanted = sorted(set(slack_user_ids))
+        for start in range(0, len(wanted), IN_CHUNK):
+            query = select(Clinician).where(
+                Clinician.slack_user_id.in_(wanted[start : start + IN_CHUNK])
+            )
+            found.update((c.slack_user_id, c) for c in self.session.scalars(query))
+        return found
+
+    def clients_by_chart_ids(
+        self, chart_ids: Sequence[str]
+    ) -> dict[str, tuple[Client, Episode | None]]:
+        """The clients among `chart_ids` that exist, each with its clinician and current
+        episode: one query per IN_CHUNK ids (the batched import's lookup)."""
+        found: dict[str, tuple[Client, Episode | None]] = {}
+        for start in range(0, len(chart_ids), IN_CHUNK):
+            query = (
+                select(Client, Episode)
+                .outerjoin(Episode, Episode.id == _latest_episode_id())
+                .options(joinedload(Client.clinician))
+                .where(Client.chart_id.in_(list(chart_ids[start : start + IN_CHUNK])))
+            )
+            found.update((c.chart_id, (c, e)) for c, e in self.session.execute(query).all())
+        return found
+
+    def insert_many(self, model: type[Base], rows: Sequence[dict[str, Any]]) -> None:
+        """Insert `rows` (dicts with the same keys) as one executemany, each value through
+        its column's type (so encrypted columns are encrypted, instants stored as UTC).
+
+        No RETURNING: SQLite would then insert one row per statement to keep the ids in
+        order; read the ids back by a unique key instead (`ids_by`). On SQLite the rows go
+        to the driver's own executemany with each distinct instant converted once (what
+        SQLAlchemy's per-row parameter handling would spend most of the time on); on
+        PostgreSQL SQLAlchemy batches them into multi-row VALUES."""
+        if not rows:
+            return
+        table = cast(Table, model.__table__)
+        connection = self.session.connection()
+        dialect = connection.dialect
+        if dialect.name != "sqlite":
+            connection.execute(insert(table), list(rows))
+            return
+        keys = list(rows[0])
+        compiled = insert(table).compile(dialect=dialect, column_keys=keys)
+        order = list(compiled.positiontup or ())
+        assert sorted(order) == sorted(keys), (order, keys)
+        columns = []
+        for key in order:
+            column_type = table.c[key].type
+            process = column_type.dialect_impl(dialect).bind_processor(dialect)
+            # Only plain instants are memoised: an encrypted value must be sealed each time.
+            columns.append((key, process, isinstance(column_type, UtcDateTime)))
+        memo: dict[tuple[str, Any], Any] = {}
+
+        def value(key: str, process: Any, memoise: bool, raw: Any) -> Any:
+            if process is None or raw is None:
+                return raw
+            if not memoise:
+                return process(raw)
+            found = memo.get((key, raw), _MISSING)
+            if found is _MISSING:
+                found = memo[(key, raw)] = process(raw)
+            return found
+
+        parameters = [
+            tuple(value(key, process, memoise, row[key]) for key, process, memoise in columns)
+            for row in rows
+        ]
+        connection.exec_driver_sql(compiled.string, parameters)
+
+    def ids_by(self, column: Any, keys: Sequence[Any]) -> dict[Any, int]:
+        """{key: id} of the rows whose unique `column` is among `keys` (one query per
+        IN_CHUNK keys)."""
+        found: dict[Any, int] = {}
+        id_column = column.class_.id
+        for start in range(0, len(keys), IN_CHUNK):
+            query = select(column, id_column).where(
+                column.in_(list(keys[start : start + IN_CHUNK]))
+            )
+            found.update((key, row_id) for key, row_id in self.session.execute(query))
+        return found
 
     def add(self, row: Any) -> None:
         self.session.add(row)
@@ -303,9 +444,7 @@ class Repository:
     def count_outbox(self, *, key_prefix: str) -> int:
         return int(
             self.session.scalar(
-                select(func.count())
-                .select_from(OutboxMessage)
-                .where(self._key_prefix(key_prefix))
+                select(func.count()).select_from(OutboxMessage).where(self._key_prefix(key_prefix))
             )
             or 0
         )
@@ -395,6 +534,23 @@ class Repository:
 
     def get_mark(self, name: str) -> RuntimeMark | None:
         return self.session.get(RuntimeMark, name)
+
+
+_MISSING = object()
+
+#: Ids per IN (...) list: far below SQLite's and PostgreSQL's parameter limits.
+IN_CHUNK = 2000
+
+
+def _latest_episode_id() -> Any:
+    """The current episode's id of the client in the enclosing query (the (client_id, id)
+    index answers it with one seek)."""
+    return (
+        select(func.max(Episode.id))
+        .where(Episode.client_id == Client.id)
+        .correlate(Client)
+        .scalar_subquery()
+    )
 
 
 class UnitOfWork:

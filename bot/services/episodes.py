@@ -438,17 +438,8 @@ class Episodes:
 
     def store(self, episode: Episode, assessment: Assessment, now: datetime) -> None:
         """Cache the state and the schedule: `next_due_at` is what the tick's index reads."""
-        episode.state = assessment.state.value
-        episode.trigger = assessment.trigger.value if assessment.trigger else None
-        episode.closure = assessment.closure.value if assessment.closure else None
-        episode.checkins_sent = assessment.checkins_sent
-        episode.outreach_started_at = assessment.outreach_started_at
-        upcoming = assessment.due[0] if assessment.due else assessment.next
-        if assessment.state is State.CLOSED:
-            upcoming = None
-        episode.next_step = step_label(upcoming)
-        episode.next_due_at = upcoming.due_at if upcoming else None
-        episode.updated_at = now
+        for column, value in stored_columns(assessment, now).items():
+            setattr(episode, column, value)
 
     def apply(
         self,
@@ -576,6 +567,26 @@ class Episodes:
             )
         )
         return key
+
+
+def stored_columns(assessment: Assessment, now: datetime) -> dict[str, Any]:
+    """The episode columns that cache an assessment (what `Episodes.store` writes, and what
+    the batched import inserts): the state, the schedule the tick's index reads, and the
+    last contact, so a settled episode's caseload row needs no re-assessment."""
+    upcoming = assessment.due[0] if assessment.due else assessment.next
+    if assessment.state is State.CLOSED:
+        upcoming = None
+    return {
+        "state": assessment.state.value,
+        "trigger": assessment.trigger.value if assessment.trigger else None,
+        "closure": assessment.closure.value if assessment.closure else None,
+        "checkins_sent": assessment.checkins_sent,
+        "outreach_started_at": assessment.outreach_started_at,
+        "next_step": step_label(upcoming),
+        "next_due_at": upcoming.due_at if upcoming else None,
+        "last_contact_at": assessment.last_contact_at,
+        "updated_at": now,
+    }
 
 
 def _settled(episode: Episode, now: datetime) -> bool:

@@ -3,21 +3,25 @@ the outbox, and App Home."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from bot.domain.checklist import ORDER as CHECKLIST_ORDER
 from bot.domain.checklist import TITLES as CHECKLIST_TITLES
-from bot.domain.model import Closure, EventKind, Recipient, State, StepKind
-from bot.domain.policy import Assessment, DueStep, assess
-from bot.services.episodes import Episodes, step_label
+from bot.domain.model import Closure, EventKind, Recipient, State, StepKind, Trigger
+from bot.domain.policy import Assessment, DueStep, assess, checkin_title
+from bot.services.episodes import POLICY_KINDS, Episodes, step_label
 from bot.services.readmodels import HomeData, HomeRow
 from bot.services.types import Actor
 from bot.services.wording import render_context
 from smart_phrases import RenderContext
 from storage.models import EventRecord, OutboxMessage
+from storage.repository import CaseloadEntry, Repository
+
+#: Clients per page of the caseload read.
+PAGE = 1000
 
 
 @dataclass(frozen=True)
@@ -61,38 +65,103 @@ class Reads:
         self.policy = episodes.policy
 
     def caseload(self, *, clinician_slack_id: str | None = None) -> list[CaseloadRow]:
+        """Every client (of one clinician, or all), in chart-id order."""
+        return list(self.caseload_rows(clinician_slack_id=clinician_slack_id))
+
+    def caseload_rows(
+        self,
+        *,
+        clinician_slack_id: str | None = None,
+        offset: int = 0,
+        limit: int | None = None,
+        page: int = PAGE,
+    ) -> Iterator[CaseloadRow]:
+        """The caseload in chart-id order (from `offset`, at most `limit` rows), read a
+        page at a time, each page its own short transaction, so a caller can stream it
+        (a pager, a file) without holding the database.
+
+        A page is one query of plain rows. A settled episode (active, nothing due yet, its
+        cache written before now) is shown from its cached state and schedule; the others
+        (and episodes cached before `last_contact_at` was) are assessed from their events,
+        read for the whole page in one more query. So a page costs at most three queries,
+        however many clients or events there are."""
         now = self.clock.now()
-        rows: list[CaseloadRow] = []
+        after: str | None = None
+        skip = offset
+        left = limit
+        clinician_id: int | None = None
         with self.uow() as repo:
-            clinician_id = None
             if clinician_slack_id is not None:
                 clinician = repo.clinician_by_slack_id(clinician_slack_id)
                 if clinician is None:
-                    return []
+                    return
                 clinician_id = clinician.id
-            pages = self.episodes.caseload_pages(repo, clinician_id=clinician_id)
-            for client, episode, records in pages:
-                assert records is not None  # no settled_at: every episode comes with events
+        while left is None or left > 0:
+            size = page if left is None else min(page, left)
+            with self.uow() as repo:
+                table = repo.caseload_table(
+                    clinician_id=clinician_id, after_chart=after, offset=skip, limit=size
+                )
+                rows = self._caseload_page(repo, table, now)
+            yield from rows
+            if len(table) < size:
+                return
+            after = table[-1].chart_id
+            skip = 0
+            if left is not None:
+                left -= len(table)
+
+    def caseload_count(self, *, clinician_slack_id: str | None = None) -> int:
+        with self.uow() as repo:
+            if clinician_slack_id is None:
+                return repo.count_clients()
+            clinician = repo.clinician_by_slack_id(clinician_slack_id)
+            return 0 if clinician is None else repo.count_clients(clinician_id=clinician.id)
+
+    def _caseload_page(
+        self, repo: Repository, table: Sequence[CaseloadEntry], now: datetime
+    ) -> list[CaseloadRow]:
+        total = self.policy.checkins
+        unsettled = [r.chart_id for r in table if not _settled(r, now)]
+        assessed: dict[str, CaseloadRow] = {}
+        if unsettled:
+            found = repo.clients_by_chart_ids(unsettled)
+            episodes = {c.id: e or self.episodes.episode(repo, c) for c, e in found.values()}
+            records = repo.events_of_episodes([e.id for e in episodes.values()], kinds=POLICY_KINDS)
+            for client, _ in found.values():
+                episode = episodes[client.id]
                 a = assess(
-                    self.episodes.history(repo, episode, records),
+                    self.episodes.history(repo, episode, records[episode.id]),
                     self.policy,
                     self.episodes.hours_for(client.clinician),
                     now,
                 )
                 upcoming = a.due[0] if a.due else a.next
-                rows.append(
-                    CaseloadRow(
-                        chart_id=client.chart_id,
-                        clinician=client.clinician.slack_user_id,
-                        state=a.state,
-                        next_step=step_label(upcoming),
-                        due_at=upcoming.due_at if upcoming else None,
-                        last_contact_at=a.last_contact_at,
-                        checkins_sent=a.checkins_sent,
-                        next_title=_title(upcoming, a, self.episodes.policy.checkins),
-                    )
+                assessed[client.chart_id] = CaseloadRow(
+                    chart_id=client.chart_id,
+                    clinician=client.clinician.slack_user_id,
+                    state=a.state,
+                    next_step=step_label(upcoming),
+                    due_at=upcoming.due_at if upcoming else None,
+                    last_contact_at=a.last_contact_at,
+                    checkins_sent=a.checkins_sent,
+                    next_title=_title(upcoming, a, total),
                 )
-        return rows
+        return [
+            assessed[r.chart_id]
+            if r.chart_id in assessed
+            else CaseloadRow(
+                chart_id=r.chart_id,
+                clinician=r.slack_user_id,
+                state=State.ACTIVE,
+                next_step=r.next_step,
+                due_at=r.next_due_at,
+                last_contact_at=r.last_contact_at,
+                checkins_sent=r.checkins_sent or 0,
+                next_title=_stored_title(r.next_step, r.trigger, total),
+            )
+            for r in table
+        ]
 
     def timeline(self, chart_id: str, *, actor: Actor) -> Timeline:
         now = self.clock.now()
@@ -278,6 +347,31 @@ _CLOSURE_WORDS: dict[Closure, str] = {
 
 def _local_day(at: datetime, zone: str) -> str:
     return at.astimezone(ZoneInfo(zone)).strftime("%a %b %-d")
+
+
+def _settled(row: CaseloadEntry, now: datetime) -> bool:
+    """Active, open, nothing due by `now`, cached before `now` with its last contact: the
+    cached row is what assessing its history at `now` would say (the tick relies on the
+    same cache to find what is due)."""
+    return (
+        row.state == State.ACTIVE.value
+        and row.closed_at is None
+        and row.next_due_at is not None
+        and row.next_due_at > now
+        and row.last_contact_at is not None
+        and row.updated_at is not None
+        and row.updated_at <= now
+    )
+
+
+def _stored_title(label: str | None, trigger: str | None, total: int) -> str | None:
+    """`_title` for a step cached as its label (`step_label`: "checkin 2", "checklist")."""
+    if label is None:
+        return None
+    kind, _, number = label.partition(" ")
+    if kind == StepKind.CHECKIN.value and number.isdigit():
+        return checkin_title(int(number), total, attendance=trigger == Trigger.ATTENDANCE.value)
+    return kind.replace("_", " ")
 
 
 def _title(step: DueStep | None, a: Assessment, total: int) -> str | None:
