@@ -51,7 +51,7 @@ def run(surface: Surface, cmd: CareCommand, user: str) -> SlackMessage:
     zone = surface.zone_for(user)
     if cmd.verb is Verb.CASELOAD or (cmd.verb is Verb.STATUS and cmd.client is None):
         rows = service.reads.caseload(clinician_slack_id=user)
-        return caseload_reply(rows, zone, summary_only=cmd.verb is Verb.STATUS)
+        return caseload_reply(rows, zone, summary_only=cmd.verb is Verb.STATUS, page=cmd.page)
     actor = surface.actor(user)
     chart = cmd.client or ""
     if cmd.verb is Verb.STATUS:
