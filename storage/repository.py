@@ -97,12 +97,11 @@ class Repository:
         *,
         clinician_id: int | None = None,
         after_chart: str | None = None,
-        offset: int = 0,
         limit: int = 500,
     ) -> list[CaseloadEntry]:
         """One page of the caseload as plain rows (no ORM objects): each client in chart-id
         order with its clinician's Slack id and its current episode's cached state and
-        schedule. Keyset paging with `after_chart` (the last chart id seen), or `offset`."""
+        schedule. Keyset paging: pass the last chart id seen as `after_chart`."""
         query = (
             select(
                 Client.id.label("client_id"),
@@ -127,9 +126,15 @@ class Repository:
             query = query.where(Client.clinician_id == clinician_id)
         if after_chart is not None:
             query = query.where(Client.chart_id > after_chart)
-        if offset:
-            query = query.offset(offset)
         return [CaseloadEntry._make(row) for row in self.session.execute(query)]
+
+    def chart_id_at(self, position: int, *, clinician_id: int | None = None) -> str | None:
+        """The chart id at `position` (0 is the first) in chart-id order: where a page that
+        starts further on resumes (the offset walks the chart-id index alone, not the join)."""
+        query = select(Client.chart_id).order_by(Client.chart_id).offset(position).limit(1)
+        if clinician_id is not None:
+            query = query.where(Client.clinician_id == clinician_id)
+        return self.session.scalar(query)
 
     def count_clients(self, *, clinician_id: int | None = None) -> int:
         query = select(func.count()).select_from(Client)

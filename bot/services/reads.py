@@ -87,7 +87,6 @@ class Reads:
         however many clients or events there are."""
         now = self.clock.now()
         after: str | None = None
-        skip = offset
         left = limit
         clinician_id: int | None = None
         with self.uow() as repo:
@@ -96,18 +95,21 @@ class Reads:
                 if clinician is None:
                     return
                 clinician_id = clinician.id
+            if offset > 0:
+                after = repo.chart_id_at(offset - 1, clinician_id=clinician_id)
+                if after is None:
+                    return
         while left is None or left > 0:
             size = page if left is None else min(page, left)
             with self.uow() as repo:
                 table = repo.caseload_table(
-                    clinician_id=clinician_id, after_chart=after, offset=skip, limit=size
+                    clinician_id=clinician_id, after_chart=after, limit=size
                 )
                 rows = self._caseload_page(repo, table, now)
             yield from rows
             if len(table) < size:
                 return
             after = table[-1].chart_id
-            skip = 0
             if left is not None:
                 left -= len(table)
 
