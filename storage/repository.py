@@ -7,7 +7,7 @@ from contextlib import contextmanager
 from datetime import datetime
 from typing import Any, NamedTuple, cast
 
-from sqlalchemy import Table, and_, func, insert, select
+from sqlalchemy import Table, and_, case, func, insert, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
@@ -35,15 +35,41 @@ class CaseloadEntry(NamedTuple):
     client_id: int
     chart_id: str
     slack_user_id: str
+    clinician_id: int
     episode_id: int | None
+    #: Active, open, nothing due by `now`, cached before `now` with its last contact: the
+    #: cached columns below are what assessing the episode's history at `now` would say.
+    settled: bool
     state: str | None
     trigger: str | None
-    closed_at: datetime | None
     checkins_sent: int | None
     next_step: str | None
     next_due_at: datetime | None
     last_contact_at: datetime | None
-    updated_at: datetime | None
+
+
+class EpisodeEntry(NamedTuple):
+    """What the policy reads of an episode, without an ORM object."""
+
+    id: int
+    opened_at: datetime
+    opened_reason: str
+    baseline_contact_at: datetime | None
+    baseline_session_at: datetime | None
+    handed_over_from: int | None
+    booked_sessions: list[str]
+
+
+class EventEntry(NamedTuple):
+    """An event's columns as the policy reads them, without an ORM object."""
+
+    id: int
+    episode_id: int
+    kind: str
+    occurred_at: datetime
+    recorded_at: datetime
+    session_at: datetime | None
+    data: dict[str, Any]
 
 
 class Repository:
@@ -95,27 +121,42 @@ class Repository:
     def caseload_table(
         self,
         *,
+        now: datetime,
         clinician_id: int | None = None,
         after_chart: str | None = None,
         limit: int = 500,
     ) -> list[CaseloadEntry]:
         """One page of the caseload as plain rows (no ORM objects): each client in chart-id
-        order with its clinician's Slack id and its current episode's cached state and
-        schedule. Keyset paging: pass the last chart id seen as `after_chart`."""
+        order with its clinician and its current episode's cached state and schedule, and
+        whether that cache is settled at `now` (decided in SQL, so the instants it looks at
+        are never read into Python). Keyset paging: pass the last chart id seen."""
+        settled = case(
+            (
+                and_(
+                    Episode.state == "active",
+                    Episode.closed_at.is_(None),
+                    Episode.next_due_at > now,
+                    Episode.last_contact_at.is_not(None),
+                    Episode.updated_at <= now,
+                ),
+                True,
+            ),
+            else_=False,
+        )
         query = (
             select(
-                Client.id.label("client_id"),
+                Client.id,
                 Client.chart_id,
                 Clinician.slack_user_id,
-                Episode.id.label("episode_id"),
+                Client.clinician_id,
+                Episode.id,
+                settled,
                 Episode.state,
                 Episode.trigger,
-                Episode.closed_at,
                 Episode.checkins_sent,
                 Episode.next_step,
                 Episode.next_due_at,
                 Episode.last_contact_at,
-                Episode.updated_at,
             )
             .join(Clinician, Clinician.id == Client.clinician_id)
             .outerjoin(Episode, Episode.id == _latest_episode_id())
@@ -127,6 +168,22 @@ class Repository:
         if after_chart is not None:
             query = query.where(Client.chart_id > after_chart)
         return [CaseloadEntry._make(row) for row in self.session.execute(query)]
+
+    def episode_entries(self, episode_ids: Sequence[int]) -> dict[int, EpisodeEntry]:
+        """What the policy reads of these episodes, as plain rows (one query per IN_CHUNK)."""
+        found: dict[int, EpisodeEntry] = {}
+        for start in range(0, len(episode_ids), IN_CHUNK):
+            query = select(
+                Episode.id,
+                Episode.opened_at,
+                Episode.opened_reason,
+                Episode.baseline_contact_at,
+                Episode.baseline_session_at,
+                Episode.handed_over_from,
+                Episode.booked_sessions,
+            ).where(Episode.id.in_(list(episode_ids[start : start + IN_CHUNK])))
+            found.update((row.id, EpisodeEntry._make(row)) for row in self.session.execute(query))
+        return found
 
     def chart_id_at(self, position: int, *, clinician_id: int | None = None) -> str | None:
         """The chart id at `position` (0 is the first) in chart-id order: where a page that
@@ -268,6 +325,32 @@ class Repository:
         for record in self.session.scalars(query.order_by(EventRecord.id)):
             found[record.episode_id].append(record)
         return found
+
+    def event_entries_of_episodes(
+        self, episode_ids: Sequence[int], *, kinds: Sequence[str] | None = None
+    ) -> dict[int, list[EventEntry]]:
+        """`events_of_episodes` as plain rows: one query per IN_CHUNK episodes."""
+        found: dict[int, list[EventEntry]] = {i: [] for i in episode_ids}
+        for start in range(0, len(episode_ids), IN_CHUNK):
+            query = select(
+                EventRecord.id,
+                EventRecord.episode_id,
+                EventRecord.kind,
+                EventRecord.occurred_at,
+                EventRecord.recorded_at,
+                EventRecord.session_at,
+                EventRecord.data,
+            ).where(EventRecord.episode_id.in_(list(episode_ids[start : start + IN_CHUNK])))
+            if kinds is not None:
+                query = query.where(EventRecord.kind.in_(list(kinds)))
+            for row in self.session.execute(query.order_by(EventRecord.id)):
+                found[row.episode_id].append(EventEntry._make(row))
+        return found
+
+    def clinicians_by_ids(self, clinician_ids: Sequence[int]) -> dict[int, Clinician]:
+        wanted = sorted(set(clinician_ids))
+        query = select(Clinician).where(Clinician.id.in_(wanted))
+        return {c.id: c for c in self.session.scalars(query)} if wanted else {}
 
     def events_of_client(self, client_id: int) -> Sequence[EventRecord]:
         return self.session.scalars(

@@ -289,6 +289,13 @@ def write_caseload(out: TextIO, rows: Iterable[CaseloadRow], zone: ZoneInfo) -> 
     widths: list[int] | None = None
     buffered: list[tuple[str, ...]] = []
     shown = 0
+    shown_as: dict[datetime | None, str] = {}  # schedules repeat: format each instant once
+
+    def fmt(value: datetime | None) -> str:
+        text = shown_as.get(value)
+        if text is None:
+            text = shown_as[value] = _fmt(value, zone)
+        return text
 
     def emit(cells: tuple[str, ...]) -> None:
         assert widths is not None
@@ -301,8 +308,8 @@ def write_caseload(out: TextIO, rows: Iterable[CaseloadRow], zone: ZoneInfo) -> 
             r.state.value.replace("_", " "),
             str(r.checkins_sent),
             r.next_title or r.next_step or "-",
-            _fmt(r.due_at, zone),
-            _fmt(r.last_contact_at, zone),
+            fmt(r.due_at),
+            fmt(r.last_contact_at),
         )
         shown += 1
         if widths is not None:

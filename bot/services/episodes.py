@@ -12,7 +12,7 @@ import logging
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
 from bot.clock import Clock
@@ -88,7 +88,23 @@ def step_label(step: DueStep | None) -> str | None:
     return step.kind.value
 
 
-def to_event(record: EventRecord) -> Event:
+class StoredEvent(Protocol):
+    """What `to_event` reads of a stored event: an `EventRecord`, or a plain row of its
+    columns (the caseload read's)."""
+
+    @property
+    def kind(self) -> str: ...
+    @property
+    def occurred_at(self) -> datetime: ...
+    @property
+    def recorded_at(self) -> datetime: ...
+    @property
+    def session_at(self) -> datetime | None: ...
+    @property
+    def data(self) -> dict[str, Any]: ...
+
+
+def to_event(record: StoredEvent) -> Event:
     data = record.data or {}
     return Event(
         kind=EventKind(record.kind),
@@ -175,16 +191,7 @@ class Episodes:
         """The policy's view of an episode (`records`: its events, when already loaded)."""
         if records is None:
             records = repo.events_of(episode.id, kinds=POLICY_KINDS)
-        return EpisodeHistory(
-            opened_at=episode.opened_at,
-            baseline_contact_at=episode.baseline_contact_at,
-            opened_reason=OpenReason(episode.opened_reason),
-            events=tuple(to_event(r) for r in records),
-            booked_sessions=tuple(datetime.fromisoformat(b) for b in episode.booked_sessions or ()),
-            baseline_session_at=episode.baseline_session_at,
-            awaiting_assignment=episode.handed_over_from is not None
-            and episode.handed_over_from == episode.client.clinician_id,
-        )
+        return history_of(episode, episode.client.clinician_id, records)
 
     def assess(
         self, repo: Repository, client: Client, episode: Episode, now: datetime
@@ -567,6 +574,39 @@ class Episodes:
             )
         )
         return key
+
+
+class StoredEpisode(Protocol):
+    """What `history_of` reads of a stored episode: an `Episode`, or a plain row."""
+
+    @property
+    def opened_at(self) -> datetime: ...
+    @property
+    def opened_reason(self) -> str: ...
+    @property
+    def baseline_contact_at(self) -> datetime | None: ...
+    @property
+    def baseline_session_at(self) -> datetime | None: ...
+    @property
+    def handed_over_from(self) -> int | None: ...
+    @property
+    def booked_sessions(self) -> list[str]: ...
+
+
+def history_of(
+    episode: StoredEpisode, clinician_id: int, records: Iterable[StoredEvent]
+) -> EpisodeHistory:
+    """The policy's view of a stored episode of a client now with `clinician_id`."""
+    return EpisodeHistory(
+        opened_at=episode.opened_at,
+        baseline_contact_at=episode.baseline_contact_at,
+        opened_reason=OpenReason(episode.opened_reason),
+        events=tuple(to_event(r) for r in records),
+        booked_sessions=tuple(datetime.fromisoformat(b) for b in episode.booked_sessions or ()),
+        baseline_session_at=episode.baseline_session_at,
+        awaiting_assignment=episode.handed_over_from is not None
+        and episode.handed_over_from == clinician_id,
+    )
 
 
 def stored_columns(assessment: Assessment, now: datetime) -> dict[str, Any]:

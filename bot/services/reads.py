@@ -6,13 +6,15 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
+from bot.domain.calendar import WorkingHours
 from bot.domain.checklist import ORDER as CHECKLIST_ORDER
 from bot.domain.checklist import TITLES as CHECKLIST_TITLES
 from bot.domain.model import Closure, EventKind, Recipient, State, StepKind, Trigger
 from bot.domain.policy import Assessment, DueStep, assess, checkin_title
-from bot.services.episodes import POLICY_KINDS, Episodes, step_label
+from bot.services.episodes import POLICY_KINDS, Episodes, history_of, step_label
 from bot.services.readmodels import HomeData, HomeRow
 from bot.services.types import Actor
 from bot.services.wording import render_context
@@ -86,6 +88,7 @@ class Reads:
         read for the whole page in one more query. So a page costs at most three queries,
         however many clients or events there are."""
         now = self.clock.now()
+        hours: dict[int, WorkingHours] = {}  # by clinician id, across pages
         after: str | None = None
         left = limit
         clinician_id: int | None = None
@@ -103,9 +106,9 @@ class Reads:
             size = page if left is None else min(page, left)
             with self.uow() as repo:
                 table = repo.caseload_table(
-                    clinician_id=clinician_id, after_chart=after, limit=size
+                    now=now, clinician_id=clinician_id, after_chart=after, limit=size
                 )
-                rows = self._caseload_page(repo, table, now)
+                rows = self._caseload_page(repo, table, now, hours)
             yield from rows
             if len(table) < size:
                 return
@@ -121,34 +124,43 @@ class Reads:
             return 0 if clinician is None else repo.count_clients(clinician_id=clinician.id)
 
     def _caseload_page(
-        self, repo: Repository, table: Sequence[CaseloadEntry], now: datetime
+        self,
+        repo: Repository,
+        table: Sequence[CaseloadEntry],
+        now: datetime,
+        hours: dict[int, WorkingHours],
     ) -> list[CaseloadRow]:
+        """Rows for one page: settled episodes from their cache, the others assessed from
+        their events, read for the page in one query (plain rows, no ORM objects)."""
         total = self.policy.checkins
-        unsettled = [r.chart_id for r in table if not _settled(r, now)]
+        unsettled = [r for r in table if not r.settled]
+        ids = [r.episode_id for r in unsettled if r.episode_id is not None]
+        episodes = repo.episode_entries(ids)
+        records = repo.event_entries_of_episodes(ids, kinds=POLICY_KINDS)
+        unknown = [r.clinician_id for r in unsettled if r.clinician_id not in hours]
+        for i, clinician in repo.clinicians_by_ids(unknown).items():
+            hours[i] = self.episodes.hours_for(clinician)
         assessed: dict[str, CaseloadRow] = {}
-        if unsettled:
-            found = repo.clients_by_chart_ids(unsettled)
-            episodes = {c.id: e or self.episodes.episode(repo, c) for c, e in found.values()}
-            records = repo.events_of_episodes([e.id for e in episodes.values()], kinds=POLICY_KINDS)
-            for client, _ in found.values():
-                episode = episodes[client.id]
-                a = assess(
-                    self.episodes.history(repo, episode, records[episode.id]),
-                    self.policy,
-                    self.episodes.hours_for(client.clinician),
-                    now,
-                )
-                upcoming = a.due[0] if a.due else a.next
-                assessed[client.chart_id] = CaseloadRow(
-                    chart_id=client.chart_id,
-                    clinician=client.clinician.slack_user_id,
-                    state=a.state,
-                    next_step=step_label(upcoming),
-                    due_at=upcoming.due_at if upcoming else None,
-                    last_contact_at=a.last_contact_at,
-                    checkins_sent=a.checkins_sent,
-                    next_title=_title(upcoming, a, total),
-                )
+        for r in unsettled:
+            if r.episode_id is None:  # a hand-made client without an episode: open one
+                client = repo.client_by_id(r.client_id)
+                assert client is not None
+                episode = self.episodes.episode(repo, client)
+                history = self.episodes.history(repo, episode)
+            else:
+                history = history_of(episodes[r.episode_id], r.clinician_id, records[r.episode_id])
+            a = assess(history, self.policy, hours[r.clinician_id], now)
+            upcoming = a.due[0] if a.due else a.next
+            assessed[r.chart_id] = CaseloadRow(
+                chart_id=r.chart_id,
+                clinician=r.slack_user_id,
+                state=a.state,
+                next_step=step_label(upcoming),
+                due_at=upcoming.due_at if upcoming else None,
+                last_contact_at=a.last_contact_at,
+                checkins_sent=a.checkins_sent,
+                next_title=_title(upcoming, a, total),
+            )
         return [
             assessed[r.chart_id]
             if r.chart_id in assessed
@@ -351,21 +363,7 @@ def _local_day(at: datetime, zone: str) -> str:
     return at.astimezone(ZoneInfo(zone)).strftime("%a %b %-d")
 
 
-def _settled(row: CaseloadEntry, now: datetime) -> bool:
-    """Active, open, nothing due by `now`, cached before `now` with its last contact: the
-    cached row is what assessing its history at `now` would say (the tick relies on the
-    same cache to find what is due)."""
-    return (
-        row.state == State.ACTIVE.value
-        and row.closed_at is None
-        and row.next_due_at is not None
-        and row.next_due_at > now
-        and row.last_contact_at is not None
-        and row.updated_at is not None
-        and row.updated_at <= now
-    )
-
-
+@lru_cache(maxsize=256)
 def _stored_title(label: str | None, trigger: str | None, total: int) -> str | None:
     """`_title` for a step cached as its label (`step_label`: "checkin 2", "checklist")."""
     if label is None:
