@@ -246,28 +246,14 @@ class Repository:
         compiled = insert(table).compile(dialect=dialect, column_keys=keys)
         order = list(compiled.positiontup or ())
         assert sorted(order) == sorted(keys), (order, keys)
-        columns = []
+        converted = []
         for key in order:
             column_type = table.c[key].type
             process = column_type.dialect_impl(dialect).bind_processor(dialect)
             # Only plain instants are memoised: an encrypted value must be sealed each time.
-            columns.append((key, process, isinstance(column_type, UtcDateTime)))
-        memo: dict[tuple[str, Any], Any] = {}
-
-        def value(key: str, process: Any, memoise: bool, raw: Any) -> Any:
-            if process is None or raw is None:
-                return raw
-            if not memoise:
-                return process(raw)
-            found = memo.get((key, raw), _MISSING)
-            if found is _MISSING:
-                found = memo[(key, raw)] = process(raw)
-            return found
-
-        parameters = [
-            tuple(value(key, process, memoise, row[key]) for key, process, memoise in columns)
-            for row in rows
-        ]
+            memoise = isinstance(column_type, UtcDateTime)
+            converted.append(_bind_column([row[key] for row in rows], process, memoise=memoise))
+        parameters = list(zip(*converted, strict=True))
         connection.exec_driver_sql(compiled.string, parameters)
 
     def ids_by(self, column: Any, keys: Sequence[Any]) -> dict[Any, int]:
@@ -624,7 +610,22 @@ class Repository:
         return self.session.get(RuntimeMark, name)
 
 
-_MISSING = object()
+def _bind_column(values: list[Any], process: Any, *, memoise: bool) -> list[Any]:
+    """One column's values as the driver takes them (`process`: the type's bind processor,
+    None when there is nothing to do); with `memoise`, each distinct value converted once."""
+    if process is None:
+        return values
+    if not memoise:
+        return [None if value is None else process(value) for value in values]
+    done: dict[Any, Any] = {None: None}
+    out = []
+    for value in values:
+        found = done.get(value, done)
+        if found is done:
+            found = done[value] = process(value)
+        out.append(found)
+    return out
+
 
 #: Ids per IN (...) list: far below SQLite's and PostgreSQL's parameter limits.
 IN_CHUNK = 2000
