@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine
+from sqlalchemy import Engine, text
 
 from bot.clock import FixedClock
 from bot.domain.model import EventKind
@@ -91,6 +91,18 @@ def test_the_caseload_from_the_cache_is_the_caseload_from_the_histories(
     assert fast == assessed(service)
     assert len(fast) == 7
     assert service.reads.caseload(clinician_slack_id="U0CLIN2") == assessed(service, "U0CLIN2")
+
+
+def test_episodes_cached_before_the_last_contact_was_are_assessed(
+    engine: Engine, service: Services, clock: FixedClock
+) -> None:
+    mixed_caseload(service, clock)
+    clock.set(NOW + timedelta(days=3))
+    with engine.begin() as connection:  # as migration 0005 leaves existing episodes
+        connection.execute(text("UPDATE episodes SET last_contact_at = NULL"))
+    rows = service.reads.caseload()
+    assert rows == assessed(service)
+    assert all(r.last_contact_at is not None for r in rows)
 
 
 def test_status_reads_a_page_in_the_same_statements_for_8_clients_as_for_400(
