@@ -640,7 +640,8 @@ def build_parser() -> argparse.ArgumentParser:
         "Import the caseload from a CSV file: client_id, clinician_slack_id, first_name, "
         "last_contact_at, next_session_at, clinician_timezone. The whole file is checked "
         "first; a bad row is reported with its line and column and nothing is written. "
-        "Importing the same file again changes nothing.",
+        "Then it is written in one transaction (all or nothing), with a progress line on a "
+        "terminal. Importing the same file again changes nothing.",
     )
     p.add_argument("file", metavar="FILE.csv")
     p = command(
