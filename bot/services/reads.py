@@ -84,9 +84,10 @@ class Reads:
 
         A page is one query of plain rows. A settled episode (active, nothing due yet, its
         cache written before now) is shown from its cached state and schedule; the others
-        (and episodes cached before `last_contact_at` was) are assessed from their events,
-        read for the whole page in one more query. So a page costs at most three queries,
-        however many clients or events there are."""
+        (and episodes cached before `last_contact_at` was) are assessed from their events.
+        Those cost three more queries for the whole page (their episodes, their events,
+        clinicians not seen yet), so a page costs at most four queries however many clients
+        or events there are."""
         now = self.clock.now()
         hours: dict[int, WorkingHours] = {}  # by clinician id, across pages
         after: str | None = None
