@@ -103,6 +103,9 @@ class Episode(Base):
     updated_at: Mapped[datetime]
     #: When outreach began (by silence, attendance or the clinician); the report counts these.
     outreach_started_at: Mapped[datetime | None] = mapped_column(index=True)
+    #: The last contact as the policy last assessed it (cached with the state and schedule:
+    #: a settled episode's caseload row is read from here). NULL: not cached yet.
+    last_contact_at: Mapped[datetime | None]
     #: When the early heads-up must next be evaluated (the tick reads this index).
     headsup_due_at: Mapped[datetime | None] = mapped_column(index=True)
     #: The stretch that last had a heads-up; one per stretch, ever.

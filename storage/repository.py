@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
-from typing import Any, cast
+from typing import Any, NamedTuple, cast
 
-from sqlalchemy import Connection, Table, and_, bindparam, func, select
+from sqlalchemy import Connection, Table, and_, bindparam, case, func, insert, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, joinedload, selectinload, sessionmaker
@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session, joinedload, selectinload, sessionmaker
 from storage.models import (
     AdminNote,
     AuditEntry,
+    Base,
     Client,
     Clinician,
     Episode,
@@ -24,6 +25,50 @@ from storage.models import (
     ProcessedDelivery,
     RuntimeMark,
 )
+from storage.types import UtcDateTime
+
+
+class CaseloadEntry(NamedTuple):
+    """A caseload row as stored: the client, its clinician, its current episode's cache."""
+
+    client_id: int
+    chart_id: str
+    slack_user_id: str
+    clinician_id: int
+    episode_id: int | None
+    #: Active, open, nothing due by `now`, cached before `now` with its last contact: the
+    #: cached columns below are what assessing the episode's history at `now` would say.
+    settled: bool
+    state: str | None
+    trigger: str | None
+    checkins_sent: int | None
+    next_step: str | None
+    next_due_at: datetime | None
+    last_contact_at: datetime | None
+
+
+class EpisodeEntry(NamedTuple):
+    """What the policy reads of an episode, without an ORM object."""
+
+    id: int
+    opened_at: datetime
+    opened_reason: str
+    baseline_contact_at: datetime | None
+    baseline_session_at: datetime | None
+    handed_over_from: int | None
+    booked_sessions: list[str]
+
+
+class EventEntry(NamedTuple):
+    """An event's columns as the policy reads them, without an ORM object."""
+
+    id: int
+    episode_id: int
+    kind: str
+    occurred_at: datetime
+    recorded_at: datetime
+    session_at: datetime | None
+    data: dict[str, Any]
 
 
 class Repository:
@@ -64,15 +109,9 @@ class Repository:
     ) -> list[tuple[Client, Episode | None]]:
         """One page of clients in chart-id order with their clinician and current episode,
         in one query (keyset paging: pass the last chart id seen as `after_chart`)."""
-        latest = (
-            select(func.max(Episode.id))
-            .where(Episode.client_id == Client.id)
-            .correlate(Client)
-            .scalar_subquery()
-        )
         query = (
             select(Client, Episode)
-            .outerjoin(Episode, Episode.id == latest)
+            .outerjoin(Episode, Episode.id == _latest_episode_id())
             .options(joinedload(Client.clinician))
             .order_by(Client.chart_id)
             .limit(limit)
@@ -82,6 +121,156 @@ class Repository:
         if after_chart is not None:
             query = query.where(Client.chart_id > after_chart)
         return [(client, episode) for client, episode in self.session.execute(query).all()]
+
+    def caseload_table(
+        self,
+        *,
+        now: datetime,
+        clinician_id: int | None = None,
+        after_chart: str | None = None,
+        limit: int = 500,
+    ) -> list[CaseloadEntry]:
+        """One page of the caseload as plain rows (no ORM objects): each client in chart-id
+        order with its clinician and its current episode's cached state and schedule, and
+        whether that cache is settled at `now` (decided in SQL, so the instants it looks at
+        are never read into Python). Keyset paging: pass the last chart id seen."""
+        settled = case(
+            (
+                and_(
+                    Episode.state == "active",
+                    Episode.closed_at.is_(None),
+                    Episode.next_due_at > now,
+                    Episode.last_contact_at.is_not(None),
+                    Episode.updated_at <= now,
+                ),
+                True,
+            ),
+            else_=False,
+        )
+        query = (
+            select(
+                Client.id,
+                Client.chart_id,
+                Clinician.slack_user_id,
+                Client.clinician_id,
+                Episode.id,
+                settled,
+                Episode.state,
+                Episode.trigger,
+                Episode.checkins_sent,
+                Episode.next_step,
+                Episode.next_due_at,
+                Episode.last_contact_at,
+            )
+            .join(Clinician, Clinician.id == Client.clinician_id)
+            .outerjoin(Episode, Episode.id == _latest_episode_id())
+            .order_by(Client.chart_id)
+            .limit(limit)
+        )
+        if clinician_id is not None:
+            query = query.where(Client.clinician_id == clinician_id)
+        if after_chart is not None:
+            query = query.where(Client.chart_id > after_chart)
+        return [CaseloadEntry._make(row) for row in self.session.execute(query)]
+
+    def episode_entries(self, episode_ids: Sequence[int]) -> dict[int, EpisodeEntry]:
+        """What the policy reads of these episodes, as plain rows (one query per IN_CHUNK)."""
+        found: dict[int, EpisodeEntry] = {}
+        for start in range(0, len(episode_ids), IN_CHUNK):
+            query = select(
+                Episode.id,
+                Episode.opened_at,
+                Episode.opened_reason,
+                Episode.baseline_contact_at,
+                Episode.baseline_session_at,
+                Episode.handed_over_from,
+                Episode.booked_sessions,
+            ).where(Episode.id.in_(list(episode_ids[start : start + IN_CHUNK])))
+            found.update((row.id, EpisodeEntry._make(row)) for row in self.session.execute(query))
+        return found
+
+    def chart_id_at(self, position: int, *, clinician_id: int | None = None) -> str | None:
+        """The chart id at `position` (0 is the first) in chart-id order: where a page that
+        starts further on resumes (the offset walks the chart-id index alone, not the join)."""
+        query = select(Client.chart_id).order_by(Client.chart_id).offset(position).limit(1)
+        if clinician_id is not None:
+            query = query.where(Client.clinician_id == clinician_id)
+        return self.session.scalar(query)
+
+    def count_clients(self, *, clinician_id: int | None = None) -> int:
+        query = select(func.count()).select_from(Client)
+        if clinician_id is not None:
+            query = query.where(Client.clinician_id == clinician_id)
+        return int(self.session.scalar(query) or 0)
+
+    def clinicians_by_slack_ids(self, slack_user_ids: Sequence[str]) -> dict[str, Clinician]:
+        found: dict[str, Clinician] = {}
+        wanted = sorted(set(slack_user_ids))
+        for start in range(0, len(wanted), IN_CHUNK):
+            query = select(Clinician).where(
+                Clinician.slack_user_id.in_(wanted[start : start + IN_CHUNK])
+            )
+            found.update((c.slack_user_id, c) for c in self.session.scalars(query))
+        return found
+
+    def clients_by_chart_ids(
+        self, chart_ids: Sequence[str]
+    ) -> dict[str, tuple[Client, Episode | None]]:
+        """The clients among `chart_ids` that exist, each with its clinician and current
+        episode: one query per IN_CHUNK ids (the batched import's lookup)."""
+        found: dict[str, tuple[Client, Episode | None]] = {}
+        for start in range(0, len(chart_ids), IN_CHUNK):
+            query = (
+                select(Client, Episode)
+                .outerjoin(Episode, Episode.id == _latest_episode_id())
+                .options(joinedload(Client.clinician))
+                .where(Client.chart_id.in_(list(chart_ids[start : start + IN_CHUNK])))
+            )
+            found.update((c.chart_id, (c, e)) for c, e in self.session.execute(query).all())
+        return found
+
+    def insert_many(self, model: type[Base], rows: Sequence[dict[str, Any]]) -> None:
+        """Insert `rows` (dicts with the same keys) as one executemany, each value through
+        its column's type (so encrypted columns are encrypted, instants stored as UTC).
+
+        No RETURNING: SQLite would then insert one row per statement to keep the ids in
+        order; read the ids back by a unique key instead (`ids_by`). On SQLite the rows go
+        to the driver's own executemany with each distinct instant converted once (what
+        SQLAlchemy's per-row parameter handling would spend most of the time on); on
+        PostgreSQL SQLAlchemy batches them into multi-row VALUES."""
+        if not rows:
+            return
+        table = cast(Table, model.__table__)
+        connection = self.session.connection()
+        dialect = connection.dialect
+        if dialect.name != "sqlite":
+            connection.execute(insert(table), list(rows))
+            return
+        keys = list(rows[0])
+        compiled = insert(table).compile(dialect=dialect, column_keys=keys)
+        order = list(compiled.positiontup or ())
+        assert sorted(order) == sorted(keys), (order, keys)
+        converted = []
+        for key in order:
+            column_type = table.c[key].type
+            process = column_type.dialect_impl(dialect).bind_processor(dialect)
+            # Only plain instants are memoised: an encrypted value must be sealed each time.
+            memoise = isinstance(column_type, UtcDateTime)
+            converted.append(_bind_column([row[key] for row in rows], process, memoise=memoise))
+        parameters = list(zip(*converted, strict=True))
+        connection.exec_driver_sql(compiled.string, parameters)
+
+    def ids_by(self, column: Any, keys: Sequence[Any]) -> dict[Any, int]:
+        """{key: id} of the rows whose unique `column` is among `keys` (one query per
+        IN_CHUNK keys)."""
+        found: dict[Any, int] = {}
+        id_column = column.class_.id
+        for start in range(0, len(keys), IN_CHUNK):
+            query = select(column, id_column).where(
+                column.in_(list(keys[start : start + IN_CHUNK]))
+            )
+            found.update((key, row_id) for key, row_id in self.session.execute(query))
+        return found
 
     def add(self, row: Any) -> None:
         self.session.add(row)
@@ -150,6 +339,32 @@ class Repository:
         if episode_id not in self._note_dates:
             return self.note_dates_of([episode_id])[episode_id]
         return list(self._note_dates[episode_id])
+
+    def event_entries_of_episodes(
+        self, episode_ids: Sequence[int], *, kinds: Sequence[str] | None = None
+    ) -> dict[int, list[EventEntry]]:
+        """`events_of_episodes` as plain rows: one query per IN_CHUNK episodes."""
+        found: dict[int, list[EventEntry]] = {i: [] for i in episode_ids}
+        for start in range(0, len(episode_ids), IN_CHUNK):
+            query = select(
+                EventRecord.id,
+                EventRecord.episode_id,
+                EventRecord.kind,
+                EventRecord.occurred_at,
+                EventRecord.recorded_at,
+                EventRecord.session_at,
+                EventRecord.data,
+            ).where(EventRecord.episode_id.in_(list(episode_ids[start : start + IN_CHUNK])))
+            if kinds is not None:
+                query = query.where(EventRecord.kind.in_(list(kinds)))
+            for row in self.session.execute(query.order_by(EventRecord.id)):
+                found[row.episode_id].append(EventEntry._make(row))
+        return found
+
+    def clinicians_by_ids(self, clinician_ids: Sequence[int]) -> dict[int, Clinician]:
+        wanted = sorted(set(clinician_ids))
+        query = select(Clinician).where(Clinician.id.in_(wanted))
+        return {c.id: c for c in self.session.scalars(query)} if wanted else {}
 
     def events_of_client(self, client_id: int) -> Sequence[EventRecord]:
         return self.session.scalars(
@@ -439,6 +654,37 @@ def claim_delivery(
         )
     params = {"source": source, "delivery_id": delivery_id, "received_at": now}
     return bind.execute(statement, params).scalar() is not None
+
+def _bind_column(values: list[Any], process: Any, *, memoise: bool) -> list[Any]:
+    """One column's values as the driver takes them (`process`: the type's bind processor,
+    None when there is nothing to do); with `memoise`, each distinct value converted once."""
+    if process is None:
+        return values
+    if not memoise:
+        return [None if value is None else process(value) for value in values]
+    done: dict[Any, Any] = {None: None}
+    out = []
+    for value in values:
+        found = done.get(value, done)
+        if found is done:
+            found = done[value] = process(value)
+        out.append(found)
+    return out
+
+
+#: Ids per IN (...) list: far below SQLite's and PostgreSQL's parameter limits.
+IN_CHUNK = 2000
+
+
+def _latest_episode_id() -> Any:
+    """The current episode's id of the client in the enclosing query (the (client_id, id)
+    index answers it with one seek)."""
+    return (
+        select(func.max(Episode.id))
+        .where(Episode.client_id == Client.id)
+        .correlate(Client)
+        .scalar_subquery()
+    )
 
 
 class UnitOfWork:

@@ -5,9 +5,10 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import date, datetime, time
 from pathlib import Path
+from typing import TextIO
 from zoneinfo import ZoneInfo
 
 from pydantic import ValidationError
@@ -22,10 +23,12 @@ from bot.domain.plausibility import ImplausibleDate
 from bot.entrypoints.bootstrap import Runtime, build_runtime
 from bot.entrypoints.ops import commands as ops_commands
 from bot.entrypoints.ops.errors import OpsUsageError
+from bot.entrypoints.pager import output_pager
+from bot.entrypoints.progress import ProgressLine
 from bot.logging_setup import configure_logging
 from bot.logsafe import escape_line, quiet_libraries
 from bot.services.caseload_file import CaseloadError, parse_sessions, read_caseload
-from bot.services.reads import Timeline
+from bot.services.reads import CaseloadRow, Timeline
 from bot.services.types import Actor, Source
 from bot.settings import Settings, load_settings
 from smart_phrases import PhraseLibrary, PhraseSetError, lint, sample_context
@@ -122,9 +125,13 @@ def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
             print(f"  {path}:{problem}", file=sys.stderr)
         return 1
     runtime = _runtime(settings)
+    progress = ProgressLine(sys.stderr, label=f"{path}: importing")
     try:
-        report = runtime.services.caseload.import_caseload(rows, actor=_admin())
+        report = runtime.services.caseload.import_caseload(
+            rows, actor=_admin(), progress=progress.update
+        )
     finally:
+        progress.finish()
         runtime.close()
     print(f"{path}: {report}")
     return 0
@@ -236,35 +243,112 @@ def cmd_phrases(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_status(args: argparse.Namespace, settings: Settings) -> int:
     zone = _reader_zone(args, settings)
+    if args.client and (args.page or args.clinician):
+        raise UsageError("--page and --clinician list the caseload; leave out CLIENT_ID")
     runtime = _runtime(settings, now=_parse_now(args.now))
     try:
         if args.client:
             _print_timeline(runtime.services.reads.timeline(args.client, actor=_admin()), zone)
             return 0
-        rows = runtime.services.reads.caseload()
+        reads = runtime.services.reads
+        offset, limit = 0, None
+        total: int | None = None
+        if args.page:
+            offset, limit = (args.page - 1) * args.page_size, args.page_size
+            total = reads.caseload_count(clinician_slack_id=args.clinician)
+        rows = reads.caseload_rows(clinician_slack_id=args.clinician, offset=offset, limit=limit)
+        with output_pager(enabled=not args.no_pager) as out:
+            shown = write_caseload(out, rows, zone)
+            if shown == 0 and total is None:
+                whose = f"{args.clinician}'s caseload" if args.clinician else "The caseload"
+                out.write(f"{whose} is empty. Import one with `discharge-bot import FILE.csv`.\n")
+            elif total is not None:
+                out.write(_page_footer(args.page, args.page_size, shown, total, zone))
+            else:
+                out.write(f"\n{shown:,} client(s); times in {zone.key}.\n")
     finally:
         runtime.close()
-    if not rows:
-        print("The caseload is empty. Import one with `discharge-bot import FILE.csv`.")
-        return 0
-    headers = ("CLIENT", "CLINICIAN", "STATE", "CHECK-INS", "NEXT STEP", "DUE AT", "LAST CONTACT")
-    table = [
-        (
+    return 0
+
+
+STATUS_HEADERS = (
+    "CLIENT",
+    "CLINICIAN",
+    "STATE",
+    "CHECK-INS",
+    "NEXT STEP",
+    "DUE AT",
+    "LAST CONTACT",
+)
+
+
+def write_caseload(out: TextIO, rows: Iterable[CaseloadRow], zone: ZoneInfo) -> int:
+    """The caseload table, written as the rows arrive (a pager shows the first screen at
+    once). Column widths come from the first rows and the headers; a longer cell later
+    only pushes its line to the right. Returns how many rows were written."""
+    widths: list[int] | None = None
+    buffered: list[tuple[str, ...]] = []
+    shown = 0
+    shown_as: dict[datetime | None, str] = {}  # schedules repeat: format each instant once
+
+    def fmt(value: datetime | None) -> str:
+        text = shown_as.get(value)
+        if text is None:
+            text = shown_as[value] = _fmt(value, zone)
+        return text
+
+    def emit(cells: tuple[str, ...]) -> None:
+        assert widths is not None
+        out.write("  ".join(c.ljust(widths[i]) for i, c in enumerate(cells)).rstrip() + "\n")
+
+    for r in rows:
+        cells = (
             r.chart_id,
             r.clinician,
             r.state.value.replace("_", " "),
             str(r.checkins_sent),
             r.next_title or r.next_step or "-",
-            _fmt(r.due_at, zone),
-            _fmt(r.last_contact_at, zone),
+            fmt(r.due_at),
+            fmt(r.last_contact_at),
         )
-        for r in rows
-    ]
-    widths = [max(len(h), *(len(row[i]) for row in table)) for i, h in enumerate(headers)]
-    for line in (headers, *table):
-        print("  ".join(cell.ljust(widths[i]) for i, cell in enumerate(line)).rstrip())
-    print(f"\n{len(rows)} client(s); times in {zone.key}.")
-    return 0
+        shown += 1
+        if widths is not None:
+            emit(cells)
+            continue
+        buffered.append(cells)
+        if len(buffered) == WIDTH_SAMPLE:
+            widths = _widths(buffered)
+            emit(STATUS_HEADERS)
+            for line in buffered:
+                emit(line)
+    if widths is None and buffered:
+        widths = _widths(buffered)
+        emit(STATUS_HEADERS)
+        for line in buffered:
+            emit(line)
+    return shown
+
+
+#: Rows that set the table's column widths.
+WIDTH_SAMPLE = 200
+
+
+def _widths(rows: list[tuple[str, ...]]) -> list[int]:
+    return [max(len(h), *(len(row[i]) for row in rows)) for i, h in enumerate(STATUS_HEADERS)]
+
+
+def _page_footer(page: int, size: int, shown: int, total: int, zone: ZoneInfo) -> str:
+    pages = max(1, -(-total // size))
+    if shown == 0:
+        return f"Page {page} is past the end: {total:,} client(s) make {pages} page(s).\n"
+    first = (page - 1) * size + 1
+    text = (
+        f"\nClients {first:,}-{first + shown - 1:,} of {total:,} (page {page} of {pages:,}); "
+        f"times in {zone.key}."
+    )
+    if page < pages:
+        text += f" Next: --page {page + 1}."
+    return text + "\n"
 
 
 def _print_timeline(timeline: Timeline, zone: ZoneInfo) -> None:
@@ -402,6 +486,8 @@ def cmd_purge(args: argparse.Namespace, settings: Settings) -> int:
         runtime.close()
     print(report)
     return 0
+
+
 def _positive(value: str) -> int:
     number = int(value)
     if number < 1:
@@ -554,18 +640,43 @@ def build_parser() -> argparse.ArgumentParser:
         "Import the caseload from a CSV file: client_id, clinician_slack_id, first_name, "
         "last_contact_at, next_session_at, clinician_timezone. The whole file is checked "
         "first; a bad row is reported with its line and column and nothing is written. "
-        "Importing the same file again changes nothing.",
+        "Then it is written in one transaction (all or nothing), with a progress line on a "
+        "terminal. Importing the same file again changes nothing.",
     )
     p.add_argument("file", metavar="FILE.csv")
     p = command(
         "status",
         cmd_status,
-        "Show the caseload (state, next step, due time), or one client's timeline with reasons.",
+        "Show the caseload (each client's state, check-ins, next step, due time and last "
+        "contact), or one client's timeline with reasons. On a terminal a long caseload "
+        "opens in a pager ($PAGER, else less); --page shows one page of it.",
     )
     p.add_argument("client", nargs="?", metavar="CLIENT_ID", help="a chart id, e.g. R-1042")
     p.add_argument("--now", metavar="ISO8601", help="assess at this instant instead of now")
     p.add_argument(
         "--tz", metavar="ZONE", help="show times in this zone (default: the practice zone)"
+    )
+    p.add_argument(
+        "--clinician", metavar="SLACK_ID", help="only this clinician's clients (their Slack id)"
+    )
+    p.add_argument(
+        "--page",
+        type=_positive,
+        metavar="N",
+        help="show only page N of the caseload (1 is the first), with the total",
+    )
+    p.add_argument(
+        "--page-size",
+        type=_positive,
+        default=50,
+        metavar="ROWS",
+        help="clients per page with --page (default 50)",
+    )
+    p.add_argument(
+        "--no-pager",
+        action="store_true",
+        help="print straight to the terminal (by default a long caseload opens in $PAGER, "
+        "else less, as git does)",
     )
     p = command(
         "tick",
@@ -782,8 +893,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (OperationalError, InterfaceError) as exc:
         if _answers(settings.database_url):
             raise  # the database is there: this is a real error, not a connection problem
-        print(f"discharge-bot {args.command}: {unreachable(settings.database_url, exc)}",
-              file=sys.stderr)
+        print(
+            f"discharge-bot {args.command}: {unreachable(settings.database_url, exc)}",
+            file=sys.stderr,
+        )
         return 1
 
 

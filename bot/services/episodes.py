@@ -12,7 +12,7 @@ import logging
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
 from bot.clock import Clock
@@ -88,7 +88,23 @@ def step_label(step: DueStep | None) -> str | None:
     return step.kind.value
 
 
-def to_event(record: EventRecord) -> Event:
+class StoredEvent(Protocol):
+    """What `to_event` reads of a stored event: an `EventRecord`, or a plain row of its
+    columns (the caseload read's)."""
+
+    @property
+    def kind(self) -> str: ...
+    @property
+    def occurred_at(self) -> datetime: ...
+    @property
+    def recorded_at(self) -> datetime: ...
+    @property
+    def session_at(self) -> datetime | None: ...
+    @property
+    def data(self) -> dict[str, Any]: ...
+
+
+def to_event(record: StoredEvent) -> Event:
     data = record.data or {}
     return Event(
         kind=EventKind(record.kind),
@@ -178,17 +194,8 @@ class Episodes:
         """The policy's view of an episode (`records`: its events, when already loaded)."""
         if records is None:
             records = repo.events_of(episode.id, kinds=POLICY_KINDS)
-        notes = tuple((f"note {i}", at) for i, at in repo.note_dates(episode.id))
-        return EpisodeHistory(
-            opened_at=episode.opened_at,
-            baseline_contact_at=episode.baseline_contact_at,
-            opened_reason=OpenReason(episode.opened_reason),
-            events=tuple(to_event(r) for r in records),
-            booked_sessions=tuple(datetime.fromisoformat(b) for b in episode.booked_sessions or ()),
-            baseline_session_at=episode.baseline_session_at,
-            awaiting_assignment=episode.handed_over_from is not None
-            and episode.handed_over_from == episode.client.clinician_id,
-            notes=notes,
+        return history_of(
+            episode, episode.client.clinician_id, records, notes=repo.note_dates(episode.id)
         )
 
     def assess(
@@ -443,17 +450,8 @@ class Episodes:
 
     def store(self, episode: Episode, assessment: Assessment, now: datetime) -> None:
         """Cache the state and the schedule: `next_due_at` is what the tick's index reads."""
-        episode.state = assessment.state.value
-        episode.trigger = assessment.trigger.value if assessment.trigger else None
-        episode.closure = assessment.closure.value if assessment.closure else None
-        episode.checkins_sent = assessment.checkins_sent
-        episode.outreach_started_at = assessment.outreach_started_at
-        upcoming = assessment.due[0] if assessment.due else assessment.next
-        if assessment.state is State.CLOSED:
-            upcoming = None
-        episode.next_step = step_label(upcoming)
-        episode.next_due_at = upcoming.due_at if upcoming else None
-        episode.updated_at = now
+        for column, value in stored_columns(assessment, now).items():
+            setattr(episode, column, value)
 
     def apply(
         self,
@@ -581,6 +579,65 @@ class Episodes:
             )
         )
         return key
+
+
+class StoredEpisode(Protocol):
+    """What `history_of` reads of a stored episode: an `Episode`, or a plain row."""
+
+    @property
+    def opened_at(self) -> datetime: ...
+    @property
+    def opened_reason(self) -> str: ...
+    @property
+    def baseline_contact_at(self) -> datetime | None: ...
+    @property
+    def baseline_session_at(self) -> datetime | None: ...
+    @property
+    def handed_over_from(self) -> int | None: ...
+    @property
+    def booked_sessions(self) -> list[str]: ...
+
+
+def history_of(
+    episode: StoredEpisode,
+    clinician_id: int,
+    records: Iterable[StoredEvent],
+    *,
+    notes: Iterable[tuple[int, datetime]] = (),
+) -> EpisodeHistory:
+    """The policy's view of a stored episode of a client now with `clinician_id` (`notes`:
+    its manual admin notes as (id, when written), read apart from the events)."""
+    return EpisodeHistory(
+        opened_at=episode.opened_at,
+        baseline_contact_at=episode.baseline_contact_at,
+        opened_reason=OpenReason(episode.opened_reason),
+        events=tuple(to_event(r) for r in records),
+        booked_sessions=tuple(datetime.fromisoformat(b) for b in episode.booked_sessions or ()),
+        baseline_session_at=episode.baseline_session_at,
+        awaiting_assignment=episode.handed_over_from is not None
+        and episode.handed_over_from == clinician_id,
+        notes=tuple((f"note {i}", at) for i, at in notes),
+    )
+
+
+def stored_columns(assessment: Assessment, now: datetime) -> dict[str, Any]:
+    """The episode columns that cache an assessment (what `Episodes.store` writes, and what
+    the batched import inserts): the state, the schedule the tick's index reads, and the
+    last contact, so a settled episode's caseload row needs no re-assessment."""
+    upcoming = assessment.due[0] if assessment.due else assessment.next
+    if assessment.state is State.CLOSED:
+        upcoming = None
+    return {
+        "state": assessment.state.value,
+        "trigger": assessment.trigger.value if assessment.trigger else None,
+        "closure": assessment.closure.value if assessment.closure else None,
+        "checkins_sent": assessment.checkins_sent,
+        "outreach_started_at": assessment.outreach_started_at,
+        "next_step": step_label(upcoming),
+        "next_due_at": upcoming.due_at if upcoming else None,
+        "last_contact_at": assessment.last_contact_at,
+        "updated_at": now,
+    }
 
 
 def _settled(episode: Episode, now: datetime) -> bool:

@@ -3,21 +3,27 @@ the outbox, and App Home."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
+from bot.domain.calendar import WorkingHours
 from bot.domain.checklist import ORDER as CHECKLIST_ORDER
 from bot.domain.checklist import TITLES as CHECKLIST_TITLES
-from bot.domain.model import Closure, EventKind, Recipient, State, StepKind
-from bot.domain.policy import Assessment, DueStep, assess
-from bot.services.episodes import Episodes, step_label
+from bot.domain.model import Closure, EventKind, Recipient, State, StepKind, Trigger
+from bot.domain.policy import Assessment, DueStep, assess, checkin_title
+from bot.services.episodes import POLICY_KINDS, Episodes, history_of, step_label
 from bot.services.readmodels import HomeData, HomeRow
 from bot.services.types import Actor
 from bot.services.wording import render_context
 from smart_phrases import RenderContext
 from storage.models import EventRecord, OutboxMessage
+from storage.repository import CaseloadEntry, Repository
+
+#: Clients per page of the caseload read.
+PAGE = 1000
 
 
 @dataclass(frozen=True)
@@ -61,38 +67,116 @@ class Reads:
         self.policy = episodes.policy
 
     def caseload(self, *, clinician_slack_id: str | None = None) -> list[CaseloadRow]:
+        """Every client (of one clinician, or all), in chart-id order."""
+        return list(self.caseload_rows(clinician_slack_id=clinician_slack_id))
+
+    def caseload_rows(
+        self,
+        *,
+        clinician_slack_id: str | None = None,
+        offset: int = 0,
+        limit: int | None = None,
+        page: int = PAGE,
+    ) -> Iterator[CaseloadRow]:
+        """The caseload in chart-id order (from `offset`, at most `limit` rows), read a
+        page at a time, each page its own short transaction, so a caller can stream it
+        (a pager, a file) without holding the database.
+
+        A page is one query of plain rows. A settled episode (active, nothing due yet, its
+        cache written before now) is shown from its cached state and schedule; the others
+        (and episodes cached before `last_contact_at` was) are assessed from their events.
+        Those cost three more queries for the whole page (their episodes, their events,
+        clinicians not seen yet), so a page costs at most four queries however many clients
+        or events there are."""
         now = self.clock.now()
-        rows: list[CaseloadRow] = []
+        hours: dict[int, WorkingHours] = {}  # by clinician id, across pages
+        after: str | None = None
+        left = limit
+        clinician_id: int | None = None
         with self.uow() as repo:
-            clinician_id = None
             if clinician_slack_id is not None:
                 clinician = repo.clinician_by_slack_id(clinician_slack_id)
                 if clinician is None:
-                    return []
+                    return
                 clinician_id = clinician.id
-            pages = self.episodes.caseload_pages(repo, clinician_id=clinician_id)
-            for client, episode, records in pages:
-                assert records is not None  # no settled_at: every episode comes with events
-                a = assess(
-                    self.episodes.history(repo, episode, records),
-                    self.policy,
-                    self.episodes.hours_for(client.clinician),
-                    now,
+            if offset > 0:
+                after = repo.chart_id_at(offset - 1, clinician_id=clinician_id)
+                if after is None:
+                    return
+        while left is None or left > 0:
+            size = page if left is None else min(page, left)
+            with self.uow() as repo:
+                table = repo.caseload_table(
+                    now=now, clinician_id=clinician_id, after_chart=after, limit=size
                 )
-                upcoming = a.due[0] if a.due else a.next
-                rows.append(
-                    CaseloadRow(
-                        chart_id=client.chart_id,
-                        clinician=client.clinician.slack_user_id,
-                        state=a.state,
-                        next_step=step_label(upcoming),
-                        due_at=upcoming.due_at if upcoming else None,
-                        last_contact_at=a.last_contact_at,
-                        checkins_sent=a.checkins_sent,
-                        next_title=_title(upcoming, a, self.episodes.policy.checkins),
-                    )
-                )
-        return rows
+                rows = self._caseload_page(repo, table, now, hours)
+            yield from rows
+            if len(table) < size:
+                return
+            after = table[-1].chart_id
+            if left is not None:
+                left -= len(table)
+
+    def caseload_count(self, *, clinician_slack_id: str | None = None) -> int:
+        with self.uow() as repo:
+            if clinician_slack_id is None:
+                return repo.count_clients()
+            clinician = repo.clinician_by_slack_id(clinician_slack_id)
+            return 0 if clinician is None else repo.count_clients(clinician_id=clinician.id)
+
+    def _caseload_page(
+        self,
+        repo: Repository,
+        table: Sequence[CaseloadEntry],
+        now: datetime,
+        hours: dict[int, WorkingHours],
+    ) -> list[CaseloadRow]:
+        """Rows for one page: settled episodes from their cache, the others assessed from
+        their events, read for the page in one query (plain rows, no ORM objects)."""
+        total = self.policy.checkins
+        unsettled = [r for r in table if not r.settled]
+        ids = [r.episode_id for r in unsettled if r.episode_id is not None]
+        episodes = repo.episode_entries(ids)
+        records = repo.event_entries_of_episodes(ids, kinds=POLICY_KINDS)
+        unknown = [r.clinician_id for r in unsettled if r.clinician_id not in hours]
+        for i, clinician in repo.clinicians_by_ids(unknown).items():
+            hours[i] = self.episodes.hours_for(clinician)
+        assessed: dict[str, CaseloadRow] = {}
+        for r in unsettled:
+            if r.episode_id is None:  # a hand-made client without an episode: open one
+                client = repo.client_by_id(r.client_id)
+                assert client is not None
+                episode = self.episodes.episode(repo, client)
+                history = self.episodes.history(repo, episode)
+            else:
+                history = history_of(episodes[r.episode_id], r.clinician_id, records[r.episode_id])
+            a = assess(history, self.policy, hours[r.clinician_id], now)
+            upcoming = a.due[0] if a.due else a.next
+            assessed[r.chart_id] = CaseloadRow(
+                chart_id=r.chart_id,
+                clinician=r.slack_user_id,
+                state=a.state,
+                next_step=step_label(upcoming),
+                due_at=upcoming.due_at if upcoming else None,
+                last_contact_at=a.last_contact_at,
+                checkins_sent=a.checkins_sent,
+                next_title=_title(upcoming, a, total),
+            )
+        return [
+            assessed[r.chart_id]
+            if r.chart_id in assessed
+            else CaseloadRow(
+                chart_id=r.chart_id,
+                clinician=r.slack_user_id,
+                state=State.ACTIVE,
+                next_step=r.next_step,
+                due_at=r.next_due_at,
+                last_contact_at=r.last_contact_at,
+                checkins_sent=r.checkins_sent or 0,
+                next_title=_stored_title(r.next_step, r.trigger, total),
+            )
+            for r in table
+        ]
 
     def timeline(self, chart_id: str, *, actor: Actor) -> Timeline:
         now = self.clock.now()
@@ -278,6 +362,17 @@ _CLOSURE_WORDS: dict[Closure, str] = {
 
 def _local_day(at: datetime, zone: str) -> str:
     return at.astimezone(ZoneInfo(zone)).strftime("%a %b %-d")
+
+
+@lru_cache(maxsize=256)
+def _stored_title(label: str | None, trigger: str | None, total: int) -> str | None:
+    """`_title` for a step cached as its label (`step_label`: "checkin 2", "checklist")."""
+    if label is None:
+        return None
+    kind, _, number = label.partition(" ")
+    if kind == StepKind.CHECKIN.value and number.isdigit():
+        return checkin_title(int(number), total, attendance=trigger == Trigger.ATTENDANCE.value)
+    return kind.replace("_", " ")
 
 
 def _title(step: DueStep | None, a: Assessment, total: int) -> str | None:

@@ -13,7 +13,7 @@ from bot.domain.model import EventKind
 USAGE = """*`/care` commands*
 • `/care help`: this list
 • `/care status [CLIENT]`: your caseload at a glance, or one client's state, why, and what's next
-• `/care caseload`: every client on your caseload with their next step
+• `/care caseload [PAGE]`: every client on your caseload with their next step, 60 a page
 • `/care note CLIENT TEXT`: add an admin note to the client's log
 • `/care outreach CLIENT`: start outreach now
 • `/care pause CLIENT [YYYY-MM-DD]`: pause outreach until a date (default 30 days; reminded then)
@@ -62,6 +62,7 @@ class CareCommand:
     text: str | None = None
     outcome: EventKind | None = None
     on: date | None = None
+    page: int = 1
 
 
 def _client(word: str | None, verb: Verb) -> str:
@@ -83,8 +84,17 @@ def parse_care(text: str) -> CareCommand:
     except ValueError:
         raise CareUsageError(f"I don't know the command `{words[0]}`.") from None
     rest = words[1:]
-    if verb in (Verb.HELP, Verb.CASELOAD):
+    if verb is Verb.HELP:
         return CareCommand(verb)
+    if verb is Verb.CASELOAD:
+        if not rest:
+            return CareCommand(verb)
+        page = " ".join(rest)
+        if not page.isdigit() or int(page) < 1:
+            raise CareUsageError(
+                f"`{page}` isn't a page number; `/care caseload 2` shows the second page."
+            )
+        return CareCommand(verb, page=int(page))
     if verb is Verb.STATUS:
         return CareCommand(verb, client=_client(rest[0], verb) if rest else None)
     client = _client(rest[0] if rest else None, verb)

@@ -42,6 +42,8 @@ def test_help_is_the_default(clients: Bot) -> None:
         ("session R-1042 attended 2026-13-40", "isn't a date I can read"),
         ("session R-1042 maybe", "Say how the session went"),
         ("pause R-1042 now please", "isn't a date I can read"),
+        ("caseload two", "`two` isn't a page number"),
+        ("caseload 0", "`0` isn't a page number"),
     ],
 )
 def test_bad_input_gets_a_specific_message_and_the_usage(clients: Bot, text: str, problem: str) -> None:
@@ -87,6 +89,27 @@ def test_status_and_caseload_show_times_in_the_users_zone(clients: Bot) -> None:
     assert "R-2002" in str(listing["blocks"])
     summary = care(clients, "status")
     assert "2 client(s)" in summary["text"]
+
+
+def test_a_long_caseload_comes_a_page_at_a_time_within_slacks_block_limit(bot: Bot) -> None:
+    caseload(bot, *(f"R-{i:03d},{CLINICIAN},N,2026-02-27T10:00,," for i in range(130)))
+    first = care(bot, "caseload")
+    assert "130 client(s): 130 active" in first["text"]
+    assert "R-059" in str(first["blocks"])
+    assert "R-060" not in str(first["blocks"])
+    assert "Clients 1-60 (page 1 of 3). `/care caseload 2` shows the next 60." in str(
+        first["blocks"]
+    )
+    second = care(bot, "caseload 2")
+    assert "R-060" in str(second["blocks"])
+    assert "R-119" in str(second["blocks"])
+    assert "R-059" not in str(second["blocks"])
+    assert "R-120" not in str(second["blocks"])
+    last = care(bot, "caseload 3")
+    assert "Clients 121-130 (page 3 of 3)." in str(last["blocks"])
+    assert "shows the next" not in str(last["blocks"])
+    assert "There is no page 4: your caseload fills 3." in str(care(bot, "caseload 4")["blocks"])
+    assert max(len(b["blocks"]) for b in (first, second, last)) <= 50
 
 
 def test_outreach_pause_resume_replied_discharge(clients: Bot) -> None:

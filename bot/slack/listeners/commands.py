@@ -96,7 +96,7 @@ def run(
     zone = surface.zone_for(user)
     if cmd.verb is Verb.CASELOAD or (cmd.verb is Verb.STATUS and cmd.client is None):
         rows = service.reads.caseload(clinician_slack_id=user)
-        return caseload_reply(rows, zone, summary_only=cmd.verb is Verb.STATUS)
+        return caseload_reply(rows, zone, summary_only=cmd.verb is Verb.STATUS, page=cmd.page)
     actor = surface.actor(user)
     if cmd.verb is Verb.STATUS:
         return status_reply(service.reads.timeline(chart, actor=actor), zone)

@@ -61,8 +61,10 @@ def status_reply(timeline: Timeline, zone: str) -> SlackMessage:
 
 
 def caseload_reply(
-    rows: Sequence[CaseloadRow], zone: str, *, summary_only: bool = False
+    rows: Sequence[CaseloadRow], zone: str, *, summary_only: bool = False, page: int = 1
 ) -> SlackMessage:
+    """The counts by state over the whole caseload, then one page of CASELOAD_LINES clients
+    (a few blocks whatever the caseload's size: Slack takes 50 in a message)."""
     if not rows:
         return text_reply("You have no clients on the caseload.")
     counts: dict[str, int] = {}
@@ -71,25 +73,23 @@ def caseload_reply(
     summary = ", ".join(f"{n} {state.replace('_', ' ')}" for state, n in sorted(counts.items()))
     head = f"*Your caseload:* {len(rows)} client(s): {summary}."
     blocks: list[Block] = [_section(head)]
-    if not summary_only:
+    pages = -(-len(rows) // CASELOAD_LINES)
+    if not summary_only and page > pages:
+        blocks.append(_section(f"There is no page {page}: your caseload fills {pages}."))
+    elif not summary_only:
+        first = (page - 1) * CASELOAD_LINES
         lines = []
-        for row in rows[:CASELOAD_LINES]:
+        for row in rows[first : first + CASELOAD_LINES]:
             line = f"• *{row.chart_id}*: {row.state.value.replace('_', ' ')}"
             if row.next_step and row.due_at:
                 words = row.next_title or row.next_step.replace("_", " ")
                 line += f"; next {words[:1].lower() + words[1:]}, {when(row.due_at, zone)}"
             lines.append(line)
         blocks.extend(_section(text) for text in chunks(lines))
-        if len(rows) > CASELOAD_LINES:
-            blocks.append(
-                ContextBlock(
-                    elements=[
-                        MarkdownTextObject(
-                            text=f"{len(rows) - CASELOAD_LINES} more: "
-                            "open the bot's Home tab for all of them."
-                        )
-                    ]
-                )
-            )
+        if pages > 1:
+            shown = f"Clients {first + 1}-{first + len(lines)} (page {page} of {pages})."
+            if page < pages:
+                shown += f" `/care caseload {page + 1}` shows the next {CASELOAD_LINES}."
+            blocks.append(ContextBlock(elements=[MarkdownTextObject(text=shown)]))
     blocks.append(ContextBlock(elements=[MarkdownTextObject(text=f"Times in {zone}.")]))
     return SlackMessage(head.replace("*", ""), blocks)
