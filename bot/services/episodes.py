@@ -12,7 +12,7 @@ import logging
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
 from bot.clock import Clock
@@ -143,7 +143,22 @@ def step_label(step: DueStep | None) -> str | None:
     return step.kind.value
 
 
-def to_event(record: EventRecord) -> Event:
+class EventLike(Protocol):
+    """An event row as stored: an `EventRecord`, or a plain row of the same columns."""
+
+    @property
+    def kind(self) -> str: ...
+    @property
+    def occurred_at(self) -> datetime: ...
+    @property
+    def recorded_at(self) -> datetime: ...
+    @property
+    def session_at(self) -> datetime | None: ...
+    @property
+    def data(self) -> dict[str, Any]: ...
+
+
+def to_event(record: EventLike) -> Event:
     data = record.data or {}
     return Event(
         kind=EventKind(record.kind),
