@@ -257,7 +257,7 @@ class Repository:
             .returning(table.c.idempotency_key, table.c.id)
         )
         rows = [{c: getattr(m, c) for c in columns} for m in messages]
-        written: dict[str, int] = dict(self.session.execute(statement, rows).tuples().all())
+        written = {key: id_ for key, id_ in self.session.execute(statement, rows)}
         for message in messages:
             if message.idempotency_key in written:
                 message.id = written[message.idempotency_key]
