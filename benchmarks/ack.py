@@ -42,7 +42,7 @@ from bot.services import build_services
 from bot.settings import Settings
 from smart_phrases import PhraseLibrary
 from storage.db import make_engine, make_session_factory, migrate, normalise_url
-from storage.models import AdminNote, Base, OutboxMessage
+from storage.models import AdminNote, Base, OutboxMessage, SlackInboxItem
 from storage.repository import UnitOfWork
 from tests.fakes.slack_api import FakeSlackAPI
 from tests.fakes.slack_requests import SlackRequest, SlackRequests
@@ -317,6 +317,27 @@ def click_requests(slack: SlackRequests, prompts: list[tuple[int, str, str]]) ->
     return out
 
 
+def settle(url: str, timeout: float = 300.0) -> tuple[float, dict[str, int]]:
+    """Wait until the server's Slack inbox has applied every stored note and press; the
+    seconds that took after the last answer, and the rows by status."""
+    engine = make_engine(url)
+    started = time.perf_counter()
+    try:
+        while True:
+            with engine.connect() as c:
+                counts = dict(
+                    c.execute(
+                        select(SlackInboxItem.status, func.count()).group_by(SlackInboxItem.status)
+                    ).all()
+                )
+            waiting = counts.get("pending", 0) + counts.get("in_flight", 0)
+            if not waiting or time.perf_counter() - started > timeout:
+                return time.perf_counter() - started, {k: int(v) for k, v in counts.items()}
+            time.sleep(0.05)
+    finally:
+        engine.dispose()
+
+
 def stored_notes(url: str) -> int:
     engine = make_engine(url)
     with engine.connect() as c:
@@ -404,6 +425,13 @@ def main() -> int:
                         before = stored_notes(url)
                         run = drive(port, requests, c, f"ours, {backend} ({kind})")
                         print(row(run), flush=True)
+                        seconds, counts = settle(url)
+                        failed = counts.get("dead", 0) + counts.get("refused", 0)
+                        print(
+                            f"    applied by the inbox {seconds:.1f} s after the last answer "
+                            f"(rows: {counts}; "
+                            f"{verdicts.check(not failed, f'{backend} {kind} c={c} all applied')})"
+                        )
                         all_answered(run, verdicts)
                         default, pbr = bare_runs[(kind, c, False)], bare_runs[(kind, c, True)]
                         r_pbr, r_default = run.rate / pbr.rate, run.rate / default.rate
@@ -420,12 +448,13 @@ def main() -> int:
                         )
                         lost_check(run, url, before, kind, verdicts, backend)
             # flat with history: N notes on one client, and N spread over the caseload
-            for one in (True, False):
+            for one in (True, False) if args.notes else ():
                 url = fresh_database(backend, args.postgres_url, Path(folder), "history")
                 prepare(url, args.clients, due=0)
                 with ours(url, fake, args.threads, args.workers) as port:
                     requests = note_requests(slack, args.notes, args.clients, one_client=one)
                     run = drive(port, requests, levels[0], f"ours, {backend}, history")
+                    seconds, counts = settle(url)
                 q = run.quarter_means()
                 ratio = q[3] / q[0]
                 where = "one client" if one else f"over {args.clients} clients"
@@ -433,7 +462,8 @@ def main() -> int:
                     f"  flat with history, {backend}, {args.notes} notes {where}, c={levels[0]}: "
                     f"quarter means {' / '.join(f'{m:.1f}' for m in q)} ms, last/first "
                     f"{ratio:.2f}x ({verdicts.check(ratio <= 1.2, f'{backend} history {where}')}), "
-                    f"{run.rate:.1f} req/s"
+                    f"{run.rate:.1f} req/s; applied {seconds:.1f} s after the last answer "
+                    f"({args.notes / (run.seconds + seconds):.0f} notes/s end to end)"
                 )
                 lost_check(run, url, 0, "note", verdicts, backend)
     if verdicts.missed:

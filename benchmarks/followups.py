@@ -1,4 +1,5 @@
-"""Follow-up latency: from a `/care discharge` to its checklist in the clinician's Slack DM.
+"""Follow-up latency: from a `/care discharge` to its checklist in the clinician's Slack DM,
+or (`--kind click`) from a *Mark as sent* press to the prompt updated in Slack.
 
 Starts `discharge-bot serve` (scheduler off, so nothing but the listener and its background
 follow-ups can send) against the loopback fake Slack, sends --commands signed
@@ -6,10 +7,12 @@ follow-ups can send) against the loopback fake Slack, sends --commands signed
 at --concurrency, and measures for each the time until the checklist (found by the outbox
 key every post carries in its metadata) is stored in the fake Slack. Pacing (one post per
 channel per second) still holds; the target is p95 under 2 s. Exits 1 when it is missed or a
-checklist never arrives.
+checklist never arrives. A press is answered once stored and applied right after by the
+Slack inbox: its latency is the whole way, press -> applied -> `chat.update` of the prompt
+(the prompts are posted before the clock starts).
 
     .venv/bin/python benchmarks/followups.py [--commands 200] [--clinicians 50]
-        [--concurrency 10] [--database-url URL] [--no-background]
+        [--concurrency 10] [--database-url URL] [--no-background] [--kind click]
 """
 
 from __future__ import annotations
@@ -24,9 +27,19 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from ack import CLINICIANS, TOKEN, drive, ours, prepare
+from ack import CLINICIANS, TOKEN, click_requests, drive, ours, prepare
+from sqlalchemy import select, update
 
+from bot.clock import FixedClock
 from bot.delivery.outbox import METADATA_EVENT
+from bot.delivery.slack_client import make_web_client
+from bot.services import build_services
+from bot.settings import Settings
+from bot.slack.dispatch import Dispatcher
+from smart_phrases import PhraseLibrary
+from storage.db import make_engine, make_session_factory
+from storage.models import OutboxMessage
+from storage.repository import UnitOfWork
 from tests.fakes.slack_api import FakeSlackAPI
 from tests.fakes.slack_requests import SlackRequests
 
@@ -46,7 +59,15 @@ def main() -> int:
         action="store_true",
         help="the baseline: what the listener cannot send at once waits for the scheduler",
     )
+    parser.add_argument("--kind", choices=("discharge", "click"), default="discharge")
+    parser.add_argument(
+        "--in-request",
+        action="store_true",
+        help="the baseline for clicks: applied inside the request (no Slack inbox)",
+    )
     args = parser.parse_args()
+    if args.kind == "click":
+        return clicks(args)
     slack = SlackRequests(signing_secret=SECRET)
     with tempfile.TemporaryDirectory() as folder, FakeSlackAPI(bot_token=TOKEN) as fake:
         for c in range(args.clinicians):
@@ -105,6 +126,90 @@ def main() -> int:
         )
     ok = missing == 0 and p95 < 2.0 and set(run.statuses) == {200}
     print("target met (p95 < 2 s, every checklist arrived)" if ok else "MISSED: p95 >= 2 s or lost")
+    return 0 if ok else 1
+
+
+def clicks(args: argparse.Namespace) -> int:
+    """*Mark as sent* on --commands posted check-in prompts -> each prompt's chat.update."""
+    from datetime import UTC, datetime
+
+    slack = SlackRequests(signing_secret=SECRET)
+    with tempfile.TemporaryDirectory() as folder, FakeSlackAPI(bot_token=TOKEN) as fake:
+        for c in range(CLINICIANS):
+            fake.add_user(f"U{c:08d}", tz="America/Toronto")
+        url = args.database_url or f"sqlite:///{Path(folder) / 'clicks.db'}"
+        prompts = prepare(url, max(args.commands, 100), due=args.commands)
+        # Post the prompts first (no pacing: this is the setup, not what is measured), now
+        # rather than in the clinicians' next working hour.
+        engine = make_engine(url)
+        with engine.begin() as c:
+            c.execute(
+                update(OutboxMessage)
+                .where(OutboxMessage.kind == "checkin")
+                .values(deliver_after=datetime.now(UTC))
+            )
+        settings = Settings(
+            _env_file=None,
+            database_url=url,
+            slack_bot_token=TOKEN,
+            slack_api_url=fake.url,
+            slack_pace_seconds=0,
+            cct_channel_id="C0CCT",
+        )
+        services = build_services(
+            UnitOfWork(make_session_factory(engine)),
+            FixedClock(datetime.now(UTC)),
+            settings,
+            PhraseLibrary.load(),
+        )
+        Dispatcher(services, make_web_client(settings)).deliver_due(timeout=120)
+        with engine.connect() as c:
+            where = {
+                row.id: (row.channel, row.ts)
+                for row in c.execute(
+                    select(OutboxMessage.id, OutboxMessage.channel, OutboxMessage.ts).where(
+                        OutboxMessage.kind == "checkin"
+                    )
+                )
+            }
+        engine.dispose()
+        requests = click_requests(slack, prompts)
+        sent_at: dict[int, float] = {}
+        lock = threading.Lock()
+        extra = {"DISCHARGE_APPLY_IN_BACKGROUND": "false" if args.in_request else "true"}
+        with ours(url, fake, threads=8, workers=1, extra=extra) as port:
+            started = time.time()
+
+            def mark(n: int) -> None:
+                with lock:
+                    sent_at[prompts[n][0]] = time.time()
+
+            run = drive(port, requests, args.concurrency, "ours, Mark as sent", before=mark)
+            by_message = {where[o]: o for o, _, _ in prompts if where.get(o, (None, None))[1]}
+            arrived: dict[int, float] = {}
+            deadline = time.monotonic() + 60
+            while time.monotonic() < deadline and len(arrived) < len(by_message):
+                for call in fake.calls("chat.update"):
+                    key = (call.body.get("channel"), call.body.get("ts"))
+                    if key in by_message:
+                        arrived.setdefault(by_message[key], call.at)
+                time.sleep(0.2)
+    latencies = sorted(arrived[o] - sent_at[o] for o in arrived)
+    missing = len(prompts) - len(latencies)
+    p95 = latencies[int(0.95 * (len(latencies) - 1))] if latencies else float("inf")
+    print(
+        f"# follow-ups {time.strftime('%Y-%m-%d %H:%M', time.gmtime(started))} UTC: "
+        f"{len(prompts)} Mark as sent presses at c={args.concurrency}; answers "
+        f"{dict(run.statuses)}; answered p50 {run.pct(0.5):.0f} ms p99 {run.pct(0.99):.0f} ms"
+    )
+    if latencies:
+        print(
+            f"  press -> prompt updated in Slack: p50 {latencies[len(latencies) // 2] * 1000:.0f}"
+            f" ms, p95 {p95 * 1000:.0f} ms, max {latencies[-1] * 1000:.0f} ms; "
+            f"{missing} never updated"
+        )
+    ok = missing == 0 and p95 < 2.0 and set(run.statuses) == {200}
+    print("target met (p95 < 2 s, every prompt updated)" if ok else "MISSED: p95 >= 2 s or lost")
     return 0 if ok else 1
 
 

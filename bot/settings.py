@@ -230,6 +230,10 @@ class Settings(BaseSettings):
         True,
         description="Say a click's follow-ups that could not go at once (a channel's pace) from a background thread within seconds, not at the next tick.",
     )
+    apply_in_background: bool = Field(
+        True,
+        description="Answer a note or a button press as soon as it is safely stored, and make the change right after from a background thread (off: inside the request, as the tests' harness may want).",
+    )
     write_budget_seconds: float = Field(
         2.0,
         gt=0,

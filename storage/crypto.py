@@ -145,3 +145,19 @@ class EncryptedJSON(TypeDecorator[Any]):
         if not isinstance(value, dict):
             return value
         return {k: _open(v, dialect) if is_encrypted(v) else v for k, v in value.items()}
+
+
+class SealedJSON(TypeDecorator[Any]):
+    """A JSON document kept as TEXT, encrypted whole when the engine has a keyring (for a
+    payload that is clinical throughout, such as a stored Slack request with a note)."""
+
+    impl = Text
+    cache_ok = True
+
+    def process_bind_param(self, value: Any, dialect: Dialect) -> str | None:
+        if value is None:
+            return None
+        return _seal(json.dumps(value, separators=(",", ":")), dialect)
+
+    def process_result_value(self, value: str | None, dialect: Dialect) -> Any:
+        return None if value is None else json.loads(_open(value, dialect))

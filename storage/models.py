@@ -19,7 +19,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
-from storage.crypto import EncryptedJSON, EncryptedText
+from storage.crypto import EncryptedJSON, EncryptedText, SealedJSON
 from storage.types import UtcDateTime
 
 # Alembic's batch mode (SQLite) can only alter constraints that have names.
@@ -203,6 +203,34 @@ class OutboxMessage(Base):
     lease_until: Mapped[datetime | None]
     created_at: Mapped[datetime]
     sent_at: Mapped[datetime | None]
+
+
+class SlackInboxItem(Base):
+    """A Slack note or button press acknowledged once stored here, applied right after.
+
+    Slack wants its answer within 3 s and a clinician wants it at once: the request stores
+    what was asked (encrypted at rest when DATA_ENCRYPTION_KEY is set), answers, and a
+    background applier in the same process makes the change. A row left *pending* or in
+    flight past its lease (a stop, a crash) is applied by the next applier that looks. Once
+    a row is finished its body is emptied: a note lives on in `admin_notes` only.
+    """
+
+    __tablename__ = "slack_inbox"
+    __table_args__ = (Index("ix_slack_inbox_status_not_before", "status", "not_before"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    user_id: Mapped[str] = mapped_column(String(64))
+    body: Mapped[dict[str, Any]] = mapped_column(SealedJSON())
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    received_at: Mapped[datetime]
+    not_before: Mapped[datetime]
+    lease_owner: Mapped[str | None] = mapped_column(String(64))
+    lease_until: Mapped[datetime | None]
+    finished_at: Mapped[datetime | None]
+    #: The class of what went wrong and its reference id: never a payload or a message.
+    last_error: Mapped[str | None] = mapped_column(String(200))
 
 
 class ProcessedDelivery(Base):

@@ -7,10 +7,9 @@ from contextlib import contextmanager
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Table, and_, bindparam, func, insert, select, update
+from sqlalchemy import Connection, Table, and_, bindparam, func, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, joinedload, selectinload, sessionmaker
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -33,6 +32,9 @@ class Repository:
 
     def __init__(self, session: Session) -> None:
         self.session = session
+        #: Notes read ahead for a batch of episodes (`note_dates_of`), this unit of work
+        #: only; `note_dates` answers from here first.
+        self._note_dates: dict[int, list[tuple[int, datetime]]] = {}
 
     @property
     def is_postgres(self) -> bool:
@@ -48,6 +50,8 @@ class Repository:
         query = select(Client).where(Client.chart_id == chart_id)
         if lock and self.is_postgres:
             query = query.with_for_update()
+        elif not lock:  # a check reads who the clinician is: in the same query
+            query = query.options(joinedload(Client.clinician))
         return self.session.scalar(query)
 
     def clients(self, *, clinician_id: int | None = None) -> Sequence[Client]:
@@ -123,6 +127,30 @@ class Repository:
         for record in self.session.scalars(query.order_by(EventRecord.id)):
             found[record.episode_id].append(record)
         return found
+
+    def note_dates_of(self, episode_ids: Sequence[int]) -> dict[int, list[tuple[int, datetime]]]:
+        """(id, when written) of each episode's manual admin notes, oldest first: two columns
+        through the (episode_id, kind) index, not the notes' events and bodies."""
+        found: dict[int, list[tuple[int, datetime]]] = {i: [] for i in episode_ids}
+        if not episode_ids:
+            return found
+        query = (
+            select(AdminNote.episode_id, AdminNote.id, AdminNote.created_at)
+            .where(AdminNote.episode_id.in_(list(episode_ids)), AdminNote.kind == "manual")
+            .order_by(AdminNote.id)
+        )
+        for episode_id, note_id, created_at in self.session.execute(query):
+            if episode_id is not None:  # the query asked for these episodes only
+                found[episode_id].append((note_id, created_at))
+        self._note_dates.update(found)
+        return found
+
+    def note_dates(self, episode_id: int) -> list[tuple[int, datetime]]:
+        """One episode's manual notes as (id, when written): read ahead by `note_dates_of`
+        for a batch, else read now. A read-ahead is for a pass that adds no notes."""
+        if episode_id not in self._note_dates:
+            return self.note_dates_of([episode_id])[episode_id]
+        return list(self._note_dates[episode_id])
 
     def events_of_client(self, client_id: int) -> Sequence[EventRecord]:
         return self.session.scalars(
@@ -354,9 +382,7 @@ class Repository:
     def count_outbox(self, *, key_prefix: str) -> int:
         return int(
             self.session.scalar(
-                select(func.count())
-                .select_from(OutboxMessage)
-                .where(self._key_prefix(key_prefix))
+                select(func.count()).select_from(OutboxMessage).where(self._key_prefix(key_prefix))
             )
             or 0
         )
@@ -379,22 +405,11 @@ class Repository:
 
     # -- inbound de-duplication ----------------------------------------------------------------
     def claim_delivery(self, *, source: str, delivery_id: str, now: datetime) -> bool:
-        """Record an inbound delivery id; False when it was seen before (do nothing then)."""
-        seen = self.session.scalar(
-            select(ProcessedDelivery.id).where(
-                ProcessedDelivery.source == source, ProcessedDelivery.delivery_id == delivery_id
-            )
-        )
-        if seen is not None:
-            return False
-        try:
-            with self.session.begin_nested():
-                self.session.add(
-                    ProcessedDelivery(source=source, delivery_id=delivery_id, received_at=now)
-                )
-        except IntegrityError:
-            return False
-        return True
+        """Record an inbound delivery id; False when it was seen before (do nothing then).
+
+        One INSERT … ON CONFLICT DO NOTHING: a first delivery and its concurrent retry
+        cannot both win, and no savepoint or prior read is needed."""
+        return claim_delivery(self.session, source=source, delivery_id=delivery_id, now=now)
 
     def release_delivery(self, *, source: str, delivery_id: str) -> None:
         """Forget a claimed delivery whose side effect failed, so it can be tried again."""
@@ -455,6 +470,35 @@ class Repository:
 
     def get_mark(self, name: str) -> RuntimeMark | None:
         return self.session.get(RuntimeMark, name)
+
+
+_CLAIMS: dict[str, Any] = {}
+
+
+def claim_delivery(
+    bind: Session | Connection, *, source: str, delivery_id: str, now: datetime
+) -> bool:
+    """Record an inbound delivery id in `bind`'s transaction; False when it was there.
+
+    One INSERT … ON CONFLICT DO NOTHING RETURNING id (built once per dialect): a first
+    delivery and its concurrent retry cannot both get a row back."""
+    dialect = bind.get_bind().dialect.name if isinstance(bind, Session) else bind.dialect.name
+    statement = _CLAIMS.get(dialect)
+    if statement is None:
+        table = cast(Table, ProcessedDelivery.__table__)
+        make = pg_insert if dialect == "postgresql" else sqlite_insert
+        statement = _CLAIMS[dialect] = (
+            make(table)
+            .values(
+                source=bindparam("source"),
+                delivery_id=bindparam("delivery_id"),
+                received_at=bindparam("received_at", type_=table.c.received_at.type),
+            )
+            .on_conflict_do_nothing(index_elements=["source", "delivery_id"])
+            .returning(table.c.id)
+        )
+    params = {"source": source, "delivery_id": delivery_id, "received_at": now}
+    return bind.execute(statement, params).scalar() is not None
 
 
 class UnitOfWork:

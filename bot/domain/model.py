@@ -180,3 +180,8 @@ class EpisodeHistory:
     #: After a rematch or care-team removal, while the caseload still names the clinician
     #: the client left: nothing is said until someone else is named.
     awaiting_assignment: bool = False
+    #: The clinician's own admin notes (/care note), as (label, when written) with the label
+    #: their event carries ("note 12"): efforts to show but no state change, so a store
+    #: reads them apart from `events` (two columns, not a fold step each: a client's
+    #: thousandth note costs little more than the first). A note in both counts once.
+    notes: tuple[tuple[str, datetime], ...] = ()

@@ -478,14 +478,11 @@ class _Fold:
                 State.CARE_TEAM_REMOVAL: Closure.CARE_TEAM_REMOVED,
                 State.REMATCH: Closure.REMATCHED,
             }[before]
-        elif kind is EventKind.ADMIN_NOTE and event.label and event.label.startswith("note"):
-            self.move(Signal.NOTE, at)
-            self.notes.append(at)
         elif kind is EventKind.PROMPTED:
             self.move(Signal.PROMPTED, at)
             if event.prompt:
                 self.prompts.setdefault(event.prompt, []).append(at)
-        else:  # admin notes and the episode marker change nothing
+        else:  # the episode marker changes nothing (admin notes never get here: INERT_KINDS)
             self.move(Signal.NOTE, at)
 
     def _contact(self, at: datetime) -> None:
@@ -686,9 +683,10 @@ def _inactive_reason(fold: _Fold) -> str:
     )
 
 
-#: Events that change nothing about an episode: the policy never looks at them, so a store
-#: may leave them out of the history it loads (a client's thousandth note costs the first's).
-INERT_KINDS: frozenset[EventKind] = frozenset()  # admin notes now count as outreach efforts
+#: Events that change nothing about an episode's state: the fold skips them, so a store may
+#: leave them out of the events it loads. Admin notes are efforts all the same: their dates
+#: come in `EpisodeHistory.notes` (a store reads them apart, two columns).
+INERT_KINDS: frozenset[EventKind] = frozenset({EventKind.ADMIN_NOTE})
 
 
 def _ordered(events: Iterable[Event]) -> list[Event]:
@@ -706,6 +704,18 @@ def fold(history: EpisodeHistory, policy: Policy, hours: WorkingHours, now: date
     f.bookings.update(b for b in history.booked_sessions)
     if history.baseline_contact_at:
         f.reasons.append(f"{_day(history.baseline_contact_at)}: last client contact on record")
+    in_events = [
+        e
+        for e in history.events
+        if e.kind is EventKind.ADMIN_NOTE and e.label and e.label.startswith("note")
+    ]
+    if in_events:  # a note given as an event too (one being added) counts once
+        written = dict(history.notes)
+        for e in in_events:
+            written.setdefault(e.label or "", e.at)
+        f.notes = sorted(at for at in written.values() if at <= now)
+    else:
+        f.notes = sorted(at for _, at in history.notes if at <= now)
     for event in _ordered(history.events):
         if event.learned_at > now:
             break

@@ -171,6 +171,8 @@ def _serve_one(
     scheduler = Scheduler(surface.services, surface.dispatcher) if scheduler_on else None
     if scheduler is not None:
         scheduler.start()
+    if surface.inbox.background:
+        surface.inbox.start()  # first applies what a stopped process left stored
     routes = platform_routes(runtime, runtime.healthie)
     health = HealthCheck(
         runtime, slack_token_error=lambda: surface.dispatcher.engine.token_dead
@@ -189,6 +191,7 @@ def _serve_one(
         log.info("stopping")
     finally:
         signal.signal(signal.SIGTERM, previous)
+        surface.inbox.stop()
         if scheduler is not None:
             scheduler.stop()
         if socket_mode is not None:

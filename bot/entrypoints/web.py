@@ -16,6 +16,7 @@ from bot.platform.generic import handle_generic
 from bot.platform.healthie import handle_healthie
 from bot.platform.healthie_api import HealthieClient
 from bot.platform.sink import ServiceSink
+from storage import slack_inbox
 
 #: A tick older than this many scheduler periods (and at least 5 minutes) is stale.
 STALE_TICKS = 5
@@ -85,7 +86,10 @@ class HealthCheck:
         try:
             with self.runtime.engine.connect() as connection:
                 connection.execute(text("SELECT 1"))
+                # Notes and presses answered but not applied yet (normally 0 within a second).
+                waiting = slack_inbox.waiting(connection)
             details["database"] = "ok"
+            details["slack_inbox_waiting"] = waiting
         except Exception as exc:
             details["database"] = f"unreachable ({exc.__class__.__name__})"
             return False, details

@@ -223,9 +223,12 @@ class Episodes:
             holidays=frozenset(self.settings.holidays),
         )
 
-    def client(self, repo: Repository, chart_id: str, actor: Actor) -> Client:
+    def client(
+        self, repo: Repository, chart_id: str, actor: Actor, *, lock: bool = True
+    ) -> Client:
+        """The client `actor` may act on (locked for a change unless `lock` is False)."""
         wanted = chart_id.strip()
-        client = None if "\x00" in wanted else repo.client_by_chart_id(wanted, lock=True)
+        client = None if "\x00" in wanted else repo.client_by_chart_id(wanted, lock=lock)
         stranger = actor.source is Source.SLACK and not actor.is_cct
         if stranger and (client is None or not actor.may_act_on(client)):
             # One refusal whether the chart id exists or not: no oracle for strangers.
@@ -245,6 +248,7 @@ class Episodes:
         """The policy's view of an episode (`records`: its events, when already loaded)."""
         if records is None:
             records = repo.events_of(episode.id, kinds=POLICY_KINDS)
+        notes = tuple((f"note {i}", at) for i, at in repo.note_dates(episode.id))
         return EpisodeHistory(
             opened_at=episode.opened_at,
             baseline_contact_at=episode.baseline_contact_at,
@@ -254,6 +258,7 @@ class Episodes:
             baseline_session_at=episode.baseline_session_at,
             awaiting_assignment=episode.handed_over_from is not None
             and episode.handed_over_from == episode.client.clinician_id,
+            notes=notes,
         )
 
     def assess(
@@ -290,9 +295,9 @@ class Episodes:
                 for e in episodes.values()
                 if settled_at is not None and _settled(e, settled_at)
             }
-            records = repo.events_of_episodes(
-                [e.id for e in episodes.values() if e.id not in settled], kinds=POLICY_KINDS
-            )
+            wanted = [e.id for e in episodes.values() if e.id not in settled]
+            records = repo.events_of_episodes(wanted, kinds=POLICY_KINDS)
+            repo.note_dates_of(wanted)  # read ahead: `history` finds them there
             for client, _ in rows:
                 episode = episodes[client.id]
                 yield client, episode, records.get(episode.id)

@@ -22,18 +22,35 @@ class Notes:
         self.uow = episodes.uow
         self.clock = episodes.clock
 
+    def check_note(self, chart_id: str, text: str, *, actor: Actor) -> str:
+        """The note's text as it will be kept, once it and the client are fine for `actor`;
+        the refusal `log_note` would give otherwise (nothing is written)."""
+        body = _checked(text)
+        with self.uow() as repo:
+            self.episodes.client(repo, chart_id, actor, lock=False)
+        return body
+
     @saved_or_refused
-    def log_note(self, chart_id: str, text: str, *, actor: Actor) -> Outcome:
-        """An admin note for the chart log (its text never goes to a channel)."""
-        body = text.strip()
-        check_text(body)
-        if not body:
-            raise DomainError("The note is empty; write what you want recorded.")
-        if len(body) > 4000:
-            raise DomainError("That note is longer than 4,000 characters; shorten it.")
+    def log_note(
+        self, chart_id: str, text: str, *, actor: Actor, once: str | None = None
+    ) -> Outcome:
+        """An admin note for the chart log (its text never goes to a channel).
+
+        `once` names the request: a second call with it adds nothing (a stored request
+        applied again after its first applier stopped)."""
+        body = _checked(text)
         with self.uow() as repo:
             client = self.episodes.client(repo, chart_id, actor)
             now = self.clock.now()
+            if once is not None and not repo.claim_delivery(
+                source="note", delivery_id=once, now=now
+            ):
+                episode = self.episodes.episode(repo, client)
+                return Outcome(
+                    client.chart_id,
+                    self.episodes.assess(repo, client, episode, now),
+                    duplicate=True,
+                )
             episode = self.episodes.episode(repo, client)
             note = self.episodes.add_note(
                 repo, client, episode, kind="manual", author=actor.id, body=body, now=now
@@ -50,3 +67,13 @@ class Notes:
             outcome = replace(outcome, note_id=note.id)
         self.chart.write_note(note.id)  # into the chart too, where the platform can
         return outcome
+
+
+def _checked(text: str) -> str:
+    body = text.strip()
+    check_text(body)
+    if not body:
+        raise DomainError("The note is empty; write what you want recorded.")
+    if len(body) > 4000:
+        raise DomainError("That note is longer than 4,000 characters; shorten it.")
+    return body

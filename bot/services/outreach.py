@@ -79,6 +79,7 @@ class Outreach:
                 records = repo.events_of_episodes(  # one query a batch
                     [e.id for e in batch], kinds=POLICY_KINDS
                 )
+                repo.note_dates_of([e.id for e in batch])  # read ahead, for `history`
                 writes = Writes()  # the batch's rows, written together before its commit
                 for episode in batch:
                     seen.add(episode.id)

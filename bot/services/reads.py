@@ -222,11 +222,9 @@ class Reads:
             )
             if not found:
                 return
-            records = home_reads.events_of(
-                repo.session,
-                [r.episode_id for r in found if r.episode_id is not None],
-                kinds=POLICY_KINDS,
-            )
+            ids = [r.episode_id for r in found if r.episode_id is not None]
+            records = home_reads.events_of(repo.session, ids, kinds=POLICY_KINDS)
+            notes = repo.note_dates_of(ids)  # the admin notes the history shows apart
             for row in found:
                 if row.episode_id is None:  # a hand-made client without one: open it
                     client = repo.client_by_id(row.client_id)
@@ -250,6 +248,7 @@ class Reads:
                     baseline_session_at=row.baseline_session_at,
                     awaiting_assignment=row.handed_over_from is not None
                     and row.handed_over_from == row.clinician_id,
+                    notes=tuple((f"note {i}", at) for i, at in notes[row.episode_id]),
                 )
                 yield row.chart_id, row.closed_at, history, events
             if len(found) < page:

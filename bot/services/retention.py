@@ -23,6 +23,7 @@ SENSITIVE = (
     ("admin_notes", "id", "body"),
     ("clients", "id", "first_name"),
     ("headsups", "id", "reason"),
+    ("slack_inbox", "id", "body"),
 )
 PURGED_PREFIX = "[removed by the retention purge"
 PURGED_BODY = PURGED_PREFIX + " on {day}; the audit trail keeps what happened]"

@@ -21,7 +21,16 @@ from bot.settings import Settings
 from bot.slack.directory import SlackDirectory
 from bot.slack.dispatch import Dispatcher
 from bot.slack.guard import VERIFIED, SignatureGate, first_input_block
-from bot.slack.listeners import actions, commands, events, headsups, home, views
+from bot.slack.inbox import SlackInbox
+from bot.slack.listeners import (
+    STORED_FIRST,
+    actions,
+    commands,
+    events,
+    headsups,
+    home,
+    views,
+)
 from bot.slack.surface import Surface
 from smart_phrases import PhraseLibrary
 from storage.repository import UnitOfWork
@@ -46,7 +55,14 @@ def build_surface(
         platform=platform,
     )
     directory = SlackDirectory(client, settings)
-    return Surface(settings, services, Dispatcher(services, client, directory), directory)
+    engine = session_factory.kw["bind"]
+    inbox = SlackInbox(
+        engine,
+        clock,
+        background=settings.apply_in_background,
+        write_budget=settings.write_budget_seconds,
+    )
+    return Surface(settings, services, Dispatcher(services, client, directory), directory, inbox)
 
 
 def create_app(
@@ -88,25 +104,21 @@ def create_app(
     )
 
     @app.middleware
+    def answers_first(next: Callable[[], None]) -> None:
+        """While a request is answered, stored notes and presses wait (briefly) for it."""
+        with surface.inbox.answering():
+            next()
+
+    @app.middleware
     def once_per_event(body: dict[str, Any], next: Callable[[], None]) -> BoltResponse | None:
         """Slack re-sends an event it thinks we missed (X-Slack-Retry-Num); its event_id is
-        recorded before any listener runs, so a retry has no second effect. A slash command
-        carries a trigger_id unique to one invocation: a replayed command is ignored too."""
+        recorded before any listener runs, so a retry has no second effect. (A slash
+        command's trigger_id is claimed by `/care` itself, in the same write as its work
+        where it can: see `listeners.commands.care`.)"""
         event_id = body.get("event_id") if body.get("type") == "event_callback" else None
         if event_id and not surface.services.recording.claim_inbound("slack-event", str(event_id)):
             log.info("event %s already handled; ignoring Slack's retry", event_id)
             return BoltResponse(status=200, body="")
-        trigger = body.get("trigger_id") if "command" in body else None
-        if trigger and not surface.services.recording.claim_inbound(
-            "slack-command", str(trigger)[:200]
-        ):
-            log.info("slash command replayed (same trigger_id); ignored")
-            return _json(
-                {
-                    "response_type": "ephemeral",
-                    "text": "That command was already received; it was not done twice.",
-                }
-            )
         next()
         return None
 
@@ -118,7 +130,38 @@ def create_app(
     for listeners in (commands, actions, views, events, home, headsups):
         listeners.register(app)
     app.error(on_error)
+    _wire_inbox(surface, client)
     return app
+
+
+def _wire_inbox(surface: Surface, client: WebClient) -> None:
+    """What the inbox applies, and how it tells someone their request failed: the listener
+    code and the error handler a request would have used."""
+    inbox = surface.inbox
+
+    def context() -> BoltContext:
+        return BoltContext({"surface": surface, VERIFIED: True, "client": client})
+
+    def no_ack(*_args: Any, **_kwargs: Any) -> None:
+        return None
+
+    for kind, listener in STORED_FIRST.items():
+        inbox.handle(
+            kind,
+            lambda body, _item, listener=listener: listener(no_ack, body, context()),  # type: ignore[misc]
+        )
+    commands.register_stored(inbox, surface)
+
+    def tell(error: Exception, body: dict[str, Any]) -> None:
+        answer = on_error(error, body, client, context())
+        if "command" in body and answer.body:
+            # A command's answer went out long ago: say it in the person's DM instead.
+            text = json.loads(answer.body).get("text")
+            user = _user_id(body)
+            if text and user:
+                client.chat_postMessage(channel=user, text=text)
+
+    inbox.report_with(tell)
 
 
 def _bolt_logger() -> logging.Logger:

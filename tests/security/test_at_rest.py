@@ -18,6 +18,7 @@ from bot.entrypoints.bootstrap import build_runtime, warn_if_unencrypted
 from bot.entrypoints.cli import main
 from bot.services import Services as CareService
 from bot.settings import Settings
+from bot.slack.inbox import SlackInbox
 from storage.crypto import EncryptionError, generate_key
 from storage.models import AdminNote, AuditEntry, Client, Episode, EventRecord
 from tests.helpers import ADMIN, import_rows
@@ -55,6 +56,11 @@ def write_sensitive(settings: Settings, clock: FixedClock) -> None:
                                   body=f"Summary: {FOCUS}",
                                   fields={"treatment_focus": FOCUS, "risk_level": "low"},
                                   created_at=clock.now()))
+        # A note stored by the Slack inbox and not yet applied: its request holds the text.
+        inbox = SlackInbox(runtime.engine, clock, background=True)
+        inbox.handle("care:note", lambda body, item: None)
+        inbox.accept("care:note", {"command": "/care", "chart": "R-1", "text": NOTE},
+                     user="U0CLIN0001")
     finally:
         runtime.close()
 
@@ -129,7 +135,8 @@ def test_an_old_key_decrypts_and_rotate_key_moves_every_row_to_the_new_one(
     monkeypatch.setenv("DATA_ENCRYPTION_OLD_KEYS", KEY_A)
     assert main(["rotate-key"]) == 0
     out = capsys.readouterr().out
-    for part in ("2 admin_notes.body", "1 admin_notes.fields", "1 clients.first_name"):
+    for part in ("2 admin_notes.body", "1 admin_notes.fields", "1 clients.first_name",
+                 "1 slack_inbox.body"):
         assert part in out
 
     bodies, fields, name = read_back(keyed(settings, KEY_B))  # the new key alone now

@@ -60,7 +60,11 @@ class Bot:
         return self.surface.services
 
     def send(self, request: SlackRequest) -> Answer:
-        return post(self.url, request)
+        """Post the request; then let the Slack inbox apply what it stored (as the
+        server's applier does right after answering), so the test sees the effect."""
+        answer = post(self.url, request)
+        self.surface.inbox.drain()
+        return answer
 
     def tick(self, at: datetime | None = None) -> DispatchReport:
         if at is not None:
@@ -99,13 +103,21 @@ class Bot:
         if option is not None:
             chosen = next(o for o in element["options"] if o["text"]["text"] == option)
             request = self.slack.block_actions(
-                element["action_id"], selected_option=chosen, user_id=user, message=message,
-                channel_id=channel, block_id=element.get("_block_id"),
+                element["action_id"],
+                selected_option=chosen,
+                user_id=user,
+                message=message,
+                channel_id=channel,
+                block_id=element.get("_block_id"),
             )
         else:
             request = self.slack.block_actions(
-                element["action_id"], value=element.get("value"), user_id=user, message=message,
-                channel_id=channel, block_id=element.get("_block_id"),
+                element["action_id"],
+                value=element.get("value"),
+                user_id=user,
+                message=message,
+                channel_id=channel,
+                block_id=element.get("_block_id"),
             )
         return self.send(request)
 
@@ -126,12 +138,16 @@ class Bot:
     def counts(self) -> dict[str, int]:
         with self.engine.connect() as conn:
             return {
-                model.__tablename__: int(conn.execute(select(func.count()).select_from(model)).scalar_one())
+                model.__tablename__: int(
+                    conn.execute(select(func.count()).select_from(model)).scalar_one()
+                )
                 for model in (EventRecord, AdminNote, OutboxMessage, AuditEntry)
             }
 
 
-def find_element(message: dict[str, Any], action_id: str, label: str | None = None) -> dict[str, Any]:
+def find_element(
+    message: dict[str, Any], action_id: str, label: str | None = None
+) -> dict[str, Any]:
     for block in message.get("blocks") or []:
         elements = list(block.get("elements") or [])
         if block.get("accessory"):
@@ -207,12 +223,19 @@ def bot(
     fake_slack.add_usergroup(CCT_GROUP, [CCT_GROUP_MEMBER])
     client = make_web_client(slack_settings)  # the bot's own client: safe retries only
     surface = build_surface(
-        slack_settings, client=client, session_factory=make_session_factory(engine),
-        clock=clock, phrases=phrases, platform=platform,
+        slack_settings,
+        client=client,
+        session_factory=make_session_factory(engine),
+        clock=clock,
+        phrases=phrases,
+        platform=platform,
     )
     app = create_app(
-        slack_settings, client=client, session_factory=make_session_factory(engine),
-        clock=clock, surface=surface,
+        slack_settings,
+        client=client,
+        session_factory=make_session_factory(engine),
+        clock=clock,
+        surface=surface,
     )
     with ServerThread(create_wsgi_app(slack_app=app)) as server:
         yield Bot(surface, fake_slack, slack, clock, server.url, engine)
@@ -223,10 +246,18 @@ def caseload(bot: Bot, *lines: str) -> None:
 
 
 SUMMARY_VALUES = {
-    "summary_focus": {"summary_focus_input": {"type": "plain_text_input", "value": "Low mood after a job loss"}},
-    "summary_goals": {"summary_goals_input": {"type": "plain_text_input", "value": "Sleep routine restored"}},
-    "summary_risk": {"summary_risk_select": {"type": "static_select", "selected_option": {"value": "low"}}},
-    "summary_considerations": {"summary_considerations_input": {"type": "plain_text_input", "value": None}},
+    "summary_focus": {
+        "summary_focus_input": {"type": "plain_text_input", "value": "Low mood after a job loss"}
+    },
+    "summary_goals": {
+        "summary_goals_input": {"type": "plain_text_input", "value": "Sleep routine restored"}
+    },
+    "summary_risk": {
+        "summary_risk_select": {"type": "static_select", "selected_option": {"value": "low"}}
+    },
+    "summary_considerations": {
+        "summary_considerations_input": {"type": "plain_text_input", "value": None}
+    },
 }
 
 
@@ -236,7 +267,9 @@ def submit_summary(bot: Bot, checklist: dict[str, Any], *, user: str = CLINICIAN
     modal = bot.fake.calls("views.open")[-1].body["view"]
     return bot.send(
         bot.slack.view_submission(
-            modal["callback_id"], private_metadata=modal["private_metadata"],
-            values=SUMMARY_VALUES, user_id=user,
+            modal["callback_id"],
+            private_metadata=modal["private_metadata"],
+            values=SUMMARY_VALUES,
+            user_id=user,
         )
     )

@@ -31,7 +31,7 @@ from sqlalchemy import func, select
 from bot.clock import FixedClock
 from bot.delivery.slack_client import make_web_client
 from bot.devtools.fake_slack import FakeSlackAPI
-from bot.devtools.slack_requests import SlackRequests, post
+from bot.devtools.slack_requests import Answer, SlackRequest, SlackRequests, post
 from bot.entrypoints.bootstrap import Runtime, build_runtime
 from bot.entrypoints.http import ServerThread, create_wsgi_app
 from bot.entrypoints.scheduler import Scheduler, tick_and_deliver
@@ -374,7 +374,7 @@ class Stage:
                 label += f' and confirmed "{(confirm.get("confirm") or {}).get("text", "OK")}"'
         self._last_user = user
         self._last_chart = chart_of(message)
-        answer = post(self.server.url, request)
+        answer = self._post(request)
         where, _ = self.where(channel)
         person = self.person(user)
         self.transcript.add(
@@ -394,10 +394,17 @@ class Stage:
         self.collect()
         return answer.status
 
+    def _post(self, request: SlackRequest) -> Answer:
+        """Post a signed request, then let the Slack inbox apply what it stored, as the
+        server's applier does right after answering (the demo's clock is its own)."""
+        answer = post(self.server.url, request)
+        self.surface.inbox.drain()
+        return answer
+
     def open_home(self, user: str) -> int:
         """The user opens the bot's Home tab: Slack's `app_home_opened` event, signed; the
         Home the app publishes is added to the transcript."""
-        answer = post(self.server.url, self.slack.app_home_opened(user))
+        answer = self._post(self.slack.app_home_opened(user))
         if answer.status != 200:
             raise AppRefused(f"app_home_opened for {user}: HTTP {answer.status}")
         self._home_wanted = True
@@ -418,7 +425,7 @@ class Stage:
             view=view,
             user_id=user,
         )
-        answer = post(self.server.url, request)
+        answer = self._post(request)
         person = self.person(user)
         body: Json = answer.json() if answer.body.strip() else {}
         errors = body.get("errors") if body.get("response_action") == "errors" else None

@@ -13,27 +13,31 @@ from bot.domain.errors import DomainError
 from bot.domain.model import ChecklistStep, Classification
 from bot.services.readmodels import Resolved
 from bot.slack.ids import Id, PromptValue, SummaryMetadata, any_variant, parse
-from bot.slack.listeners import follow, surface_of, user_of
+from bot.slack.listeners import follow, stored_first, surface_of, user_of
 from bot.slack.views.format import when
 from bot.slack.views.messages import CLASSIFICATION_WORDS
 from bot.slack.views.summary import summary_modal
 
 
 def register(app: App) -> None:
-    app.action(str(Id.MARK_SENT))(mark_sent)
-    app.action(str(Id.SEND_FOR_ME))(send_for_me)
-    app.action(str(Id.CLIENT_REPLIED))(client_replied)
-    app.action(str(Id.SNOOZE))(snooze)
-    app.action(str(Id.PAUSE))(pause)
-    app.action(str(Id.NOTE_DOCUMENTED))(note_documented)
-    app.action(any_variant(Id.CLASSIFY))(classify)
-    app.action(str(Id.STEP_CONFIRM))(confirm_step)
-    app.action(any_variant(Id.OTHER_PROVIDERS))(other_providers)
+    for action_id, listener in (
+        (str(Id.MARK_SENT), mark_sent),
+        (str(Id.SEND_FOR_ME), send_for_me),
+        (str(Id.CLIENT_REPLIED), client_replied),
+        (str(Id.SNOOZE), snooze),
+        (str(Id.PAUSE), pause),
+        (str(Id.NOTE_DOCUMENTED), note_documented),
+        (any_variant(Id.CLASSIFY), classify),
+        (str(Id.STEP_CONFIRM), confirm_step),
+        (any_variant(Id.OTHER_PROVIDERS), other_providers),
+        (str(Id.MOVE_FOR_ME), move_for_me),
+        (str(Id.MOVED_CONFIRM), moved_confirm),
+        (str(Id.CCT_TAKE), cct_take),
+        (str(Id.CCT_DONE), cct_done),
+    ):
+        app.action(action_id)(stored_first(listener))
+    # Opens a modal: Slack's trigger_id lasts 3 s, so it runs inside the request.
     app.action(str(Id.OPEN_SUMMARY))(open_summary)
-    app.action(str(Id.MOVE_FOR_ME))(move_for_me)
-    app.action(str(Id.MOVED_CONFIRM))(moved_confirm)
-    app.action(str(Id.CCT_TAKE))(cct_take)
-    app.action(str(Id.CCT_DONE))(cct_done)
 
 
 def _value(body: dict[str, Any]) -> PromptValue:

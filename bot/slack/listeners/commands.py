@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime, time
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
@@ -21,18 +22,41 @@ from bot.slack.views.replies import (
 )
 
 if TYPE_CHECKING:
+    from bot.slack.inbox import SlackInbox
     from bot.slack.surface import Surface
+
+NOTE = "care:note"
+
+log = logging.getLogger(__name__)
 
 
 def register(app: App) -> None:
     app.command("/care")(care)
 
 
+def register_stored(inbox: SlackInbox, surface: Surface) -> None:
+    """What the inbox does with a stored `/care note`: add it, once (`once` is the row)."""
+
+    def add_note(body: dict[str, Any], item: Any) -> None:
+        actor = surface.actor(str(body["user_id"]))
+        surface.services.notes.log_note(
+            str(body["chart"]), str(body["text"]), actor=actor, once=f"slack-inbox:{item.id}"
+        )
+
+    inbox.handle(NOTE, add_note)
+
+
 def _ephemeral(message: SlackMessage) -> dict[str, Any]:
     return {"response_type": "ephemeral", **message.to_dict()}
 
 
+ALREADY_RECEIVED = "That command was already received; it was not done twice."
+
+
 def care(ack: Ack, command: dict[str, Any], context: BoltContext) -> None:
+    """A slash command carries a trigger_id unique to one invocation: a replayed command is
+    answered "already received" and does nothing (a note claims it in the write that
+    stores the note; every other command before it runs)."""
     surface = surface_of(context)
     user = str(command["user_id"])
     try:
@@ -40,25 +64,42 @@ def care(ack: Ack, command: dict[str, Any], context: BoltContext) -> None:
     except CareUsageError as problem:
         ack(**_ephemeral(usage_reply(str(problem))))
         return
+    trigger = str(command.get("trigger_id") or "")[:200] or None
+    if (
+        parsed.verb is not Verb.NOTE
+        and trigger
+        and not surface.services.recording.claim_inbound("slack-command", trigger)
+    ):
+        log.info("slash command replayed (same trigger_id); ignored")
+        ack(**_ephemeral(text_reply(ALREADY_RECEIVED)))
+        return
     surface.learn(user)
-    ack(**_ephemeral(run(surface, parsed, user)))
+    ack(**_ephemeral(run(surface, parsed, user, trigger=trigger)))
 
 
-def run(surface: Surface, cmd: CareCommand, user: str) -> SlackMessage:
+def run(
+    surface: Surface, cmd: CareCommand, user: str, *, trigger: str | None = None
+) -> SlackMessage:
     service = surface.services
     if cmd.verb is Verb.HELP:
         return help_reply()
+    chart = cmd.client or ""
+    if cmd.verb is Verb.NOTE:
+        # Checked here (text, client, permission) so the answer can say it is added; stored
+        # before the answer, written into the log and the chart right after (`add_note`).
+        text = service.notes.check_note(chart, cmd.text or "", actor=surface.actor(user))
+        body = {"command": "/care", "user_id": user, "chart": chart, "text": text}
+        once = ("slack-command", trigger) if trigger else None
+        if surface.inbox.accept(NOTE, body, user=user, once=once) is None:
+            return text_reply(ALREADY_RECEIVED)
+        return text_reply(f"Admin note added to {chart}'s log.")
     zone = surface.zone_for(user)
     if cmd.verb is Verb.CASELOAD or (cmd.verb is Verb.STATUS and cmd.client is None):
         rows = service.reads.caseload(clinician_slack_id=user)
         return caseload_reply(rows, zone, summary_only=cmd.verb is Verb.STATUS)
     actor = surface.actor(user)
-    chart = cmd.client or ""
     if cmd.verb is Verb.STATUS:
         return status_reply(service.reads.timeline(chart, actor=actor), zone)
-    if cmd.verb is Verb.NOTE:
-        service.notes.log_note(chart, cmd.text or "", actor=actor)
-        return text_reply(f"Admin note added to {chart}'s log.")
     if cmd.verb is Verb.SESSION and cmd.outcome is not None:
         at = session_instant(cmd.on, service.clock.now(), zone)
         outcome = service.recording.record_session(chart, cmd.outcome, occurred_at=at, actor=actor)
@@ -76,9 +117,7 @@ def run(surface: Surface, cmd: CareCommand, user: str) -> SlackMessage:
         )
         return text_reply(f"Outreach started for {chart}.{tail}")
     if cmd.verb is Verb.PAUSE:
-        until = (
-            datetime.combine(cmd.on, time(0), tzinfo=ZoneInfo(zone)) if cmd.on else None
-        )
+        until = datetime.combine(cmd.on, time(0), tzinfo=ZoneInfo(zone)) if cmd.on else None
         outcome = service.outreach.pause_outreach(chart, actor=actor, until=until)
         follow(surface, chart, actor, outcome.queued)
         end = outcome.assessment.paused_until

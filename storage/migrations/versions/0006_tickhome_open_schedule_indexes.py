@@ -5,8 +5,8 @@
 import, or with autovacuum off) the single-column indexes lost to a scan of every episode:
 33 ms and 23 ms per pass at 100,000 episodes with nothing due, 0.4 ms and 0.05 ms with these.
 
-Revision ID: 0005_tickhome_schedule_indexes
-Revises: 0004_composite_indexes
+Revision ID: 0006_tickhome_schedule_indexes
+Revises: 0005_slack_inbox
 Create Date: 2026-11-29 22:00:00
 """
 
@@ -15,8 +15,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = '0005_tickhome_schedule_indexes'
-down_revision = '0004_composite_indexes'
+revision = '0006_tickhome_schedule_indexes'
+down_revision = '0005_slack_inbox'
 branch_labels = None
 depends_on = None
 

@@ -1,0 +1,340 @@
+"""Notes and button presses: answered as soon as they are safely stored, applied right after.
+
+A clinician's note or click is stored in the `slack_inbox` table (one INSERT, committed) and
+Slack gets its answer at once; the change itself — the policy, the audit, the follow-up
+prompts, the chart write — is made by an applier thread of the same process within
+milliseconds, through exactly the listener code that used to run inside the request. So a
+slow step (a busy database, Healthie, a Slack post) can no longer push the answer past Slack's
+3 seconds, and nothing acknowledged is lost: a row a stopped or crashed process left behind is
+applied by the next applier that looks (every `POLL_SECONDS`, and at start).
+
+What the applier cannot do is said to the person who asked, as the listener's own error would
+have been: a refusal ("that prompt is out of date") ephemerally or by DM, a failure with a
+reference id. A database that is busy for a moment is tried again (with back-off) up to
+`MAX_ATTEMPTS` times.
+
+`background=False` applies each row in the request that stored it (still through this table).
+In the background mode nothing is applied until `start` (serve) runs the applier thread, or
+`drain` (the tests, the demo) applies what is waiting in the caller's thread.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import Engine
+
+from bot.clock import Clock
+from bot.domain.errors import DomainError, NotSaved
+from storage import slack_inbox as rows
+from storage.repository import claim_delivery
+from storage.retry import BudgetExhausted, is_transient, within_budget
+
+log = logging.getLogger(__name__)
+
+Handler = Callable[[dict[str, Any], rows.Item], None]
+"""Applies one stored request (its kept body, and the row for its id and attempts)."""
+
+Reporter = Callable[[Exception, dict[str, Any]], None]
+"""Tells the person who asked that their request failed (the app's error handler)."""
+
+
+class SlackInbox:
+    LEASE = timedelta(seconds=60)
+    MAX_ATTEMPTS = 5
+    POLL_SECONDS = 5.0
+    BATCH = 5
+    #: The applier gives way to the requests this process is answering, but no stored row
+    #: waits longer than this for them: under a burst, the answers go first.
+    YIELD_SECONDS = 0.5
+
+    def __init__(
+        self,
+        engine: Engine,
+        clock: Clock,
+        *,
+        background: bool,
+        write_budget: float = 2.0,
+        appliers: int = 4,
+    ) -> None:
+        self._engine = engine
+        self._clock = clock
+        self.background = background
+        self._budget = write_budget
+        #: Threads applying at once: a press spends most of its time waiting on Slack and
+        #: the database, so a few overlap those waits (each claims its own rows).
+        self._appliers = max(1, appliers)
+        self._handlers: dict[str, Handler] = {}
+        self._report: Reporter | None = None
+        self._cond = threading.Condition()
+        self._threads: list[threading.Thread] = []
+        self._stopping = False
+        self._woken = False
+        self._busy = 0  # rows this process is applying right now (for `drain`)
+        self._answering = 0  # Slack requests this process is answering right now
+
+    # -- wiring ---------------------------------------------------------------------------
+    def handle(self, kind: str, handler: Handler) -> None:
+        self._handlers[kind] = handler
+
+    def report_with(self, reporter: Reporter) -> None:
+        self._report = reporter
+
+    @property
+    def owner(self) -> str:
+        """Who holds a lease: the host and process (a forked worker is its own owner)."""
+        return f"{socket.gethostname()}:{os.getpid()}"
+
+    # -- the request's side ---------------------------------------------------------------
+    @contextmanager
+    def answering(self) -> Iterator[None]:
+        """Around each Slack request: while any is being answered, the applier waits."""
+        with self._cond:
+            self._answering += 1
+        try:
+            yield
+        finally:
+            with self._cond:
+                self._answering -= 1
+                if not self._answering:
+                    self._cond.notify_all()
+
+    def accept(
+        self,
+        kind: str,
+        body: Mapping[str, Any],
+        *,
+        user: str,
+        once: tuple[str, str] | None = None,
+    ) -> int | None:
+        """Store one request, committed before this returns (the caller answers Slack next);
+        its row id, or None when `once` (a source and an id, such as a slash command's
+        trigger_id) was stored before, so nothing is stored twice.
+
+        A busy database is tried again within the write budget, else `NotSaved`. In the
+        background mode the applier is woken; otherwise the row is applied here and its
+        failure raised to the caller, as the listener's own would have been."""
+        if kind not in self._handlers:
+            raise KeyError(f"no handler for {kind!r}")
+        kept = dict(body)
+
+        def store() -> int | None:
+            now = self._clock.now()
+            with self._engine.begin() as connection:
+                if once is not None and not claim_delivery(
+                    connection, source=once[0], delivery_id=once[1], now=now
+                ):
+                    return None
+                return rows.put(connection, kind=kind, user_id=user, body=kept, now=now)
+
+        try:
+            row_id = within_budget(store, seconds=self._budget)
+        except BudgetExhausted as exhausted:
+            log.warning("a %s was not stored: %s", kind, exhausted)
+            raise NotSaved() from exhausted
+        if row_id is None:
+            return None
+        if self.background:
+            self.wake()
+        else:
+            self._apply_now(row_id)
+        return row_id
+
+    def _apply_now(self, row_id: int) -> None:
+        now = self._clock.now()
+        with self._engine.begin() as connection:
+            claimed = rows.claim(
+                connection,
+                owner=self.owner,
+                now=now,
+                lease_until=now + self.LEASE,
+                limit=1,
+                ids=[row_id],
+            )
+        for item in claimed:
+            self._apply(item, raise_errors=True)
+
+    # -- the applier ----------------------------------------------------------------------
+    def start(self) -> None:
+        """Start the applier threads (idempotent); they first apply what was left waiting."""
+        with self._cond:
+            self._stopping = False
+            self._woken = True
+            self._threads = [t for t in self._threads if t.is_alive()]
+            while len(self._threads) < self._appliers:
+                thread = threading.Thread(
+                    target=self._run, name=f"slack-inbox-{len(self._threads)}", daemon=True
+                )
+                self._threads.append(thread)
+                thread.start()
+            self._cond.notify_all()
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """Stop after the rows in hand (what is left waits for the next start)."""
+        with self._cond:
+            self._stopping = True
+            self._cond.notify_all()
+            threads = list(self._threads)
+        deadline = time.monotonic() + timeout
+        for thread in threads:
+            thread.join(max(0.0, deadline - time.monotonic()))
+
+    def wake(self) -> None:
+        """Tell the applier thread (if `start` ran) that a row is waiting."""
+        with self._cond:
+            self._woken = True
+            self._cond.notify_all()
+
+    def drain(self, timeout: float = 10.0) -> int:
+        """Apply everything due now in this thread (tests, the demo, a clean stop); returns
+        how many rows it applied. Waits for rows the applier thread holds to finish."""
+        deadline = time.monotonic() + timeout
+        applied = 0
+        while True:
+            done = self.run_once()
+            applied += done
+            if done:
+                continue
+            with self._cond:
+                busy = self._busy
+            if not busy or time.monotonic() >= deadline:
+                return applied
+            time.sleep(0.01)
+
+    def waiting(self) -> int:
+        with self._engine.connect() as connection:
+            return rows.waiting(connection)
+
+    def run_once(self, limit: int | None = None) -> int:
+        """Claim and apply one batch of due rows; how many were claimed."""
+        with self._cond:
+            self._busy += 1  # from before the claim, so `drain` never misses a row in hand
+        try:
+            now = self._clock.now()
+            with self._engine.begin() as connection:
+                claimed = rows.claim(
+                    connection,
+                    owner=self.owner,
+                    now=now,
+                    lease_until=now + self.LEASE,
+                    limit=limit or self.BATCH,
+                )
+            applier = threading.current_thread() in self._threads
+            for item in claimed:
+                if applier:
+                    self._give_way(item)
+                self._apply(item, raise_errors=False)
+            return len(claimed)
+        finally:
+            with self._cond:
+                self._busy -= 1
+
+    def _give_way(self, item: rows.Item) -> None:
+        """Wait while requests are being answered, until `item` is YIELD_SECONDS old."""
+        age = (self._clock.now() - item.received_at).total_seconds()
+        until = time.monotonic() + min(self.YIELD_SECONDS, max(0.0, self.YIELD_SECONDS - age))
+        with self._cond:
+            while self._answering and not self._stopping:
+                left = until - time.monotonic()
+                if left <= 0:
+                    return
+                self._cond.wait(left)
+
+    def _run(self) -> None:
+        while True:
+            with self._cond:
+                while not self._woken and not self._stopping:
+                    if not self._cond.wait(self.POLL_SECONDS):
+                        break  # look for rows another process left behind
+                if self._stopping:
+                    return
+                self._woken = False
+            try:
+                while claimed := self.run_once():
+                    if claimed >= self.BATCH:
+                        self.wake()  # more may be waiting: the other appliers help
+                    with self._cond:
+                        if self._stopping:
+                            return
+            except Exception:
+                log.exception("the Slack inbox could not be read; trying again shortly")
+                time.sleep(1.0)
+
+    def _apply(self, item: rows.Item, *, raise_errors: bool) -> None:
+        handler = self._handlers.get(item.kind)
+        ref = uuid.uuid4().hex[:8]
+        try:
+            if handler is None:
+                raise LookupError(f"no handler for {item.kind!r}")
+            handler(item.body, item)
+        except DomainError as refusal:
+            transient = isinstance(refusal, NotSaved)
+            if transient and not raise_errors and item.attempts < self.MAX_ATTEMPTS:
+                self._retry(item, f"transient: NotSaved (ref {ref})")
+                return
+            self._end(item, rows.REFUSED, f"{type(refusal).__name__} (ref {ref})")
+            if raise_errors:
+                raise
+            if item.taken_over:
+                # Its first applier stopped mid-way and may have made the change: a
+                # refusal now ("already done") is not news to the person who asked.
+                log.info("%s %d refused after a take-over (ref %s)", item.kind, item.id, ref)
+                return
+            self._tell(refusal, item)
+        except Exception as error:
+            transient = is_transient(error) or isinstance(error, BudgetExhausted)
+            if transient and not raise_errors and item.attempts < self.MAX_ATTEMPTS:
+                self._retry(item, f"transient: {type(error).__name__} (ref {ref})")
+                return
+            log.error("%s %d failed (ref %s)", item.kind, item.id, ref, exc_info=error)
+            self._end(item, rows.DEAD, f"{type(error).__name__} (ref {ref})")
+            if raise_errors:
+                raise
+            self._tell(error, item)
+        else:
+            self._end(item, rows.DONE, None)
+
+    def _end(self, item: rows.Item, status: str, error: str | None) -> None:
+        with self._engine.begin() as connection:
+            if not rows.end(
+                connection,
+                row_id=item.id,
+                owner=self.owner,
+                status=status,
+                now=self._clock.now(),
+                error=error,
+            ):
+                log.warning(
+                    "%s %d was taken over before it was marked %s", item.kind, item.id, status
+                )
+
+    def _retry(self, item: rows.Item, error: str) -> None:
+        wait = min(30.0, 0.5 * 2 ** (item.attempts - 1))
+        with self._engine.begin() as connection:
+            rows.retry(
+                connection,
+                row_id=item.id,
+                owner=self.owner,
+                at=self._clock.now() + timedelta(seconds=wait),
+                error=error,
+            )
+        log.info("%s %d will be tried again in %.1f s (%s)", item.kind, item.id, wait, error)
+
+    def _tell(self, error: Exception, item: rows.Item) -> None:
+        if self._report is None:
+            return
+        try:
+            self._report(error, item.body)
+        except Exception:
+            log.exception(
+                "could not tell %s what happened to %s %d", item.user_id, item.kind, item.id
+            )
