@@ -15,6 +15,7 @@ from sqlalchemy import (
     Text,
     Time,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -77,8 +78,26 @@ class Episode(Base):
 
     __tablename__ = "episodes"
     # The current episode is `WHERE client_id = ? ORDER BY id DESC LIMIT 1`: this index answers
-    # it with one seek on either backend, with or without planner statistics.
-    __table_args__ = (Index("ix_episodes_client_id_id", "client_id", "id"),)
+    # it with one seek on either backend, with or without planner statistics. The tick's two
+    # schedules (`<= now AND closed_at IS NULL ORDER BY due, id`) have partial indexes of open
+    # episodes: PostgreSQL without statistics otherwise scans every episode on every pass.
+    __table_args__ = (
+        Index("ix_episodes_client_id_id", "client_id", "id"),
+        Index(
+            "ix_episodes_open_next_due",
+            "next_due_at",
+            "id",
+            postgresql_where=text("closed_at IS NULL"),
+            sqlite_where=text("closed_at IS NULL"),
+        ),
+        Index(
+            "ix_episodes_open_headsup_due",
+            "headsup_due_at",
+            "id",
+            postgresql_where=text("closed_at IS NULL"),
+            sqlite_where=text("closed_at IS NULL"),
+        ),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     client_id: Mapped[int] = mapped_column(ForeignKey("clients.id"), index=True)

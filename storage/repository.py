@@ -7,10 +7,11 @@ from contextlib import contextmanager
 from datetime import datetime
 from typing import Any, NamedTuple, cast
 
-from sqlalchemy import Connection, Table, and_, bindparam, case, func, insert, select
+from sqlalchemy import Connection, Table, and_, bindparam, case, func, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, joinedload, selectinload, sessionmaker
+from sqlalchemy.orm.attributes import set_committed_value
 
 from storage.models import (
     AdminNote,
@@ -483,6 +484,56 @@ class Repository:
         message.id = new_id
         return True
 
+    # -- batched writes (a scheduler pass: one statement per kind of row, not per row) --------
+    def add_outbox_many(self, messages: Sequence[OutboxMessage]) -> set[str]:
+        """Insert each message unless its idempotency key exists, in one statement (INSERT ...
+        ON CONFLICT DO NOTHING, many rows); the keys actually written are returned and those
+        messages get their ids. The same race-free contract as `add_outbox`."""
+        if not messages:
+            return set()
+        table = cast(Table, OutboxMessage.__table__)
+        columns = [c.key for c in table.columns if c.key != "id"]
+        insert_ = pg_insert if self.is_postgres else sqlite_insert
+        statement = (
+            insert_(table)
+            .on_conflict_do_nothing(index_elements=["idempotency_key"])
+            .returning(table.c.idempotency_key, table.c.id)
+        )
+        rows = [{c: getattr(m, c) for c in columns} for m in messages]
+        written = {key: id_ for key, id_ in self.session.execute(statement, rows)}
+        for message in messages:
+            if message.idempotency_key in written:
+                message.id = written[message.idempotency_key]
+        return set(written)
+
+    def add_events(self, records: Sequence[EventRecord]) -> None:
+        """Append events in one statement; their ids are not read back (nobody needs them)."""
+        if not records:
+            return
+        table = cast(Table, EventRecord.__table__)
+        columns = [c.key for c in table.columns if c.key != "id"]
+        rows = [{c: getattr(r, c) for c in columns} for r in records]
+        self.session.execute(insert(table), rows)
+
+    def write_episode_columns(self, episodes: Sequence[Episode], columns: Sequence[str]) -> None:
+        """Write `columns` of loaded episodes in one statement (many parameter sets) and mark
+        them clean, so the session's flush does not write them again one row at a time (it
+        still writes any other column changed on them)."""
+        if not episodes:
+            return
+        table = cast(Table, Episode.__table__)
+        statement = (
+            update(table)
+            .where(table.c.id == bindparam("_id"))
+            .values({c: bindparam(f"_{c}", type_=table.c[c].type) for c in columns})
+        )
+        rows = [{"_id": e.id, **{f"_{c}": getattr(e, c) for c in columns}} for e in episodes]
+        with self.session.no_autoflush:  # an autoflush would write these rows first, singly
+            self.session.execute(statement, rows)
+        for episode in episodes:
+            for column in columns:
+                set_committed_value(episode, column, getattr(episode, column))
+
     def outbox(
         self, *, statuses: Sequence[str] | None = None, limit: int = 200
     ) -> Sequence[OutboxMessage]:
@@ -616,12 +667,21 @@ class Repository:
         return self.session.scalars(query).all()
 
     def mark(self, *, name: str, at: datetime, detail: str | None = None) -> None:
-        row = self.session.get(RuntimeMark, name)
-        if row is None:
-            self.session.add(RuntimeMark(name=name, at=at, detail=detail))
-        else:
-            row.at = at
-            row.detail = detail
+        """Set a mark in one statement (INSERT ... ON CONFLICT DO UPDATE): workers that finish
+        a tick at the same moment would otherwise both insert it and one would fail."""
+        insert_ = pg_insert if self.is_postgres else sqlite_insert
+        statement = insert_(cast(Table, RuntimeMark.__table__)).values(
+            name=name, at=at, detail=detail
+        )
+        self.session.execute(
+            statement.on_conflict_do_update(
+                index_elements=["name"],
+                set_={"at": statement.excluded.at, "detail": statement.excluded.detail},
+            )
+        )
+        held = self.session.identity_key(RuntimeMark, name)
+        if held in self.session.identity_map:  # a copy this session read before: not stale
+            self.session.refresh(self.session.identity_map[held])
 
     def get_mark(self, name: str) -> RuntimeMark | None:
         return self.session.get(RuntimeMark, name)

@@ -11,7 +11,7 @@ from bot.clock import ensure_utc
 from bot.domain.errors import DomainError
 from bot.domain.model import Event, EventKind, Recipient, State
 from bot.services.chart import Chart
-from bot.services.episodes import POLICY_KINDS, Episodes, QueuedMessage
+from bot.services.episodes import POLICY_KINDS, Episodes, QueuedMessage, Writes
 from bot.services.headsups import HeadsUps
 from bot.services.ports import PlatformPort, require_platform
 from bot.services.types import Actor, Outcome, checkin_phrase, saved_or_refused
@@ -67,6 +67,8 @@ class Outreach:
         Cost follows the work due (an indexed `next_due_at` query), not the caseload. Each
         batch is one transaction whose episodes are row-locked (skipped by other workers on
         PostgreSQL); `stop` is asked between batches, so a shutdown never cuts one in half.
+        A batch's outbox rows, events and schedule updates are written together (`Writes`):
+        a fixed handful of statements per batch, however many of its episodes were due.
         """
         at = ensure_utc(now) if now else self.clock.now()
         result = TickResult(now=at)
@@ -78,13 +80,19 @@ class Outreach:
                     [e.id for e in batch], kinds=POLICY_KINDS
                 )
                 repo.note_dates_of([e.id for e in batch])  # read ahead, for `history`
+                writes = Writes()  # the batch's rows, written together before its commit
                 for episode in batch:
                     seen.add(episode.id)
-                    _, queued = self.episodes.advance(
-                        repo, episode.client, episode, at, records.get(episode.id, [])
+                    self.episodes.advance(
+                        repo,
+                        episode.client,
+                        episode,
+                        at,
+                        records.get(episode.id, []),
+                        writes=writes,
                     )
-                    result.queued.extend(queued)
                     result.episodes += 1
+                result.queued.extend(writes.flush(repo))
             if len(batch) < TICK_BATCH:
                 break
         if self.headsups is not None:  # the early heads-up's own indexed pass

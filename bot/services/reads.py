@@ -4,7 +4,7 @@ the outbox, and App Home."""
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import lru_cache
 from zoneinfo import ZoneInfo
@@ -12,13 +12,30 @@ from zoneinfo import ZoneInfo
 from bot.domain.calendar import WorkingHours
 from bot.domain.checklist import ORDER as CHECKLIST_ORDER
 from bot.domain.checklist import TITLES as CHECKLIST_TITLES
-from bot.domain.model import Closure, EventKind, Recipient, State, StepKind, Trigger
+from bot.domain.model import (
+    Closure,
+    EpisodeHistory,
+    EventKind,
+    OpenReason,
+    Recipient,
+    State,
+    StepKind,
+    Trigger,
+)
 from bot.domain.policy import Assessment, DueStep, assess, checkin_title
-from bot.services.episodes import POLICY_KINDS, Episodes, history_of, step_label
+from bot.services.episodes import (
+    POLICY_KINDS,
+    Episodes,
+    StoredEvent,
+    history_of,
+    step_label,
+    to_event,
+)
 from bot.services.readmodels import HomeData, HomeRow
 from bot.services.types import Actor
 from bot.services.wording import render_context
 from smart_phrases import RenderContext
+from storage import home_reads
 from storage.models import EventRecord, OutboxMessage
 from storage.repository import CaseloadEntry, Repository
 
@@ -233,118 +250,182 @@ class Reads:
 
     # -- App Home --------------------------------------------------------------------------------
     def home(self, slack_user_id: str, *, is_cct: bool, recent_days: int = 30) -> HomeData:
+        """A user's App Home. The settled clients (active, nothing due: most of a caseload)
+        are only counted, in SQL; the others are read as plain rows (the columns the policy
+        reads, no names) a page at a time, with their events, and assessed. A fixed number
+        of queries per page of unsettled clients, none per client."""
         now = self.clock.now()
-        needs: list[HomeRow] = []
-        outreach: list[HomeRow] = []
-        discharging: list[HomeRow] = []
-        recent: list[HomeRow] = []
-        queue: list[HomeRow] = []
-        active = 0
-        total = self.policy.checkins
+        rows = _HomeRows()
         with self.uow() as repo:
             clinician = repo.clinician_by_slack_id(slack_user_id)
             zone = (
                 self.episodes.zone_of(clinician) if clinician else self.settings.practice_timezone
             )
-            pages = (
-                self.episodes.caseload_pages(repo, clinician_id=clinician.id, settled_at=now)
-                if clinician
-                else iter(())
+            if clinician is not None:
+                hours = self.episodes.hours_for(clinician)
+                rows.active = home_reads.count_settled(
+                    repo.session, clinician_id=clinician.id, at=now
+                )
+                for chart, closed_at, history, records in self._unsettled(repo, clinician.id, now):
+                    a = assess(history, self.policy, hours, now)
+                    self._place(rows, a, chart, closed_at, records, zone, now, recent_days)
+            queue = (
+                [
+                    HomeRow(
+                        row.chart_id,
+                        State(row.state),
+                        _CCT_WAITING[State(row.state)],
+                        row.updated_at,
+                        row.clinician,
+                    )
+                    for row in home_reads.waiting_for_cct(
+                        repo.session, states=[s.value for s in _CCT_WAITING]
+                    )
+                ]
+                if is_cct
+                else []
             )
-            hours = self.episodes.hours_for(clinician) if clinician else None
-            for client, episode, records in pages:
-                assert hours is not None
-                if records is None:  # settled: active, nothing due, nothing to show
-                    active += 1
-                    continue
-                a = assess(self.episodes.history(repo, episode, records), self.policy, hours, now)
-                upcoming = a.due[0] if a.due else a.next
-                chart = client.chart_id
-                prompted = {
-                    (r.data or {}).get("prompt")
-                    for r in records
-                    if r.kind == EventKind.PROMPTED.value
-                }
-                if a.state is State.ACTIVE:
-                    active += 1
-                elif a.state is State.REPLY_REVIEW:
-                    needs.append(HomeRow(chart, a.state, "Replied: classify the reply"))
-                elif a.state in (State.OUTREACH, State.PAUSED):
-                    n = a.next_checkin_number or total + 1
-                    title = a.checkin_title(n, total)
-                    due_now = n <= total and (
-                        f"checkin-{n}" in prompted or any(s.kind is StepKind.CHECKIN for s in a.due)
-                    )
-                    if a.state is State.PAUSED:
-                        end = a.paused_until
-                        until = f" until {_local_day(end, zone)}" if end else ""
-                        outreach.append(HomeRow(chart, a.state, f"Outreach paused{until}"))
-                    elif a.held_by_booking is not None:
-                        outreach.append(
-                            HomeRow(
-                                chart,
-                                a.state,
-                                f"{title} waits for the session booked "
-                                f"{_local_day(a.held_by_booking, zone)}",
-                            )
-                        )
-                    elif due_now:
-                        needs.append(HomeRow(chart, a.state, f"{title} is due"))
-                    elif n <= total:
-                        due = upcoming.due_at if upcoming else None
-                        outreach.append(HomeRow(chart, a.state, f"{title} next", due))
-                    else:
-                        due = upcoming.due_at if upcoming else None
-                        outreach.append(
-                            HomeRow(
-                                chart, a.state, f"All {total} check-ins sent; checklist opens", due
-                            )
-                        )
-                elif a.state is State.INACTIVE:
-                    nxt = a.checklist.next_step
-                    words = CHECKLIST_TITLES[nxt] if nxt else "finish the checklist"
-                    discharging.append(
-                        HomeRow(
-                            chart,
-                            a.state,
-                            f"Checklist {a.checklist.done_count}/{len(CHECKLIST_ORDER)}. "
-                            f"Next: {words}",
-                        )
-                    )
-                elif a.state in _CCT_WAITING:
-                    discharging.append(HomeRow(chart, a.state, _CCT_WAITING[a.state]))
-                elif (
-                    a.state is State.CLOSED
-                    and episode.closed_at is not None
-                    and episode.closed_at >= now - timedelta(days=recent_days)
-                ):
-                    words = _CLOSURE_WORDS.get(a.closure, "Closed") if a.closure else "Closed"
-                    recent.append(HomeRow(chart, a.state, words, episode.closed_at))
-            if is_cct:
-                for episode in repo.open_episodes(states=[s.value for s in _CCT_WAITING]):
-                    client = episode.client
-                    queue.append(
-                        HomeRow(
-                            client.chart_id,
-                            State(episode.state),
-                            _CCT_WAITING[State(episode.state)],
-                            episode.updated_at,
-                            client.clinician.slack_user_id,
-                        )
-                    )
         return HomeData(
             user_id=slack_user_id,
             zone=zone,
             now=now,
             is_cct=is_cct,
             is_clinician=clinician is not None,
-            needs_action=tuple(needs),
-            outreach=tuple(sorted(outreach, key=lambda r: (r.due_at is None, r.due_at or now))),
-            discharging=tuple(discharging),
-            recent=tuple(sorted(recent, key=lambda r: r.due_at or now, reverse=True)),
-            active_count=active,
+            needs_action=tuple(rows.needs),
+            outreach=tuple(
+                sorted(rows.outreach, key=lambda r: (r.due_at is None, r.due_at or now))
+            ),
+            discharging=tuple(rows.discharging),
+            recent=tuple(sorted(rows.recent, key=lambda r: r.due_at or now, reverse=True)),
+            active_count=rows.active,
             cct_queue=tuple(queue),
         )
+
+    def _unsettled(
+        self, repo: Repository, clinician_id: int, now: datetime, *, page: int = 500
+    ) -> Iterator[tuple[str, datetime | None, EpisodeHistory, Sequence[StoredEvent]]]:
+        """The clinician's clients that are not settled, in chart-id order: two queries per
+        `page` clients (their rows, their events)."""
+        after: str | None = None
+        while True:
+            found = home_reads.unsettled_page(
+                repo.session, clinician_id=clinician_id, at=now, after_chart=after, limit=page
+            )
+            if not found:
+                return
+            ids = [r.episode_id for r in found if r.episode_id is not None]
+            records = home_reads.events_of(repo.session, ids, kinds=POLICY_KINDS)
+            notes = repo.note_dates_of(ids)  # the admin notes the history shows apart
+            for row in found:
+                if row.episode_id is None:  # a hand-made client without one: open it
+                    client = repo.client_by_id(row.client_id)
+                    assert client is not None
+                    episode = self.episodes.episode(repo, client)
+                    stored = repo.events_of(episode.id, kinds=POLICY_KINDS)
+                    history = self.episodes.history(repo, episode, stored)
+                    yield row.chart_id, episode.closed_at, history, stored
+                    continue
+                assert row.opened_at is not None
+                assert row.opened_reason is not None
+                events = records[row.episode_id]
+                history = EpisodeHistory(
+                    opened_at=row.opened_at,
+                    baseline_contact_at=row.baseline_contact_at,
+                    opened_reason=OpenReason(row.opened_reason),
+                    events=tuple(to_event(r) for r in events),
+                    booked_sessions=tuple(
+                        datetime.fromisoformat(b) for b in row.booked_sessions or ()
+                    ),
+                    baseline_session_at=row.baseline_session_at,
+                    awaiting_assignment=row.handed_over_from is not None
+                    and row.handed_over_from == row.clinician_id,
+                    notes=tuple((f"note {i}", at) for i, at in notes[row.episode_id]),
+                )
+                yield row.chart_id, row.closed_at, history, events
+            if len(found) < page:
+                return
+            after = found[-1].chart_id
+
+    def _place(
+        self,
+        rows: _HomeRows,
+        a: Assessment,
+        chart: str,
+        closed_at: datetime | None,
+        records: Sequence[StoredEvent],
+        zone: str,
+        now: datetime,
+        recent_days: int,
+    ) -> None:
+        """Put one assessed client into the App Home list it belongs to."""
+        total = self.policy.checkins
+        upcoming = a.due[0] if a.due else a.next
+        if a.state is State.ACTIVE:
+            rows.active += 1
+        elif a.state is State.REPLY_REVIEW:
+            rows.needs.append(HomeRow(chart, a.state, "Replied: classify the reply"))
+        elif a.state in (State.OUTREACH, State.PAUSED):
+            n = a.next_checkin_number or total + 1
+            title = a.checkin_title(n, total)
+            prompted = {
+                (r.data or {}).get("prompt") for r in records if r.kind == EventKind.PROMPTED.value
+            }
+            due_now = n <= total and (
+                f"checkin-{n}" in prompted or any(s.kind is StepKind.CHECKIN for s in a.due)
+            )
+            if a.state is State.PAUSED:
+                end = a.paused_until
+                until = f" until {_local_day(end, zone)}" if end else ""
+                rows.outreach.append(HomeRow(chart, a.state, f"Outreach paused{until}"))
+            elif a.held_by_booking is not None:
+                rows.outreach.append(
+                    HomeRow(
+                        chart,
+                        a.state,
+                        f"{title} waits for the session booked "
+                        f"{_local_day(a.held_by_booking, zone)}",
+                    )
+                )
+            elif due_now:
+                rows.needs.append(HomeRow(chart, a.state, f"{title} is due"))
+            elif n <= total:
+                due = upcoming.due_at if upcoming else None
+                rows.outreach.append(HomeRow(chart, a.state, f"{title} next", due))
+            else:
+                due = upcoming.due_at if upcoming else None
+                rows.outreach.append(
+                    HomeRow(chart, a.state, f"All {total} check-ins sent; checklist opens", due)
+                )
+        elif a.state is State.INACTIVE:
+            nxt = a.checklist.next_step
+            words = CHECKLIST_TITLES[nxt] if nxt else "finish the checklist"
+            rows.discharging.append(
+                HomeRow(
+                    chart,
+                    a.state,
+                    f"Checklist {a.checklist.done_count}/{len(CHECKLIST_ORDER)}. Next: {words}",
+                )
+            )
+        elif a.state in _CCT_WAITING:
+            rows.discharging.append(HomeRow(chart, a.state, _CCT_WAITING[a.state]))
+        elif (
+            a.state is State.CLOSED
+            and closed_at is not None
+            and closed_at >= now - timedelta(days=recent_days)
+        ):
+            words = _CLOSURE_WORDS.get(a.closure, "Closed") if a.closure else "Closed"
+            rows.recent.append(HomeRow(chart, a.state, words, closed_at))
+
+
+@dataclass
+class _HomeRows:
+    """App Home's lists while they are filled."""
+
+    needs: list[HomeRow] = field(default_factory=list)
+    outreach: list[HomeRow] = field(default_factory=list)
+    discharging: list[HomeRow] = field(default_factory=list)
+    recent: list[HomeRow] = field(default_factory=list)
+    active: int = 0
 
 
 _CCT_WAITING: dict[State, str] = {
