@@ -10,7 +10,6 @@ from typing import Any
 from sqlalchemy import and_, func, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, joinedload, selectinload, sessionmaker
 
 from storage.models import (
@@ -328,22 +327,18 @@ class Repository:
 
     # -- inbound de-duplication ----------------------------------------------------------------
     def claim_delivery(self, *, source: str, delivery_id: str, now: datetime) -> bool:
-        """Record an inbound delivery id; False when it was seen before (do nothing then)."""
-        seen = self.session.scalar(
-            select(ProcessedDelivery.id).where(
-                ProcessedDelivery.source == source, ProcessedDelivery.delivery_id == delivery_id
-            )
+        """Record an inbound delivery id; False when it was seen before (do nothing then).
+
+        One statement (INSERT ... ON CONFLICT DO NOTHING), race-free on both backends: a
+        concurrent claim of the same id waits for the first and then finds it taken."""
+        insert_ = pg_insert if self.is_postgres else sqlite_insert
+        claimed = self.session.scalar(
+            insert_(ProcessedDelivery)
+            .values(source=source, delivery_id=delivery_id, received_at=now)
+            .on_conflict_do_nothing(index_elements=["source", "delivery_id"])
+            .returning(ProcessedDelivery.id)
         )
-        if seen is not None:
-            return False
-        try:
-            with self.session.begin_nested():
-                self.session.add(
-                    ProcessedDelivery(source=source, delivery_id=delivery_id, received_at=now)
-                )
-        except IntegrityError:
-            return False
-        return True
+        return claimed is not None
 
     def release_delivery(self, *, source: str, delivery_id: str) -> None:
         """Forget a claimed delivery whose side effect failed, so it can be tried again."""
