@@ -178,6 +178,15 @@ def prepare(url: str, clients: int) -> None:
         clinicians=CLINICIANS,
         now=datetime.now(UTC),
     )
+    if engine.dialect.name == "postgresql":  # the seed wrote its own ids: move the sequences on
+        with engine.begin() as c:
+            for table in ("clinicians", "clients", "episodes", "events"):
+                c.execute(
+                    text(
+                        f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
+                        f"(SELECT max(id) FROM {table}))"
+                    )
+                )
     engine.dispose()
 
 

@@ -115,9 +115,12 @@ def receive(
     return Receipt.DUPLICATE
 
 
-def pending(connection: Connection, *, now: datetime, limit: int) -> list[Pending]:
+def pending(
+    connection: Connection, *, now: datetime, limit: int, lane: tuple[int, int] = (0, 1)
+) -> list[Pending]:
     """The oldest events not yet applied, in the order received. A client with an event
-    waiting for its retry time is left out whole, so its later events do not overtake it."""
+    waiting for its retry time is left out whole, so its later events do not overtake it.
+    `lane` (n, of): only the clients whose id is n modulo `of`."""
     waiting = select(inbound.c.client_id).where(
         inbound.c.applied_at.is_(None), inbound.c.retry_at > now
     )
@@ -134,6 +137,7 @@ def pending(connection: Connection, *, now: datetime, limit: int) -> list[Pendin
             inbound.c.applied_at.is_(None),
             or_(inbound.c.retry_at.is_(None), inbound.c.retry_at <= now),
             inbound.c.client_id.not_in(waiting),
+            *([inbound.c.client_id % lane[1] == lane[0]] if lane[1] > 1 else []),
         )
         .order_by(inbound.c.id)
         .limit(limit)
@@ -172,18 +176,20 @@ def count_pending(connection: Connection) -> int:
 
 
 class ApplierTurn:
-    """One applier at a time per database: a thread lock within the process, and across
+    """One applier at a time per database (and lane): a thread lock within the process, and across
     processes PostgreSQL's session advisory lock or an exclusive lock on a file beside the
     SQLite database. Both are let go by the operating system or the server when a process
     dies, so a crashed applier never blocks the next one."""
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, *, lane: int = 0) -> None:
         self.engine = engine
+        self.key = APPLIER_LOCK_KEY + lane
         self._thread_lock = threading.Lock()
         database = engine.url.database
         self._lock_file: Path | None = None
         if engine.dialect.name == "sqlite" and database and database != ":memory:":
-            self._lock_file = Path(database).with_name(Path(database).name + "-applier.lock")
+            name = Path(database).name + ("-applier.lock" if lane == 0 else f"-applier{lane}.lock")
+            self._lock_file = Path(database).with_name(name)
 
     @contextlib.contextmanager
     def __call__(self, *, wait: bool) -> Iterator[bool]:
@@ -204,21 +210,17 @@ class ApplierTurn:
             with self.engine.connect() as connection:
                 connection = connection.execution_options(isolation_level="AUTOCOMMIT")
                 if wait:
-                    connection.execute(text("SELECT pg_advisory_lock(:k)"), {"k": APPLIER_LOCK_KEY})
+                    connection.execute(text("SELECT pg_advisory_lock(:k)"), {"k": self.key})
                     held = True
                 else:
                     held = bool(
-                        connection.scalar(
-                            text("SELECT pg_try_advisory_lock(:k)"), {"k": APPLIER_LOCK_KEY}
-                        )
+                        connection.scalar(text("SELECT pg_try_advisory_lock(:k)"), {"k": self.key})
                     )
                 try:
                     yield held
                 finally:
                     if held:
-                        connection.execute(
-                            text("SELECT pg_advisory_unlock(:k)"), {"k": APPLIER_LOCK_KEY}
-                        )
+                        connection.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": self.key})
             return
         if self._lock_file is None:  # an in-memory database lives in this process only
             yield True

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -38,6 +39,13 @@ MAX_ATTEMPTS = 8
 MAX_RETRY_DELAY = timedelta(minutes=10)
 #: Applied events are marked this many at a time (and at the end of each batch).
 MARK_EVERY = 20
+#: While webhooks keep arriving (one within BUSY_SECONDS), the applier rests YIELD_SHARE
+#: times as long as its last event took before the next (at most MAX_YIELD_SECONDS): under a
+#: burst the acknowledgements get the CPU and the database's write lock first, and what they
+#: stored is applied at full speed once the burst is over.
+BUSY_SECONDS = 0.1
+YIELD_SHARE = 2.0
+MAX_YIELD_SECONDS = 0.1
 
 
 def event_payload(event: PlatformEvent) -> dict[str, Any]:
@@ -132,9 +140,13 @@ class Drained:
 class InboundApplier:
     """Applies stored platform events in the order received, each once.
 
-    `start()` runs it on a background thread (what `serve` does); `drain()` applies
+    `start()` runs it on background threads (what `serve` does); `drain()` applies
     everything that waits, in the caller's thread (the scheduler's tick, tests, the demo).
-    Only one applier works at a time per database (`storage.inbound.ApplierTurn`).
+
+    Clients are spread over `lanes` by id (`client_id % lanes`); each lane is applied by one
+    applier at a time per database (`storage.inbound.ApplierTurn`), in the order received,
+    so a client's events never overtake each other while different clients' events are
+    applied side by side. SQLite has one writer, so it gets one lane whatever is asked.
     """
 
     def __init__(
@@ -145,32 +157,52 @@ class InboundApplier:
         *,
         batch: int = 100,
         idle_seconds: float = 0.5,
+        lanes: int = 4,
     ) -> None:
         self.engine = engine
         self.sink = sink
         self.clock = clock
         self.batch = batch
         self.idle_seconds = idle_seconds
-        self.turn = store.ApplierTurn(engine)
-        self._wakeup = threading.Event()
+        self.lanes = lanes if engine.dialect.name == "postgresql" else 1
+        self.turns = [store.ApplierTurn(engine, lane=n) for n in range(self.lanes)]
+        self._wakeups = [threading.Event() for _ in range(self.lanes)]
         self._stopping = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._threads: list[threading.Thread] = []
+        self._last_receipt = 0.0
         self.name = f"applier-{uuid.uuid4().hex[:6]}"
 
     def wake(self) -> None:
-        self._wakeup.set()
+        """An event was stored (in this process): apply it now, unless busy with others."""
+        self._last_receipt = time.monotonic()
+        for wakeup in self._wakeups:
+            wakeup.set()
+
+    def _give_way(self, took: float) -> None:
+        if time.monotonic() - self._last_receipt < BUSY_SECONDS:
+            self._stopping.wait(min(MAX_YIELD_SECONDS, took * YIELD_SHARE))
 
     def drain(self, *, wait: bool = True) -> Drained:
         """Apply every stored event that is due, oldest first; returns what it did. Without
-        `wait`, gives up at once when another applier holds the turn (it applies them)."""
+        `wait`, a lane another applier is working on is left to it."""
         done = Drained()
+        for lane in range(self.lanes):
+            self._drain_lane(lane, done, wait=wait)
+        return done
+
+    def _drain_lane(self, lane: int, done: Drained, *, wait: bool) -> None:
         held: set[int] = set()  # clients whose event failed: their later events wait
-        with self.turn(wait=wait) as mine:
+        with self.turns[lane](wait=wait) as mine:
             if not mine:
-                return done
+                return
             while not self._stopping.is_set():
                 with self.engine.connect() as connection:
-                    rows = store.pending(connection, now=self.clock.now(), limit=self.batch)
+                    rows = store.pending(
+                        connection,
+                        now=self.clock.now(),
+                        limit=self.batch,
+                        lane=(lane, self.lanes),
+                    )
                 if not rows:
                     break
                 applied: list[tuple[int, str]] = []
@@ -181,7 +213,9 @@ class InboundApplier:
                             break
                         if row.client_id in held:
                             continue
+                        started = time.monotonic()
                         result = self._apply(row)
+                        self._give_way(time.monotonic() - started)
                         if result is None:
                             done.failed += 1
                             held.add(row.client_id)
@@ -195,7 +229,6 @@ class InboundApplier:
                     self._mark(applied)
                 if done.applied == before:
                     break  # what is left waits for its retry time (or for a failed one)
-        return done
 
     def _apply(self, row: store.Pending) -> SinkResult | None:
         """Apply one event; None when it failed and waits for another try."""
@@ -249,31 +282,37 @@ class InboundApplier:
 
         within_budget(defer, seconds=30.0)
 
-    # -- the background thread ---------------------------------------------------------------
+    # -- the background threads ------------------------------------------------------------
     def start(self) -> InboundApplier:
         """Apply what waits now (events left by a stopped process), then on every wake-up."""
         self._stopping.clear()
-        self._wakeup.set()
-        self._thread = threading.Thread(target=self._run, name=self.name, daemon=True)
-        self._thread.start()
+        for lane in range(self.lanes):
+            self._wakeups[lane].set()
+            thread = threading.Thread(
+                target=self._run, args=(lane,), name=f"{self.name}-{lane}", daemon=True
+            )
+            thread.start()
+            self._threads.append(thread)
         return self
 
-    def _run(self) -> None:
+    def _run(self, lane: int) -> None:
+        wakeup = self._wakeups[lane]
         while not self._stopping.is_set():
-            self._wakeup.wait(self.idle_seconds)
-            self._wakeup.clear()
+            wakeup.wait(self.idle_seconds)
+            wakeup.clear()
             if self._stopping.is_set():
                 break
             try:
-                self.drain(wait=False)
+                self._drain_lane(lane, Drained(), wait=False)
             except Exception:
                 log.exception("the inbound applier failed; it tries again shortly")
                 self._stopping.wait(self.idle_seconds)
 
     def stop(self, timeout: float = 10.0) -> None:
-        """Finish the event in hand and stop; what waits is applied by the next applier."""
+        """Finish the events in hand and stop; what waits is applied by the next applier."""
         self._stopping.set()
-        self._wakeup.set()
-        if self._thread is not None:
-            self._thread.join(timeout)
-            self._thread = None
+        for wakeup in self._wakeups:
+            wakeup.set()
+        for thread in self._threads:
+            thread.join(timeout)
+        self._threads = []
