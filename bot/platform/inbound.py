@@ -9,7 +9,8 @@ a background thread woken by each receipt applies what waits, oldest first, thro
 marked (a crash in between) has no second effect when the applier meets it again.
 
 What was stored but not applied when a process stopped is applied when an applier runs next:
-at start, on every receipt, every `idle_seconds`, and on each scheduler tick.
+at start, on every receipt, every `idle_seconds` (events another `serve --workers` process
+stored), and on each scheduler tick.
 """
 
 from __future__ import annotations
@@ -156,7 +157,7 @@ class InboundApplier:
         clock: Clock,
         *,
         batch: int = 100,
-        idle_seconds: float = 0.5,
+        idle_seconds: float = 0.25,
         lanes: int = 4,
     ) -> None:
         self.engine = engine
