@@ -5,16 +5,18 @@ from __future__ import annotations
 
 import http.client
 import json
+import sqlite3
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from urllib.parse import urlsplit
 
 import pytest
 from pydantic import SecretStr
-from sqlalchemy import func, select
+from sqlalchemy import Engine, func, select, text
 
 from bot.clock import FixedClock
 from bot.domain.model import State
@@ -282,3 +284,44 @@ def test_a_failed_event_is_tried_again_and_holds_back_only_its_clients_later_eve
         ("m2", "applied", 0),
         ("other", "applied", 0),
     ]
+
+
+@contextmanager
+def receipts_blocked(engine: Engine) -> Iterator[None]:
+    """Another writer holds what storing an event needs, until the block ends."""
+    if engine.dialect.name == "sqlite":
+        assert engine.url.database
+        other = sqlite3.connect(engine.url.database, isolation_level=None)
+        other.execute("BEGIN IMMEDIATE")  # the database's one write lock
+        try:
+            yield
+        finally:
+            other.execute("ROLLBACK")
+            other.close()
+        return
+    with engine.connect() as other, other.begin():
+        other.execute(text("LOCK TABLE inbound_events IN EXCLUSIVE MODE"))
+        yield
+
+
+def test_an_event_that_cannot_be_stored_in_time_is_a_5xx_and_its_retry_is_applied(
+    database_url: str,
+) -> None:
+    clock = FixedClock(START + timedelta(days=7))
+    settings = settings_for(database_url).model_copy(update={"write_budget_seconds": 0.3})
+    runtime = build_runtime(settings, clock=clock)
+    import_rows(runtime.services, "R-1,U0CLIN1,Alex,2026-03-02T10:00,,America/Toronto")
+    front = create_wsgi_app(slack_app=None, routes=platform_routes(runtime, None))
+    try:
+        with ServerThread(front) as server:
+            bot = Bot(runtime, clock, server.url)
+            with receipts_blocked(runtime.engine):
+                status, body = bot.post(no_show("e1", 4))
+            assert (status, body["ok"]) == (500, False)
+            bot.applier.drain()
+            assert bot.count(InboundEvent) == 0  # nothing kept: the platform's retry is new
+            assert bot.post(no_show("e1", 4)) == (200, {"ok": True})
+            bot.applier.drain()
+            assert bot.kinds("R-1") == ["session_no_show"]
+    finally:
+        runtime.close()
