@@ -248,6 +248,42 @@ class ProcessedDelivery(Base):
     received_at: Mapped[datetime]
 
 
+class InboundEvent(Base):
+    """A platform webhook event as it was received: stored and acknowledged at once, applied
+    to the client's episode right after by the inbound applier (`applied_at` says when).
+
+    `delivery_id` is unique, so a redelivery is recognised on receipt; the effect itself is
+    still claimed in `processed_deliveries` in the applying transaction, so an event applied
+    but not yet marked (a crash in between) is never applied twice.
+    """
+
+    __tablename__ = "inbound_events"
+    __table_args__ = (
+        UniqueConstraint("delivery_id"),
+        # What the applier reads: only the events still waiting, however many were applied.
+        Index(
+            "ix_inbound_events_pending",
+            "id",
+            sqlite_where=text("applied_at IS NULL"),
+            postgresql_where=text("applied_at IS NULL"),
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    delivery_id: Mapped[str] = mapped_column(String(200))
+    source: Mapped[str] = mapped_column(String(16))  # generic | healthie
+    client_id: Mapped[int] = mapped_column(ForeignKey("clients.id"))
+    #: The event's fields (type, dates, provider and cancellation ids): nothing clinical.
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON())
+    received_at: Mapped[datetime]
+    applied_at: Mapped[datetime | None]
+    #: applied | duplicate | unknown_client | given_up (what the applier did with it)
+    outcome: Mapped[str | None] = mapped_column(String(16))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    #: After a failed attempt: not tried again before then (the client's later events wait).
+    retry_at: Mapped[datetime | None]
+
+
 class AuditEntry(Base):
     """Append-only: every change, who made it and from where."""
 

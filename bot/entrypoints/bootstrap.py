@@ -10,6 +10,8 @@ from sqlalchemy import Engine
 from bot.clock import Clock, clock_from_start
 from bot.platform.healthie_api import HealthieClient, healthie_client_from_settings
 from bot.platform.healthie_chart import HealthieChart
+from bot.platform.inbound import InboundApplier
+from bot.platform.sink import ServiceSink
 from bot.services import Services, build_services
 from bot.settings import Settings
 from smart_phrases import PhraseLibrary
@@ -30,8 +32,13 @@ class Runtime:
     services: Services
     healthie: HealthieClient | None = None
     chart: HealthieChart | None = None  # the platform the services get (wraps `healthie`)
+    #: Applies the platform events the webhooks stored (`serve` starts its thread; the
+    #: scheduler's tick and the tests call `drain()`).
+    inbound: InboundApplier | None = None
 
     def close(self) -> None:
+        if self.inbound is not None:
+            self.inbound.stop()
         self.engine.dispose()
         if self.healthie is not None:
             self.healthie.close()
@@ -96,4 +103,5 @@ def build_runtime(
     )
     chart = HealthieChart(healthie, settings) if healthie is not None else None
     services = build_services(uow, clock, settings, phrases, platform=chart)
-    return Runtime(settings, engine, uow, clock, phrases, services, healthie, chart)
+    inbound = InboundApplier(engine, ServiceSink(services), clock)
+    return Runtime(settings, engine, uow, clock, phrases, services, healthie, chart, inbound)

@@ -391,6 +391,13 @@ def cmd_tick(args: argparse.Namespace, settings: Settings) -> int:
     runtime = _runtime(settings, now=now)
     zone = _reader_zone(args, settings)
     try:
+        if runtime.inbound is not None:
+            applied = runtime.inbound.drain(wait=False)
+            if applied.applied or applied.failed:
+                print(
+                    f"Platform events applied: {applied.applied}"
+                    + (f" ({applied.failed} to be tried again)" if applied.failed else "")
+                )
         result = runtime.services.outreach.tick(now)
         print(
             f"Tick at {_fmt(result.now, zone)}: {result.episodes} episode(s) due, {len(result.queued)} message(s) queued."

@@ -23,6 +23,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.cron import CronTrigger
 
 from bot.clock import SystemClock
+from bot.platform.inbound import InboundApplier
 from bot.services import Services
 from bot.slack.dispatch import Dispatcher, DispatchReport
 
@@ -52,11 +53,21 @@ def tick_and_deliver(
 
 
 class Scheduler:
-    """The tick and the weekly digest, on a background thread pool of one."""
+    """The tick and the weekly digest, on a background thread pool of one.
 
-    def __init__(self, services: Services, dispatcher: Dispatcher | None) -> None:
+    With `inbound`, each tick first applies the platform events stored and not yet applied
+    (those a stopped `serve` left behind, in a process that only runs the scheduler)."""
+
+    def __init__(
+        self,
+        services: Services,
+        dispatcher: Dispatcher | None,
+        *,
+        inbound: InboundApplier | None = None,
+    ) -> None:
         self.services = services
         self.dispatcher = dispatcher
+        self.inbound = inbound
         self.settings = services.settings
         self.stopping = threading.Event()
         self.idle = threading.Event()
@@ -96,6 +107,8 @@ class Scheduler:
         log.info("scheduler started: tick every %d s, digest weekly", tick_seconds)
 
     def tick(self) -> None:
+        if self.inbound is not None:
+            self.inbound.drain(wait=False)  # another applier holding the turn applies them
         deliver = max(1.0, self.settings.tick_seconds * DELIVERY_SHARE)
         tick_and_deliver(
             self.services, self.dispatcher, stop=self.stopping, deliver_seconds=deliver

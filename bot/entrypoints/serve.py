@@ -50,10 +50,12 @@ def worker(settings: Settings) -> None:
             log.warning(
                 "SLACK_BOT_TOKEN is not set: the worker queues what is due but sends nothing"
             )
-            run_until_signalled(Scheduler(runtime.services, None))
+            run_until_signalled(Scheduler(runtime.services, None, inbound=runtime.inbound))
             return
         surface = _surface(settings, runtime)
-        run_until_signalled(Scheduler(surface.services, surface.dispatcher))
+        run_until_signalled(
+            Scheduler(surface.services, surface.dispatcher, inbound=runtime.inbound)
+        )
     finally:
         runtime.close()
 
@@ -168,12 +170,18 @@ def _serve_one(
         clock=runtime.clock,
         surface=surface,
     )
-    scheduler = Scheduler(surface.services, surface.dispatcher) if scheduler_on else None
+    scheduler = (
+        Scheduler(surface.services, surface.dispatcher, inbound=runtime.inbound)
+        if scheduler_on
+        else None
+    )
     if scheduler is not None:
         scheduler.start()
     if surface.inbox.background:
         surface.inbox.start()  # first applies what a stopped process left stored
     routes = platform_routes(runtime, runtime.healthie)
+    if routes and runtime.inbound is not None:
+        runtime.inbound.start()  # webhooks are acknowledged once stored, applied right after
     health = HealthCheck(
         runtime, slack_token_error=lambda: surface.dispatcher.engine.token_dead
     )

@@ -15,7 +15,7 @@ from bot.entrypoints.http import RouteHandler
 from bot.platform.generic import handle_generic
 from bot.platform.healthie import handle_healthie
 from bot.platform.healthie_api import HealthieClient
-from bot.platform.sink import ServiceSink
+from bot.platform.inbound import Inbox
 from storage import slack_inbox
 
 #: A tick older than this many scheduler periods (and at least 5 minutes) is stale.
@@ -23,9 +23,18 @@ STALE_TICKS = 5
 
 
 def platform_routes(runtime: Runtime, healthie: HealthieClient | None) -> dict[str, RouteHandler]:
-    """The webhook routes that are configured; an unconfigured one is simply not served (404)."""
+    """The webhook routes that are configured; an unconfigured one is simply not served (404).
+
+    Both acknowledge an event once it is stored; `runtime.inbound` applies it right after
+    (its thread, started by `serve`, or `drain()`)."""
     settings = runtime.settings
-    sink = ServiceSink(runtime.services)
+    assert runtime.inbound is not None, "build_runtime gives every runtime its applier"
+    sink = Inbox(
+        runtime.engine,
+        runtime.clock,
+        budget_seconds=settings.write_budget_seconds,
+        applier=runtime.inbound,
+    )
     routes: dict[str, RouteHandler] = {}
     if settings.platform_webhook_secret is not None:
         routes["/platform/events"] = functools.partial(

@@ -86,14 +86,16 @@ class SinkResult(StrEnum):
     """What the sink did with an event."""
 
     APPLIED = "applied"
+    RECEIVED = "received"  # stored; applied right after by the inbound applier
     DUPLICATE = "duplicate"  # this event_id was applied before; nothing changed
     UNKNOWN_CLIENT = "unknown_client"  # no such client on the caseload; nothing stored
 
 
 class EventSink(Protocol):
-    """Applies one platform event and records its `event_id`, atomically.
+    """Takes one platform event and records its `event_id`, atomically.
 
-    The implementation must store the event id in the same transaction as the effect, so a
+    The implementation must store the event id in the same transaction as the effect (or,
+    for `bot.platform.inbound.Inbox`, as the stored event that is applied right after), so a
     redelivered event answers DUPLICATE and has no second effect, and a crash in between
     leaves neither. It may raise on infrastructure failure (the webhook then answers 500 and
     the platform retries).

@@ -10,7 +10,9 @@ and posts JSON ``{"event_id", "type", "client_id", "occurred_at", ...}``.
 Answers (JSON ``{"ok": ...}``):
 
 =====  ==========================================================================
-200    applied, or ``"duplicate": true`` when this event_id was applied before
+200    received (stored, and applied to the client's episode right after; a client's
+       events are applied in the order they arrived), or ``"duplicate": true`` when this
+       event_id was received before
 400    body is not what DESIGN specifies; ``error`` says exactly what is wrong
 401    signature missing or wrong, or timestamp more than 5 minutes from now
 405    not a POST

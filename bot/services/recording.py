@@ -124,7 +124,7 @@ class Recording:
                 moved_to=event.moved_to,
                 episode_start=episode.baseline_contact_at or episode.opened_at,
             )
-            return self.episodes.apply(repo, client, event, actor, action=action)
+            return self.episodes.apply(repo, client, event, actor, action=action, episode=episode)
 
     @saved_or_refused
     def claim_inbound(self, source: str, delivery_id: str) -> bool:

@@ -13,6 +13,7 @@ import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 from pydantic import SecretStr
@@ -28,7 +29,7 @@ from bot.platform.generic import sign_generic
 from bot.services.types import Actor, Source
 from bot.settings import Settings
 from storage.models import AdminNote, EventRecord, OutboxMessage, ProcessedDelivery
-from tests.fakes.healthie import API_KEY, FakeHealthie, HealthieWebhookSender
+from tests.fakes.healthie import API_KEY, FakeHealthie, HealthieWebhookSender, WebhookReply
 from tests.helpers import import_rows
 
 HEALTHIE_SECRET = "whsec_e2e"
@@ -39,13 +40,33 @@ START = datetime(2026, 3, 2, 15, 0, tzinfo=UTC)  # Monday 10:00 in Toronto
 CLINICIAN_SLACK = Actor("U0CLIN1", Source.SLACK)
 
 
+class AppliedSender(HealthieWebhookSender):
+    """Healthie's sender, and the bot's applier drained after each delivery: a webhook is
+    acknowledged once stored and applied right after, which these stories wait for."""
+
+    def __init__(self, runtime: Runtime, secret: str, url: str) -> None:
+        super().__init__(secret, url)
+        self.runtime = runtime
+
+    def send(self, payload: dict[str, object] | bytes, **options: Any) -> WebhookReply:
+        reply = super().send(payload, **options)
+        assert self.runtime.inbound is not None
+        self.runtime.inbound.drain()
+        return reply
+
+
 @dataclass
 class Bot:
     runtime: Runtime
     clock: FixedClock
     url: str
     healthie: FakeHealthie
-    sender: HealthieWebhookSender
+    sender: AppliedSender
+
+    def applied(self) -> None:
+        """Wait for the events the webhooks stored to be applied (they are, right after)."""
+        assert self.runtime.inbound is not None
+        self.runtime.inbound.drain()
 
     def state(self) -> State:
         return self.runtime.services.recording.current_state(CLIENT, actor=CLINICIAN_SLACK)
@@ -109,7 +130,7 @@ def bot(database_url: str) -> Iterator[Bot]:
         health=HealthCheck(runtime),
     )
     with ServerThread(front) as server:
-        sender = HealthieWebhookSender(HEALTHIE_SECRET, f"{server.url}/platform/healthie")
+        sender = AppliedSender(runtime, HEALTHIE_SECRET, f"{server.url}/platform/healthie")
         yield Bot(runtime, clock, server.url, healthie, sender)
     runtime.close()
     healthie.stop()
@@ -272,6 +293,7 @@ def test_generic_webhook_drives_the_same_policy_and_refuses_forgeries(bot: Bot) 
         at = datetime(2026, 3, day, 15, tzinfo=UTC).isoformat()
         status, body = post_generic(bot.url, {**base, "event_id": f"e{n}", "occurred_at": at})
         assert (status, body) == (200, {"ok": True})
+    bot.applied()
     assert bot.state() is State.OUTREACH
     before = bot.count(EventRecord)
     status, body = post_generic(
@@ -300,6 +322,7 @@ def test_generic_webhook_drives_the_same_policy_and_refuses_forgeries(bot: Bot) 
         == 422
     )
     assert post_generic(bot.url, {**base, "event_id": "x4", "occurred_at": "yesterday"})[0] == 400
+    bot.applied()
     assert bot.count(EventRecord) == before
 
 

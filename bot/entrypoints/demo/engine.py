@@ -502,6 +502,9 @@ class Stage:
         )
         if status != 200:
             raise AppRefused(f"platform {event_type} for {chart_id}: HTTP {status}")
+        # Acknowledged once stored; applied right after. The demo's clock waits for it.
+        if self.runtime.inbound is not None:
+            self.runtime.inbound.drain()
         self.collect()
         return status
 
