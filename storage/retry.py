@@ -32,10 +32,10 @@ DEFAULT_SQLITE_BUSY_MS = 30_000
 MIN_WAIT_MS = 50
 
 #: The lock waits actually set, in ms: the remaining budget rounded down to one of these
-#: (so at most a fifth below it; a budget is 60 s at most). The wait goes into the SQL text (a PRAGMA or `SET`
-#: takes no parameters), and every distinct text takes a slot in the driver's per-connection
-#: statement cache (sqlite3: 128, LRU); one text per millisecond left filled it with
-#: PRAGMAs that crowded out the real queries. With the ladder there are a few dozen at most.
+#: (about a fifth below it at most; a budget is 60 s at most). The wait goes into the SQL
+#: text (a PRAGMA or `SET` takes no parameters), and every distinct text takes a slot in the
+#: driver's per-connection statement cache (sqlite3: 128, LRU); one text per millisecond
+#: left filled it with PRAGMAs that crowded out the real queries. Now: a few dozen at most.
 WAIT_STEPS_MS: tuple[int, ...] = tuple(
     sorted({round(MIN_WAIT_MS * 1.25**k) for k in range(33)} | {DEFAULT_SQLITE_BUSY_MS})
 )

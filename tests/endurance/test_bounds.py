@@ -9,9 +9,13 @@ from __future__ import annotations
 
 import sqlite3
 from pathlib import Path
+from typing import cast
 
+from slack_sdk import WebClient
 from sqlalchemy import text
 
+from bot.settings import Settings
+from bot.slack.directory import SlackDirectory
 from storage.db import make_engine
 from storage.retry import MIN_WAIT_MS, WAIT_STEPS_MS, lock_wait_step, within_budget
 
@@ -47,3 +51,39 @@ def test_sqlite_busy_timeouts_are_a_bounded_set_of_statements(tmp_path: Path) ->
     engine.dispose()
     assert 5 < len(seen) <= len(WAIT_STEPS_MS)
     assert seen <= {f"PRAGMA busy_timeout = {step}" for step in WAIT_STEPS_MS}
+
+
+class _Users:
+    """users.info for any id, counting the calls."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def users_info(self, *, user: str) -> dict[str, object]:
+        self.calls += 1
+        return {"user": {"id": user, "tz": "America/Toronto", "real_name": f"Name {user}"}}
+
+
+def test_the_slack_profile_cache_holds_at_most_its_bound() -> None:
+    users = _Users()
+    now = [0.0]
+    directory = SlackDirectory(
+        cast(WebClient, users),
+        Settings(_env_file=None),
+        max_profiles=100,
+        monotonic=lambda: now[0],
+    )
+    for i in range(1000):
+        now[0] += 1
+        profile = directory.profile(f"U{i:08d}")
+        assert profile is not None
+        assert profile.real_name == f"Name U{i:08d}"
+    assert len(directory._profiles) == 100
+    assert set(directory._profiles) == {f"U{i:08d}" for i in range(900, 1000)}
+    # A recent user is still answered from the cache; an evicted one is asked again.
+    calls = users.calls
+    directory.profile("U00000999")
+    assert users.calls == calls
+    directory.profile("U00000000")
+    assert users.calls == calls + 1
+    assert len(directory._profiles) == 100
