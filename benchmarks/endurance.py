@@ -21,7 +21,10 @@ throughput, p50/p99, and RSS; then the targets:
     --rss-tolerance-mb (default 4 MB for the whole process tree; see RESULTS.md for why).
     The least-squares slope over those samples is printed as KB per 1,000 requests.
 
-Every answer must be 200. On PostgreSQL the tables' autovacuum is switched off after the
+Each window also shows the server's own CPU time per request (user + system of its
+processes, from /proc) and the load average: on a shared machine the wall-clock throughput
+moves with the other processes, the CPU per request does not, so it is judged too (last
+window <= 1/0.9 of the first). Every answer must be 200. On PostgreSQL the tables' autovacuum is switched off after the
 seed, so the whole run has no planner statistics (the worst case after a bulk import).
 Exits 1 when a target is missed.
 
@@ -301,19 +304,29 @@ def process_tree(root: int) -> list[int]:
     return tree
 
 
-def rss_kb(root: int) -> int:
-    """The summed VmRSS (KB) of `root` and its descendants."""
-    total = 0
+@dataclass(frozen=True)
+class Sample:
+    rss_kb: int  # summed VmRSS of the server's processes
+    cpu_s: float  # their summed user + system CPU time so far
+    load: float  # the machine's 1-minute load average
+
+
+def sample(root: int) -> Sample:
+    """The summed VmRSS (KB) and CPU time of `root` and its descendants, and the load."""
+    rss, ticks = 0, 0
     for pid in process_tree(root):
         try:
             with open(f"/proc/{pid}/status") as f:
                 for line in f:
                     if line.startswith("VmRSS:"):
-                        total += int(line.split()[1])
+                        rss += int(line.split()[1])
                         break
+            with open(f"/proc/{pid}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            ticks += int(fields[11]) + int(fields[12])  # utime, stime
         except OSError:
             continue
-    return total
+    return Sample(rss, ticks / os.sysconf("SC_CLK_TCK"), os.getloadavg()[0])
 
 
 # -- the run -------------------------------------------------------------------------------
@@ -322,7 +335,11 @@ class Result:
     done_at: list[float]  # completion time of the n-th answer (seconds from the start)
     latencies: list[float]
     statuses: dict[int, int]
-    rss: dict[int, int]  # answers so far -> KB
+    samples: dict[int, Sample]  # answers so far -> the server's memory and CPU
+
+    @property
+    def rss(self) -> dict[int, int]:
+        return {n: s.rss_kb for n, s in self.samples.items()}
 
 
 def drive(
@@ -331,7 +348,7 @@ def drive(
     done_at: list[float] = []
     latencies = [0.0] * requests
     statuses: dict[int, int] = {}
-    rss = {0: rss_kb(pid)}
+    samples = {0: sample(pid)}
     lock = threading.Lock()
     cursor = itertools.count()
     started = time.perf_counter()
@@ -360,7 +377,7 @@ def drive(
                 statuses[status] = statuses.get(status, 0) + 1
                 done_at.append(ended - started)
                 if len(done_at) % SAMPLE_EVERY == 0:
-                    rss[len(done_at)] = rss_kb(pid)
+                    samples[len(done_at)] = sample(pid)
         connection.close()
 
     threads = [threading.Thread(target=worker) for _ in range(concurrency)]
@@ -368,7 +385,7 @@ def drive(
         t.start()
     for t in threads:
         t.join()
-    return Result(done_at, latencies, statuses, rss)
+    return Result(done_at, latencies, statuses, samples)
 
 
 def slope_kb_per_1000(points: dict[int, int]) -> float:
@@ -383,20 +400,25 @@ def slope_kb_per_1000(points: dict[int, int]) -> float:
 def report(result: Result, requests: int, tolerance_mb: float) -> list[str]:
     missed: list[str] = []
     windows = range(0, requests - requests % WINDOW or requests, WINDOW)
-    rates = []
-    print(f"  {'requests':>15} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'RSS at end MB':>14}")
+    rates, cpus = [], []
+    print(
+        f"  {'requests':>15} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'CPU ms/req':>11} "
+        f"{'load':>5} {'RSS at end MB':>14}"
+    )
     for start in windows:
         end = min(start + WINDOW, requests)
         t0 = result.done_at[start - 1] if start else 0.0
         rate = (end - start) / (result.done_at[end - 1] - t0)
         rates.append(rate)
         lat = sorted(result.latencies[start:end])
-        rss = result.rss.get(end)
-        shown = f"{rss / 1024:.1f}" if rss else "-"
+        first, last = result.samples.get(start), result.samples.get(end)
+        cpu = (last.cpu_s - first.cpu_s) / (end - start) * 1000 if first and last else 0.0
+        cpus.append(cpu)
         print(
             f"  {start:>6,}-{end:<8,} {rate:8.1f} {lat[len(lat) // 2] * 1000:8.1f} "
-            f"{lat[int(len(lat) * 0.99)] * 1000:8.1f} "
-            f"{shown:>14}"
+            f"{lat[int(len(lat) * 0.99)] * 1000:8.1f} {cpu:11.1f} "
+            f"{(last.load if last else 0.0):5.1f} "
+            f"{(f'{last.rss_kb / 1024:.1f}' if last else '-'):>14}"
         )
     samples = " ".join(f"{n // 1000}k:{kb / 1024:.1f}" for n, kb in sorted(result.rss.items()))
     print(f"  RSS samples (MB, all server processes): {samples}")
@@ -412,18 +434,29 @@ def report(result: Result, requests: int, tolerance_mb: float) -> list[str]:
     )
     if not ok:
         missed.append(f"throughput last/first {ratio:.2f}x < 0.9x")
+    if cpus[0] and cpus[-1]:
+        # The same decay seen without the other processes on the machine: the server's own
+        # CPU time per request (a query that slows with the tables shows here too).
+        growth = cpus[-1] / cpus[0]
+        ok = growth <= 1 / 0.9
+        print(
+            f"  server CPU per request last/first window: {cpus[-1]:.1f} / {cpus[0]:.1f} ms = "
+            f"{growth:.2f}x (target <= {1 / 0.9:.2f}x: {'ok' if ok else 'MISSED'})"
+        )
+        if not ok:
+            missed.append(f"CPU per request last/first {growth:.2f}x > {1 / 0.9:.2f}x")
     flat = {n: kb for n, kb in result.rss.items() if n >= FLAT_FROM}
     if len(flat) >= 2:
-        first, last = min(flat), max(flat)
-        growth = (flat[last] - flat[first]) / 1024
-        ok = growth <= tolerance_mb
+        lo, hi = min(flat), max(flat)
+        grew = (flat[hi] - flat[lo]) / 1024
+        ok = grew <= tolerance_mb
         print(
-            f"  RSS {first:,} -> {last:,}: {flat[first] / 1024:.1f} -> {flat[last] / 1024:.1f} MB, "
-            f"growth {growth:+.1f} MB (target <= {tolerance_mb:.0f} MB: "
+            f"  RSS {lo:,} -> {hi:,}: {flat[lo] / 1024:.1f} -> {flat[hi] / 1024:.1f} MB, "
+            f"growth {grew:+.1f} MB (target <= {tolerance_mb:.0f} MB: "
             f"{'ok' if ok else 'MISSED'}); slope {slope_kb_per_1000(flat):+.0f} KB per 1,000"
         )
         if not ok:
-            missed.append(f"RSS grew {growth:.1f} MB between {first:,} and {last:,}")
+            missed.append(f"RSS grew {grew:.1f} MB between {lo:,} and {hi:,}")
     else:
         print(f"  RSS flatness not judged: fewer than {FLAT_FROM + SAMPLE_EVERY:,} requests")
     return missed
