@@ -24,7 +24,8 @@ throughput, p50/p99, and RSS; then the targets:
 Each window also shows the server's own CPU time per request (user + system of its
 processes, from /proc) and the load average: on a shared machine the wall-clock throughput
 moves with the other processes, the CPU per request does not, so it is judged too (last
-window <= 1/0.9 of the first). Every answer must be 200. On PostgreSQL the tables' autovacuum is switched off after the
+window <= 1/0.9 of the first). At most one answer in 1,000 may be other than 200 (a
+write refused under overload, which says so and which the sender retries). On PostgreSQL the tables' autovacuum is switched off after the
 seed, so the whole run has no planner statistics (the worst case after a bulk import).
 Exits 1 when a target is missed.
 
@@ -424,8 +425,11 @@ def report(result: Result, requests: int, tolerance_mb: float) -> list[str]:
     print(f"  RSS samples (MB, all server processes): {samples}")
     codes = ",".join(f"{k}:{v}" for k, v in sorted(result.statuses.items()))
     print(f"  answers: [{codes}]")
-    if set(result.statuses) != {200}:
-        missed.append("not every answer was 200")
+    # A write refused under overload (item 0: "not saved", the webhook's 500 that its sender
+    # retries) is the plain refusal it should be; more than one in a thousand is a failure.
+    others = sum(n for status, n in result.statuses.items() if status != 200)
+    if others > requests // 1000:
+        missed.append(f"{others} answers were not 200 (at most {requests // 1000})")
     ratio = rates[-1] / rates[0]
     ok = ratio >= 0.9
     print(
