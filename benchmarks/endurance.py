@@ -308,26 +308,37 @@ def process_tree(root: int) -> list[int]:
 @dataclass(frozen=True)
 class Sample:
     rss_kb: int  # summed VmRSS of the server's processes
+    anon_kb: int  # of which anonymous (the heap) ...
+    file_kb: int  # ... mapped files ...
+    shmem_kb: int  # ... and shared memory (SQLite's WAL index)
     cpu_s: float  # their summed user + system CPU time so far
     load: float  # the machine's 1-minute load average
 
 
 def sample(root: int) -> Sample:
     """The summed VmRSS (KB) and CPU time of `root` and its descendants, and the load."""
-    rss, ticks = 0, 0
+    kb = dict.fromkeys(("VmRSS:", "RssAnon:", "RssFile:", "RssShmem:"), 0)
+    ticks = 0
     for pid in process_tree(root):
         try:
             with open(f"/proc/{pid}/status") as f:
                 for line in f:
-                    if line.startswith("VmRSS:"):
-                        rss += int(line.split()[1])
-                        break
+                    name = line.split(maxsplit=1)[0] if line.strip() else ""
+                    if name in kb:
+                        kb[name] += int(line.split()[1])
             with open(f"/proc/{pid}/stat") as f:
                 fields = f.read().rsplit(")", 1)[1].split()
             ticks += int(fields[11]) + int(fields[12])  # utime, stime
         except OSError:
             continue
-    return Sample(rss, ticks / os.sysconf("SC_CLK_TCK"), os.getloadavg()[0])
+    return Sample(
+        kb["VmRSS:"],
+        kb["RssAnon:"],
+        kb["RssFile:"],
+        kb["RssShmem:"],
+        ticks / os.sysconf("SC_CLK_TCK"),
+        os.getloadavg()[0],
+    )
 
 
 # -- the run -------------------------------------------------------------------------------
@@ -423,6 +434,12 @@ def report(result: Result, requests: int, tolerance_mb: float) -> list[str]:
         )
     samples = " ".join(f"{n // 1000}k:{kb / 1024:.1f}" for n, kb in sorted(result.rss.items()))
     print(f"  RSS samples (MB, all server processes): {samples}")
+    parts = " ".join(
+        f"{n // 1000}k:{x.anon_kb / 1024:.1f}/{x.file_kb / 1024:.1f}/{x.shmem_kb / 1024:.1f}"
+        for n, x in sorted(result.samples.items())
+        if n % WINDOW == 0
+    )
+    print(f"  of which anonymous/file/shared (MB): {parts}")
     codes = ",".join(f"{k}:{v}" for k, v in sorted(result.statuses.items()))
     print(f"  answers: [{codes}]")
     # A write refused under overload (item 0: "not saved", the webhook's 500 that its sender
