@@ -7,10 +7,23 @@ from contextlib import contextmanager
 from datetime import datetime
 from typing import Any, NamedTuple, cast
 
-from sqlalchemy import Connection, Table, and_, bindparam, case, func, insert, select, update
+from sqlalchemy import (
+    ARRAY,
+    Connection,
+    Integer,
+    Table,
+    and_,
+    bindparam,
+    case,
+    func,
+    insert,
+    select,
+    true,
+    update,
+)
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.orm import Session, joinedload, selectinload, sessionmaker
+from sqlalchemy.orm import Session, aliased, joinedload, selectinload, sessionmaker
 from sqlalchemy.orm.attributes import set_committed_value
 
 from storage.models import (
@@ -306,15 +319,36 @@ class Repository:
     def events_of_episodes(
         self, episode_ids: Sequence[int], *, kinds: Sequence[str] | None = None
     ) -> dict[int, list[EventRecord]]:
-        """The events of many episodes in one query, each list in recording order."""
+        """The events of many episodes in one query, each list in recording order.
+
+        On PostgreSQL one index seek per episode, whatever the planner knows: without
+        statistics (autovacuum off, or right after a bulk import) it takes `episode_id IN
+        (a page of ids)` to match half the table and scans all of it (39 ms for 100 ids at
+        100k events, growing with the table). The ids are unnested and each joined
+        LATERAL to its own events; OFFSET 0 keeps the planner from flattening that back
+        into the same hash join over a full scan. SQLite seeks the index for IN anyway."""
         found: dict[int, list[EventRecord]] = {i: [] for i in episode_ids}
         if not episode_ids:
             return found
-        query = select(EventRecord).where(EventRecord.episode_id.in_(list(episode_ids)))
-        if kinds is not None:
-            query = query.where(EventRecord.kind.in_(list(kinds)))
-        for record in self.session.scalars(query.order_by(EventRecord.id)):
-            found[record.episode_id].append(record)
+        if self.is_postgres:
+            ids = (
+                func.unnest(bindparam("episode_ids", list(episode_ids), type_=ARRAY(Integer)))
+                .table_valued("id")
+                .render_derived(name="ids")
+            )
+            own = select(EventRecord).where(EventRecord.episode_id == ids.c.id)
+            if kinds is not None:
+                own = own.where(EventRecord.kind.in_(list(kinds)))
+            per_episode = own.offset(0).subquery().lateral("own_events")
+            record = aliased(EventRecord, per_episode)
+            query = select(record).select_from(ids).join(per_episode, true()).order_by(record.id)
+        else:
+            query = select(EventRecord).where(EventRecord.episode_id.in_(list(episode_ids)))
+            if kinds is not None:
+                query = query.where(EventRecord.kind.in_(list(kinds)))
+            query = query.order_by(EventRecord.id)
+        for row in self.session.scalars(query):
+            found[row.episode_id].append(row)
         return found
 
     def note_dates_of(self, episode_ids: Sequence[int]) -> dict[int, list[tuple[int, datetime]]]:

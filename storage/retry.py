@@ -11,6 +11,7 @@ transaction left nothing half-done).
 
 from __future__ import annotations
 
+import bisect
 import random
 import sqlite3
 import threading
@@ -29,6 +30,15 @@ T = TypeVar("T")
 DEFAULT_SQLITE_BUSY_MS = 30_000
 #: Never wait less than this for a lock: a shorter wait only turns a queue into refusals.
 MIN_WAIT_MS = 50
+
+#: The lock waits actually set, in ms: the remaining budget rounded down to one of these
+#: (about a fifth below it at most; a budget is 60 s at most). The wait goes into the SQL
+#: text (a PRAGMA or `SET` takes no parameters), and every distinct text takes a slot in the
+#: driver's per-connection statement cache (sqlite3: 128, LRU); one text per millisecond
+#: left filled it with PRAGMAs that crowded out the real queries. Now: a few dozen at most.
+WAIT_STEPS_MS: tuple[int, ...] = tuple(
+    sorted({round(MIN_WAIT_MS * 1.25**k) for k in range(33)} | {DEFAULT_SQLITE_BUSY_MS})
+)
 
 _deadline: ContextVar[float | None] = ContextVar("write_deadline", default=None)
 
@@ -66,6 +76,11 @@ def remaining_ms() -> int | None:
     if deadline is None:
         return None
     return max(MIN_WAIT_MS, int((deadline - time.monotonic()) * 1000))
+
+
+def lock_wait_step(ms: int) -> int:
+    """`ms` rounded down to the nearest of WAIT_STEPS_MS (never below the smallest)."""
+    return WAIT_STEPS_MS[max(0, bisect.bisect_right(WAIT_STEPS_MS, ms) - 1)]
 
 
 @contextmanager
@@ -121,13 +136,13 @@ def install_lock_waits(engine: Engine) -> None:
         wait = remaining_ms()
         if postgres:
             if wait is not None:
-                connection.exec_driver_sql(f"SET LOCAL lock_timeout = {int(wait)}")
+                connection.exec_driver_sql(f"SET LOCAL lock_timeout = {lock_wait_step(wait)}")
             return
         dbapi = connection.connection.driver_connection
         if dbapi is None:
             return
-        busy = DEFAULT_SQLITE_BUSY_MS if wait is None else wait
-        dbapi.execute(f"PRAGMA busy_timeout = {int(busy)}")
+        busy = DEFAULT_SQLITE_BUSY_MS if wait is None else lock_wait_step(wait)
+        dbapi.execute(f"PRAGMA busy_timeout = {busy}")
 
     if not postgres:
         _queue_sqlite_writers(engine)

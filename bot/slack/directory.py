@@ -1,5 +1,8 @@
 """Who is CCT, and what Slack says about a user (zone, name), each cached briefly.
 
+The profile cache holds at most `max_profiles` users (a long-running `serve` meets every
+user of the workspace sooner or later): past that the least recently fetched goes.
+
 CCT membership is CCT_USER_IDS and/or the members of CCT_USERGROUP_ID. A failed user-group
 lookup fails closed (not CCT) and is logged; the cache keeps a burst of clicks to one call.
 """
@@ -36,15 +39,18 @@ class SlackDirectory:
         *,
         group_ttl: float = 60.0,
         profile_ttl: float = 900.0,
+        max_profiles: int = 2000,
         monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         self.client = client
         self.settings = settings
         self.group_ttl = group_ttl
         self.profile_ttl = profile_ttl
+        self.max_profiles = max_profiles
         self._now = monotonic
         self._lock = threading.Lock()
         self._group: tuple[float, frozenset[str]] | None = None
+        #: user id -> (when fetched, profile), oldest fetch first; at most max_profiles.
         self._profiles: dict[str, tuple[float, UserProfile | None]] = {}
 
     def is_cct(self, user_id: str) -> bool:
@@ -110,5 +116,8 @@ class SlackDirectory:
             email = profile.get("email") or None
         found = UserProfile(tz, str(name) if name else None, str(email) if email else None)
         with self._lock:
+            self._profiles.pop(user_id, None)  # re-inserted last: the order is fetch time
             self._profiles[user_id] = (self._now(), found)
+            while len(self._profiles) > self.max_profiles:
+                del self._profiles[next(iter(self._profiles))]  # the oldest fetch goes
         return found
