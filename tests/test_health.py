@@ -32,7 +32,10 @@ def test_healthz_turns_unhealthy_when_the_last_tick_is_stale(settings: Settings)
     with ServerThread(front) as server:
         status, body = get(f"{server.url}/healthz")
         assert status == 200  # just started, no tick yet: within the grace period
-        assert body["details"] == {"database": "ok", "slack_inbox_waiting": 0, "last_tick": "never"}
+        assert body["details"] == {
+            "database": "ok", "slack_inbox_waiting": 0, "platform_events_waiting": 0,
+            "last_tick": "never",
+        }
 
         runtime.services.outreach.tick()
         clock.advance(timedelta(minutes=2))

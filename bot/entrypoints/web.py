@@ -16,7 +16,7 @@ from bot.platform.generic import handle_generic
 from bot.platform.healthie import handle_healthie
 from bot.platform.healthie_api import HealthieClient
 from bot.platform.inbound import Inbox
-from storage import slack_inbox
+from storage import inbound, slack_inbox
 
 #: A tick older than this many scheduler periods (and at least 5 minutes) is stale.
 STALE_TICKS = 5
@@ -95,10 +95,13 @@ class HealthCheck:
         try:
             with self.runtime.engine.connect() as connection:
                 connection.execute(text("SELECT 1"))
-                # Notes and presses answered but not applied yet (normally 0 within a second).
+                # Answered but not applied yet (normally 0 within a second): Slack's notes
+                # and presses, and the platform's events.
                 waiting = slack_inbox.waiting(connection)
+                events = inbound.count_pending(connection)
             details["database"] = "ok"
             details["slack_inbox_waiting"] = waiting
+            details["platform_events_waiting"] = events
         except Exception as exc:
             details["database"] = f"unreachable ({exc.__class__.__name__})"
             return False, details

@@ -149,18 +149,20 @@ class SlackInbox:
             self._apply_now(row_id)
         return row_id
 
-    def _apply_now(self, row_id: int) -> None:
+    def _claim(self, limit: int, ids: list[int] | None = None) -> list[rows.Item]:
         now = self._clock.now()
         with self._engine.begin() as connection:
-            claimed = rows.claim(
+            return rows.claim(
                 connection,
                 owner=self.owner,
                 now=now,
                 lease_until=now + self.LEASE,
-                limit=1,
-                ids=[row_id],
+                limit=limit,
+                ids=ids,
             )
-        for item in claimed:
+
+    def _apply_now(self, row_id: int) -> None:
+        for item in self._claim(1, [row_id]):
             self._apply(item, raise_errors=True)
 
     # -- the applier ----------------------------------------------------------------------
@@ -219,15 +221,7 @@ class SlackInbox:
         with self._cond:
             self._busy += 1  # from before the claim, so `drain` never misses a row in hand
         try:
-            now = self._clock.now()
-            with self._engine.begin() as connection:
-                claimed = rows.claim(
-                    connection,
-                    owner=self.owner,
-                    now=now,
-                    lease_until=now + self.LEASE,
-                    limit=limit or self.BATCH,
-                )
+            claimed = self._claim(limit or self.BATCH)
             applier = threading.current_thread() in self._threads
             for item in claimed:
                 if applier:
