@@ -108,6 +108,11 @@ def _serve_workers(settings: Settings, *, scheduler_on: bool) -> None:
     stopping = False
 
     def start(number: int) -> None:
+        # Signals are held across the fork: a SIGTERM before the worker has its own handler
+        # would run the parent's `stop` in the worker (which then serves on), and one before
+        # the parent has recorded the worker would stop every worker but this one.
+        held = {signal.SIGTERM, signal.SIGINT}
+        signal.pthread_sigmask(signal.SIG_BLOCK, held)
         pid = os.fork()
         if pid == 0:  # the worker: its own engine, pool and threads, made after the fork
             code = 0
@@ -115,6 +120,7 @@ def _serve_workers(settings: Settings, *, scheduler_on: bool) -> None:
                 # Not the parent's handlers: a SIGTERM even while starting ends this worker.
                 signal.signal(signal.SIGTERM, _interrupt)
                 signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent relays a Ctrl-C
+                signal.pthread_sigmask(signal.SIG_UNBLOCK, held)
                 _serve_one(settings, scheduler_on=scheduler_on and number == 0, sockets=[sock])
             except KeyboardInterrupt:
                 pass
@@ -124,6 +130,7 @@ def _serve_workers(settings: Settings, *, scheduler_on: bool) -> None:
             finally:
                 os._exit(code)
         children[pid] = number
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, held)
 
     def stop(signum: int, _frame: FrameType | None) -> None:
         nonlocal stopping
