@@ -29,8 +29,10 @@ def main() -> None:
     times = []
     for n in range(args.runs):
         started = time.perf_counter()
-        result = run_demo(Settings(_env_file=None),
-                          DemoOptions(weeks=args.weeks, start=date(2026, 3, 2), seed=n + 1))
+        result = run_demo(
+            Settings(_env_file=None),
+            DemoOptions(weeks=args.weeks, start=date(2026, 3, 2), seed=n + 1),
+        )
         times.append(time.perf_counter() - started)
         kinds = [e.kind for e in result.entries]
         print(
@@ -40,8 +42,10 @@ def main() -> None:
             f"{sum(o.reached for o in result.outcomes)}/{len(result.outcomes)} paths ended)"
         )
     median = statistics.median(times)
-    print(f"median {median:.1f} s against a budget of {BUDGET_SECONDS:.0f} s "
-          f"({median / BUDGET_SECONDS:.0%} of it)")
+    print(
+        f"median {median:.1f} s against a budget of {BUDGET_SECONDS:.0f} s "
+        f"({median / BUDGET_SECONDS:.0%} of it)"
+    )
 
 
 if __name__ == "__main__":

@@ -62,6 +62,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from sqlalchemy import Engine, event, select, text
 
+from benchmarks._common import ensure_postgres_database
 from bot.clock import FixedClock
 from bot.platform.generic import sign_generic
 from bot.services import build_services
@@ -194,7 +195,7 @@ def database_url(backend: str, postgres_url: str, folder: Path) -> str:
     if backend == "sqlite":
         return f"sqlite:///{folder / 'endurance.db'}"
     if backend == "postgresql":
-        return postgres_url
+        return ensure_postgres_database(postgres_url)
     raise SystemExit(f"unknown backend {backend!r} (sqlite or postgresql)")
 
 

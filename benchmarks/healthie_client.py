@@ -36,10 +36,26 @@ def tls_context(folder: Path) -> tuple[ssl.SSLContext, ssl.SSLContext]:
     """A self-signed certificate for 127.0.0.1: (server context, client context trusting it)."""
     cert, key = folder / "cert.pem", folder / "key.pem"
     subprocess.run(
-        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
-         "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
-         "-keyout", str(key), "-out", str(cert)],
-        check=True, capture_output=True,
+        [
+            "openssl",
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "1",
+            "-subj",
+            "/CN=127.0.0.1",
+            "-addext",
+            "subjectAltName=IP:127.0.0.1",
+            "-keyout",
+            str(key),
+            "-out",
+            str(cert),
+        ],
+        check=True,
+        capture_output=True,
     )
     server = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     server.load_cert_chain(cert, key)
@@ -51,10 +67,15 @@ CLIENT_TLS: ssl.SSLContext | None = None
 
 
 def per_call_connection(url: str, calls: int) -> float:
-    body = json.dumps({"operationName": "DischargeBotUser", "query": docs.USER_QUERY,
-                       "variables": {"id": "4242"}}).encode()
-    headers = {"Content-Type": "application/json", "Authorization": f"Basic {API_KEY}",
-               "AuthorizationSource": "API", "Healthie-GraphQL-API-Version": DEFAULT_API_VERSION}
+    body = json.dumps(
+        {"operationName": "DischargeBotUser", "query": docs.USER_QUERY, "variables": {"id": "4242"}}
+    ).encode()
+    headers = {
+        "Content-Type": "application/json",
+        "Authorization": f"Basic {API_KEY}",
+        "AuthorizationSource": "API",
+        "Healthie-GraphQL-API-Version": DEFAULT_API_VERSION,
+    }
     started = time.perf_counter()
     for _ in range(calls):
         request = urllib.request.Request(url, data=body, headers=headers, method="POST")
@@ -67,7 +88,8 @@ def pooled(url: str, calls: int) -> tuple[float, int]:
     client = HealthieClient(url, API_KEY, timeout=10)
     if CLIENT_TLS is not None:  # the same pooled client, trusting the throwaway certificate
         client._http = httpx.Client(
-            headers=client._http.headers, timeout=client._http.timeout,
+            headers=client._http.headers,
+            timeout=client._http.timeout,
             limits=httpx.Limits(max_connections=10, max_keepalive_connections=4),
             verify=CLIENT_TLS,
         )
@@ -109,11 +131,17 @@ def main() -> None:
         fake.stop()
         folder.cleanup()
     over = "plain HTTP" if args.plain else "TLS"
-    print(f"{args.calls} Healthie reads over {over} (each validated by the fake against the schema)")
-    print(f"  new connection per call (baseline): {baseline:6.2f} s  "
-          f"{args.calls / baseline:7.1f}/s  connections opened: {opened_baseline}")
-    print(f"  pooled httpx client (ours):         {ours:6.2f} s  "
-          f"{args.calls / ours:7.1f}/s  connections opened: {opened_ours}")
+    print(
+        f"{args.calls} Healthie reads over {over} (each validated by the fake against the schema)"
+    )
+    print(
+        f"  new connection per call (baseline): {baseline:6.2f} s  "
+        f"{args.calls / baseline:7.1f}/s  connections opened: {opened_baseline}"
+    )
+    print(
+        f"  pooled httpx client (ours):         {ours:6.2f} s  "
+        f"{args.calls / ours:7.1f}/s  connections opened: {opened_ours}"
+    )
     print(f"  speed-up: {baseline / ours:.2f}x")
 
 

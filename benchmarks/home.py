@@ -36,6 +36,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from sqlalchemy import event, text, update
 
+from benchmarks._common import ensure_postgres_database
 from bot.clock import FixedClock
 from bot.domain.policy import assess
 from bot.services import Services, build_services
@@ -152,7 +153,7 @@ def main() -> int:
             found = {}
             for size in (args.small, args.large):
                 url = (
-                    args.postgres_url
+                    ensure_postgres_database(args.postgres_url)
                     if backend == "postgresql"
                     else f"sqlite:///{Path(folder) / f'home-{size}.db'}"
                 )

@@ -53,6 +53,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from sqlalchemy import text
 
+from benchmarks._common import ensure_postgres_database
 from bot.clock import FixedClock
 from bot.domain.policy import assess
 from bot.entrypoints.cli import main as cli
@@ -343,7 +344,11 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as name:
         folder = Path(name)
         for backend in args.backends.split(","):
-            url = f"sqlite:///{folder / 'bench.db'}" if backend == "sqlite" else args.database_url
+            url = (
+                f"sqlite:///{folder / 'bench.db'}"
+                if backend == "sqlite"
+                else ensure_postgres_database(args.database_url)
+            )
             missed += bench(backend, url, folder, args)
     print()
     for line in missed:

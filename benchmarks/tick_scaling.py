@@ -44,6 +44,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from sqlalchemy import Engine, bindparam, delete, event, select, text, update
 
+from benchmarks._common import ensure_postgres_database
 from bot.clock import FixedClock
 from bot.services import Services, build_services
 from bot.services.episodes import POLICY_KINDS, SCHEDULE_COLUMNS
@@ -235,7 +236,7 @@ def main() -> int:
             ticks: dict[int, tuple[float, float]] = {}
             for size in sizes:
                 url = (
-                    args.postgres_url
+                    ensure_postgres_database(args.postgres_url)
                     if backend == "postgresql"
                     else f"sqlite:///{Path(folder) / f'bench-{size}.db'}"
                 )
