@@ -85,9 +85,11 @@ def drive(
     target: str,
     *,
     before: Callable[[int], None] | None = None,
+    rate: float | None = None,
 ) -> Run:
     """POST every request over `concurrency` keep-alive connections; latency per request
-    (`before(i)` is told just before request i goes out)."""
+    (`before(i)` is told just before request i goes out). With `rate`, open loop: request i
+    leaves no sooner than i / rate seconds after the start, whatever the answers do."""
     latencies = [0.0] * len(requests)
     bodies = [b""] * len(requests)
     statuses: dict[int, int] = {}
@@ -102,6 +104,8 @@ def drive(
             if i is None:
                 break
             request = requests[i]
+            if rate is not None:
+                time.sleep(max(0.0, begun + i / rate - time.perf_counter()))
             if before is not None:
                 before(i)
             started = time.perf_counter()
@@ -121,7 +125,7 @@ def drive(
         connection.close()
 
     threads = [threading.Thread(target=worker) for _ in range(concurrency)]
-    started = time.perf_counter()
+    begun = started = time.perf_counter()
     for t in threads:
         t.start()
     for t in threads:

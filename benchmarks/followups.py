@@ -65,6 +65,12 @@ def main() -> int:
         action="store_true",
         help="the baseline for clicks: applied inside the request (no Slack inbox)",
     )
+    parser.add_argument(
+        "--rate",
+        type=float,
+        help="open loop: offer this many presses per second whatever the answers do "
+        "(default: closed loop, each sender waits for its answer)",
+    )
     args = parser.parse_args()
     if args.kind == "click":
         return clicks(args)
@@ -184,7 +190,9 @@ def clicks(args: argparse.Namespace) -> int:
                 with lock:
                     sent_at[prompts[n][0]] = time.time()
 
-            run = drive(port, requests, args.concurrency, "ours, Mark as sent", before=mark)
+            run = drive(
+                port, requests, args.concurrency, "ours, Mark as sent", before=mark, rate=args.rate
+            )
             by_message = {where[o]: o for o, _, _ in prompts if where.get(o, (None, None))[1]}
             arrived: dict[int, float] = {}
             deadline = time.monotonic() + 60
@@ -199,7 +207,8 @@ def clicks(args: argparse.Namespace) -> int:
     p95 = latencies[int(0.95 * (len(latencies) - 1))] if latencies else float("inf")
     print(
         f"# follow-ups {time.strftime('%Y-%m-%d %H:%M', time.gmtime(started))} UTC: "
-        f"{len(prompts)} Mark as sent presses at c={args.concurrency}; answers "
+        f"{len(prompts)} Mark as sent presses at c={args.concurrency}"
+        f"{f', offered at {args.rate:g}/s (open loop)' if args.rate else ' (closed loop)'}; answers "
         f"{dict(run.statuses)}; answered p50 {run.pct(0.5):.0f} ms p99 {run.pct(0.99):.0f} ms"
     )
     if latencies:
