@@ -721,6 +721,22 @@ class Repository:
         return self.session.get(RuntimeMark, name)
 
 
+#: Built once: a note's permission check is on the path of Slack's answer.
+_OWNER = (
+    select(Clinician.slack_user_id)
+    .select_from(Client)
+    .join(Clinician, Clinician.id == Client.clinician_id)
+    .where(Client.chart_id == bindparam("chart_id"))
+)
+
+
+def client_owner(connection: Connection, chart_id: str) -> tuple[bool, str | None]:
+    """Whether a client with `chart_id` exists, and its clinician's Slack user id: the
+    whole of a permission check, as one indexed read in the caller's transaction."""
+    row = connection.execute(_OWNER, {"chart_id": chart_id}).first()
+    return (False, None) if row is None else (True, row[0])
+
+
 _CLAIMS: dict[str, Any] = {}
 
 

@@ -61,6 +61,9 @@ class RouteHandler(Protocol):
     ) -> tuple[int, Headers | Sequence[tuple[str, str]], bytes | str]: ...
 
 
+SlackLane = Callable[[Headers, bytes], "tuple[int, dict[str, str], bytes] | None"]
+"""Answers some Slack requests before Bolt (`bot.slack.door.FastLane`); None passes one on."""
+
 HealthCheck = Callable[[], tuple[bool, Mapping[str, Any]]]
 """Returns (healthy, details); details are shown in the JSON body and must hold no PHI."""
 
@@ -83,11 +86,13 @@ class HttpFront:
         routes: Mapping[str, RouteHandler],
         health: HealthCheck | None,
         max_body_bytes: int,
+        slack_lane: SlackLane | None = None,
     ) -> None:
         for path in routes:
             if not path.startswith("/") or path in {SLACK_PATH, HEALTH_PATH}:
                 raise ValueError(f"cannot route {path!r}: not a path, or a path this front owns")
         self._slack = SlackRequestHandler(slack_app, path=SLACK_PATH) if slack_app else None
+        self._lane = slack_lane if slack_app else None
         self._routes = dict(routes)
         self._health = health
         self._max_body = max_body_bytes
@@ -147,6 +152,10 @@ class HttpFront:
             )
             raw = answer.encode("utf-8") if isinstance(answer, str) else bytes(answer)
             return int(status), dict(headers), raw, len(body)
+        if self._lane is not None:
+            quick = self._lane(_request_headers(environ), body)
+            if quick is not None:
+                return (*quick, len(body))
         try:
             return (*self._to_bolt(environ, body), len(body))
         except _BadRequest as exc:
@@ -214,16 +223,22 @@ def create_wsgi_app(
     routes: Mapping[str, RouteHandler] | None = None,
     health: HealthCheck | None = None,
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
+    slack_lane: SlackLane | None = None,
 ) -> HttpFront:
     """Build the WSGI app.
 
     `slack_app` is the Bolt app from `create_app`, or None when Slack traffic arrives over
     Socket Mode (then `/slack/events` is a 404). `routes` maps extra POST paths to raw
     handlers. The Bolt app should be built with `process_before_response=True` so the HTTP
-    answer leaves only when the listener has finished its work.
+    answer leaves only when the listener has finished its work. `slack_lane`
+    (`create_fast_lane`) answers notes and stored-first presses before Bolt.
     """
     return HttpFront(
-        slack_app=slack_app, routes=routes or {}, health=health, max_body_bytes=max_body_bytes
+        slack_app=slack_app,
+        routes=routes or {},
+        health=health,
+        max_body_bytes=max_body_bytes,
+        slack_lane=slack_lane,
     )
 
 

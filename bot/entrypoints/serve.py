@@ -23,7 +23,7 @@ from bot.entrypoints.http import (
 from bot.entrypoints.scheduler import Scheduler, run_until_signalled
 from bot.entrypoints.web import HealthCheck, platform_routes
 from bot.settings import Settings
-from bot.slack.app import build_surface, create_app
+from bot.slack.app import build_surface, create_app, create_fast_lane
 from bot.slack.surface import Surface
 
 log = logging.getLogger(__name__)
@@ -200,7 +200,8 @@ def _serve_one(
             socket_mode = start_socket_mode(app, settings.slack_app_token.get_secret_value())
             wsgi = create_wsgi_app(slack_app=None, routes=routes, health=health)
         else:
-            wsgi = create_wsgi_app(slack_app=app, routes=routes, health=health)
+            lane = create_fast_lane(settings, surface, client)
+            wsgi = create_wsgi_app(slack_app=app, routes=routes, health=health, slack_lane=lane)
         serve_http(wsgi, port=settings.port, threads=settings.http_threads, sockets=sockets)
     except KeyboardInterrupt:
         log.info("stopping")

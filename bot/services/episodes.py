@@ -62,6 +62,19 @@ def policy_from(settings: Settings) -> Policy:
     )
 
 
+def check_access(actor: Actor, chart_id: str, *, found: bool, owner: str | None) -> None:
+    """Refuse unless `actor` may act on the client `chart_id` (`found`: it exists; `owner`:
+    its clinician's Slack id). A stranger gets one refusal whether the chart id exists or
+    not: no oracle for strangers."""
+    allowed = found and actor.may_act_for(owner)
+    if actor.source is Source.SLACK and not actor.is_cct and not allowed:
+        raise NotAllowed(not_yours(chart_id))
+    if not found:
+        raise UnknownClient(chart_id)
+    if not allowed:
+        raise NotAllowed(not_yours(chart_id))
+
+
 def not_yours(chart_id: str) -> str:
     """The refusal for a chart id that is not on the asker's caseload (or does not exist)."""
     return (
@@ -231,14 +244,9 @@ class Episodes:
         """The client `actor` may act on (locked for a change unless `lock` is False)."""
         wanted = chart_id.strip()
         client = None if "\x00" in wanted else repo.client_by_chart_id(wanted, lock=lock)
-        stranger = actor.source is Source.SLACK and not actor.is_cct
-        if stranger and (client is None or not actor.may_act_on(client)):
-            # One refusal whether the chart id exists or not: no oracle for strangers.
-            raise NotAllowed(not_yours(wanted))
-        if client is None:
-            raise UnknownClient(wanted)
-        if not actor.may_act_on(client):
-            raise NotAllowed(not_yours(wanted))
+        owner = client.clinician.slack_user_id if client is not None else None
+        check_access(actor, wanted, found=client is not None, owner=owner)
+        assert client is not None
         return client
 
     def history(
@@ -620,12 +628,13 @@ class Episodes:
 
 
 class StoredEpisode(Protocol):
-    """What `history_of` reads of a stored episode: an `Episode`, or a plain row."""
+    """What `history_of` reads of a stored episode: an `Episode`, or a plain row (an outer
+    join's row may say None where an episode never does)."""
 
     @property
-    def opened_at(self) -> datetime: ...
+    def opened_at(self) -> datetime | None: ...
     @property
-    def opened_reason(self) -> str: ...
+    def opened_reason(self) -> str | None: ...
     @property
     def baseline_contact_at(self) -> datetime | None: ...
     @property
@@ -633,7 +642,7 @@ class StoredEpisode(Protocol):
     @property
     def handed_over_from(self) -> int | None: ...
     @property
-    def booked_sessions(self) -> list[str]: ...
+    def booked_sessions(self) -> list[str] | None: ...
 
 
 def history_of(
@@ -645,6 +654,8 @@ def history_of(
 ) -> EpisodeHistory:
     """The policy's view of a stored episode of a client now with `clinician_id` (`notes`:
     its manual admin notes as (id, when written), read apart from the events)."""
+    if episode.opened_at is None or episode.opened_reason is None:
+        raise ValueError("not a stored episode: it has no opening")
     return EpisodeHistory(
         opened_at=episode.opened_at,
         baseline_contact_at=episode.baseline_contact_at,

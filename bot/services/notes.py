@@ -3,14 +3,17 @@ text never goes to a channel)."""
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import dataclass, replace
+
+from sqlalchemy import Connection
 
 from bot.domain.errors import DomainError
 from bot.domain.model import Event, EventKind
 from bot.domain.plausibility import check_text
 from bot.services.chart import Chart
-from bot.services.episodes import Episodes
+from bot.services.episodes import Episodes, check_access
 from bot.services.types import Actor, Outcome, saved_or_refused
+from storage.repository import client_owner
 
 
 class Notes:
@@ -22,13 +25,11 @@ class Notes:
         self.uow = episodes.uow
         self.clock = episodes.clock
 
-    def check_note(self, chart_id: str, text: str, *, actor: Actor) -> str:
-        """The note's text as it will be kept, once it and the client are fine for `actor`;
-        the refusal `log_note` would give otherwise (nothing is written)."""
-        body = _checked(text)
-        with self.uow() as repo:
-            self.episodes.client(repo, chart_id, actor, lock=False)
-        return body
+    def check_note(self, chart_id: str, text: str, *, actor: Actor) -> NoteCheck:
+        """A note about to be stored for `log_note` to add later: its text is checked now
+        (the refusal `log_note` would give, nothing written); the client and `actor`'s
+        permission by `NoteCheck.verify`, in the transaction that stores it."""
+        return NoteCheck(chart_id.strip(), _checked(text), actor)
 
     @saved_or_refused
     def log_note(
@@ -67,6 +68,21 @@ class Notes:
             outcome = replace(outcome, note_id=note.id)
         self.chart.write_note(note.id)  # into the chart too, where the platform can
         return outcome
+
+
+@dataclass(frozen=True)
+class NoteCheck:
+    chart_id: str
+    #: The text as it will be kept.
+    text: str
+    actor: Actor
+
+    def verify(self, connection: Connection) -> None:
+        """Refuse (as `log_note` would) unless the client exists and `actor` may write on
+        it: one indexed read on the caller's connection, before it stores the note."""
+        wanted = self.chart_id
+        found, owner = (False, None) if "\x00" in wanted else client_owner(connection, wanted)
+        check_access(self.actor, wanted, found=found, owner=owner)
 
 
 def _checked(text: str) -> str:

@@ -35,9 +35,13 @@ class Actor:
     is_cct: bool = False
 
     def may_act_on(self, client: Client) -> bool:
+        return self.may_act_for(client.clinician.slack_user_id)
+
+    def may_act_for(self, clinician_slack_id: str | None) -> bool:
+        """May act on a client of the clinician with this Slack id."""
         if self.source is not Source.SLACK:
             return True  # the CLI runs as the practice admin; webhooks are signed
-        return self.is_cct or client.clinician.slack_user_id == self.id
+        return self.is_cct or clinician_slack_id == self.id
 
 
 SCHEDULER = Actor("scheduler", Source.SCHEDULER)

@@ -20,6 +20,7 @@ from bot.services.ports import PlatformPort
 from bot.settings import Settings
 from bot.slack.directory import SlackDirectory
 from bot.slack.dispatch import Dispatcher
+from bot.slack.door import FastLane
 from bot.slack.guard import VERIFIED, SignatureGate, first_input_block
 from bot.slack.inbox import SlackInbox
 from bot.slack.listeners import (
@@ -140,7 +141,7 @@ def _wire_inbox(surface: Surface, client: WebClient) -> None:
     inbox = surface.inbox
 
     def context() -> BoltContext:
-        return BoltContext({"surface": surface, VERIFIED: True, "client": client})
+        return _verified_context(surface, client)
 
     def no_ack(*_args: Any, **_kwargs: Any) -> None:
         return None
@@ -162,6 +163,24 @@ def _wire_inbox(surface: Surface, client: WebClient) -> None:
                 client.chat_postMessage(channel=user, text=text)
 
     inbox.report_with(tell)
+
+
+def create_fast_lane(settings: Settings, surface: Surface, client: WebClient) -> FastLane:
+    """The lane that answers a note or a stored-first press before Bolt (`bot.slack.door`),
+    with the same surface, signing secret and error handler as the app `create_app` built."""
+    if settings.slack_signing_secret is None:
+        raise ValueError("SLACK_SIGNING_SECRET is needed to verify Slack's requests")
+
+    def report(error: Exception, body: dict[str, Any]) -> BoltResponse:
+        return on_error(error, body, client, _verified_context(surface, client))
+
+    return FastLane(surface, settings.slack_signing_secret.get_secret_value(), report)
+
+
+def _verified_context(surface: Surface, client: WebClient) -> BoltContext:
+    """A listener's context outside Bolt's dispatch (the inbox, the fast lane): both run
+    only what a verified request stored or carried."""
+    return BoltContext({"surface": surface, VERIFIED: True, "client": client})
 
 
 def _bolt_logger() -> logging.Logger:

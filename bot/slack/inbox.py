@@ -31,7 +31,7 @@ from contextlib import contextmanager
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
 
 from bot.clock import Clock
 from bot.domain.errors import DomainError, NotSaved
@@ -55,7 +55,11 @@ class SlackInbox:
     BATCH = 5
     #: The applier gives way to the requests this process is answering, but no stored row
     #: waits longer than this for them: under a burst, the answers go first.
-    YIELD_SECONDS = 0.5
+    YIELD_SECONDS = 1.0
+    #: Requests answered less than this long ago count as a burst still going on: between
+    #: two requests of a burst no answer is in hand for a moment, and that moment is not
+    #: the applier's.
+    QUIET_SECONDS = 0.02
 
     def __init__(
         self,
@@ -81,6 +85,7 @@ class SlackInbox:
         self._woken = False
         self._busy = 0  # rows this process is applying right now (for `drain`)
         self._answering = 0  # Slack requests this process is answering right now
+        self._answered_at = 0.0  # when the last of them was answered (monotonic)
 
     # -- wiring ---------------------------------------------------------------------------
     def handle(self, kind: str, handler: Handler) -> None:
@@ -105,8 +110,7 @@ class SlackInbox:
         finally:
             with self._cond:
                 self._answering -= 1
-                if not self._answering:
-                    self._cond.notify_all()
+                self._answered_at = time.monotonic()
 
     def accept(
         self,
@@ -115,10 +119,12 @@ class SlackInbox:
         *,
         user: str,
         once: tuple[str, str] | None = None,
+        check: Callable[[Connection], None] | None = None,
     ) -> int | None:
         """Store one request, committed before this returns (the caller answers Slack next);
         its row id, or None when `once` (a source and an id, such as a slash command's
-        trigger_id) was stored before, so nothing is stored twice.
+        trigger_id) was stored before, so nothing is stored twice. `check` runs first in
+        the same transaction (a permission read); what it raises is raised, nothing stored.
 
         A busy database is tried again within the write budget, else `NotSaved`. In the
         background mode the applier is woken; otherwise the row is applied here and its
@@ -130,6 +136,8 @@ class SlackInbox:
         def store() -> int | None:
             now = self._clock.now()
             with self._engine.begin() as connection:
+                if check is not None:
+                    check(connection)
                 if once is not None and not claim_delivery(
                     connection, source=once[0], delivery_id=once[1], now=now
                 ):
@@ -191,10 +199,11 @@ class SlackInbox:
             thread.join(max(0.0, deadline - time.monotonic()))
 
     def wake(self) -> None:
-        """Tell the applier thread (if `start` ran) that a row is waiting."""
+        """Tell an applier thread (if `start` ran) that a row is waiting: one is enough
+        (one that claims a full batch wakes the next)."""
         with self._cond:
             self._woken = True
-            self._cond.notify_all()
+            self._cond.notify()
 
     def drain(self, timeout: float = 10.0) -> int:
         """Apply everything due now in this thread (tests, the demo, a clean stop); returns
@@ -202,7 +211,8 @@ class SlackInbox:
         deadline = time.monotonic() + timeout
         applied = 0
         while True:
-            done = self.run_once()
+            # A read first: after most requests nothing is waiting, and a claim is a write.
+            done = self.run_once() if self.waiting() else 0
             applied += done
             if done:
                 continue
@@ -235,13 +245,21 @@ class SlackInbox:
     def _give_way(self, item: rows.Item) -> None:
         """Wait while requests are being answered, until `item` is YIELD_SECONDS old."""
         age = (self._clock.now() - item.received_at).total_seconds()
-        until = time.monotonic() + min(self.YIELD_SECONDS, max(0.0, self.YIELD_SECONDS - age))
+        self._quiet(time.monotonic() + min(self.YIELD_SECONDS, max(0.0, self.YIELD_SECONDS - age)))
+
+    def _quiet(self, until: float) -> None:
+        """Wait until no request has been in hand for QUIET_SECONDS, or until `until`
+        (monotonic). Polled, not notified: an answer must not pay for waking appliers."""
         with self._cond:
-            while self._answering and not self._stopping:
-                left = until - time.monotonic()
+            while not self._stopping:
+                now = time.monotonic()
+                calm = self._answered_at + self.QUIET_SECONDS - now
+                if not self._answering and calm <= 0:
+                    return
+                left = until - now
                 if left <= 0:
                     return
-                self._cond.wait(left)
+                self._cond.wait(min(left, max(calm, self.QUIET_SECONDS)))
 
     def _run(self) -> None:
         while True:
@@ -252,6 +270,8 @@ class SlackInbox:
                 if self._stopping:
                     return
                 self._woken = False
+            # Claiming is a write: under a burst of answers, it waits with the rows.
+            self._quiet(time.monotonic() + self.YIELD_SECONDS)
             try:
                 while claimed := self.run_once():
                     if claimed >= self.BATCH:

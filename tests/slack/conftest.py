@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 from pydantic import SecretStr
+from slack_bolt import App
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
@@ -23,7 +24,7 @@ from bot.entrypoints.http import ServerThread, create_wsgi_app
 from bot.services import Services
 from bot.services.ports import PlatformPort
 from bot.settings import Settings
-from bot.slack.app import build_surface, create_app
+from bot.slack.app import build_surface, create_app, create_fast_lane
 from bot.slack.dispatch import DispatchReport
 from bot.slack.surface import Surface
 from smart_phrases import PhraseLibrary
@@ -54,6 +55,9 @@ class Bot:
     clock: FixedClock
     url: str
     engine: Engine
+    #: The Bolt app behind `url` (which answers notes and stored presses in its fast lane
+    #: first): a test can serve it without the lane to compare the two paths.
+    app: App
 
     @property
     def service(self) -> Services:
@@ -237,8 +241,9 @@ def bot(
         clock=clock,
         surface=surface,
     )
-    with ServerThread(create_wsgi_app(slack_app=app)) as server:
-        yield Bot(surface, fake_slack, slack, clock, server.url, engine)
+    lane = create_fast_lane(slack_settings, surface, client)
+    with ServerThread(create_wsgi_app(slack_app=app, slack_lane=lane)) as server:
+        yield Bot(surface, fake_slack, slack, clock, server.url, engine, app)
 
 
 def caseload(bot: Bot, *lines: str) -> None:

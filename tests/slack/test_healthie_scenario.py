@@ -28,7 +28,7 @@ from bot.platform.healthie_api import HealthieClient
 from bot.platform.healthie_chart import HealthieChart
 from bot.platform.sink import ServiceSink
 from bot.settings import Settings
-from bot.slack.app import build_surface, create_app
+from bot.slack.app import build_surface, create_app, create_fast_lane
 from bot.slack.ids import Id
 from smart_phrases import PhraseLibrary
 from storage.db import make_session_factory
@@ -96,8 +96,9 @@ def scenario(
     routes = {"/platform/healthie": functools.partial(
         handle_healthie, secret=SECRET, client=api, sink=ServiceSink(surface.services),
         clock=clock, discharged_group_name=settings.discharged_group_name)}
-    with ServerThread(create_wsgi_app(slack_app=app, routes=routes)) as server:
-        bot = Bot(surface, fake_slack, slack, clock, server.url, engine)
+    lane = create_fast_lane(settings, surface, client)
+    with ServerThread(create_wsgi_app(slack_app=app, routes=routes, slack_lane=lane)) as server:
+        bot = Bot(surface, fake_slack, slack, clock, server.url, engine, app)
         yield bot, HealthieWebhookSender(SECRET, f"{server.url}/platform/healthie")
     api.close()
 

@@ -204,7 +204,7 @@ def test_the_applier_gives_way_while_requests_are_being_answered(
     try:
         with inbox.answering():
             inbox.accept("k", {}, user="U1")
-            assert not applied.wait(0.3)  # stored and claimed, but the answer goes first
+            assert not applied.wait(0.3)  # stored, but the answer goes first
         assert applied.wait(10)
     finally:
         inbox.stop()

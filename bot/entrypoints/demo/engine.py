@@ -40,7 +40,7 @@ from bot.platform.generic import sign_generic
 from bot.services.caseload_file import parse_caseload
 from bot.services.types import Actor, Source
 from bot.settings import Settings
-from bot.slack.app import build_surface, create_app
+from bot.slack.app import build_surface, create_app, create_fast_lane
 from bot.slack.surface import Surface
 from storage.db import make_engine, migrate
 from storage.models import Episode, OutboxMessage
@@ -231,6 +231,7 @@ class Stage:
             slack_app=app,
             routes=platform_routes(self.runtime, None),
             health=HealthCheck(self.runtime),
+            slack_lane=create_fast_lane(self.settings, self.surface, client),
         )
         self.server = ServerThread(front).start()
         self.slack = SlackRequests(signing_secret=SIGNING_SECRET)

@@ -35,7 +35,7 @@ def register(app: App) -> None:
         (str(Id.CCT_TAKE), cct_take),
         (str(Id.CCT_DONE), cct_done),
     ):
-        app.action(action_id)(stored_first(listener))
+        app.action(action_id)(stored_first(action_id, listener))
     # Opens a modal: Slack's trigger_id lasts 3 s, so it runs inside the request.
     app.action(str(Id.OPEN_SUMMARY))(open_summary)
 

@@ -64,17 +64,28 @@ def care(ack: Ack, command: dict[str, Any], context: BoltContext) -> None:
     except CareUsageError as problem:
         ack(**_ephemeral(usage_reply(str(problem))))
         return
-    trigger = str(command.get("trigger_id") or "")[:200] or None
-    if (
-        parsed.verb is not Verb.NOTE
-        and trigger
-        and not surface.services.recording.claim_inbound("slack-command", trigger)
-    ):
+    if parsed.verb is Verb.NOTE:
+        ack(**answer_note(surface, command, parsed))
+        return
+    trigger = _trigger(command)
+    if trigger and not surface.services.recording.claim_inbound("slack-command", trigger):
         log.info("slash command replayed (same trigger_id); ignored")
         ack(**_ephemeral(text_reply(ALREADY_RECEIVED)))
         return
     surface.learn(user)
     ack(**_ephemeral(run(surface, parsed, user, trigger=trigger)))
+
+
+def answer_note(surface: Surface, command: dict[str, Any], parsed: CareCommand) -> dict[str, Any]:
+    """The answer to a `/care note` (from this listener, and from the fast lane in
+    `bot.slack.door`, which answers notes without Bolt): checked, stored, answered."""
+    user = str(command["user_id"])
+    surface.learn(user)
+    return _ephemeral(run(surface, parsed, user, trigger=_trigger(command)))
+
+
+def _trigger(command: dict[str, Any]) -> str | None:
+    return str(command.get("trigger_id") or "")[:200] or None
 
 
 def run(
@@ -87,10 +98,10 @@ def run(
     if cmd.verb is Verb.NOTE:
         # Checked here (text, client, permission) so the answer can say it is added; stored
         # before the answer, written into the log and the chart right after (`add_note`).
-        text = service.notes.check_note(chart, cmd.text or "", actor=surface.actor(user))
-        body = {"command": "/care", "user_id": user, "chart": chart, "text": text}
+        note = service.notes.check_note(chart, cmd.text or "", actor=surface.actor(user))
+        body = {"command": "/care", "user_id": user, "chart": note.chart_id, "text": note.text}
         once = ("slack-command", trigger) if trigger else None
-        if surface.inbox.accept(NOTE, body, user=user, once=once) is None:
+        if surface.inbox.accept(NOTE, body, user=user, once=once, check=note.verify) is None:
             return text_reply(ALREADY_RECEIVED)
         return text_reply(f"Admin note added to {chart}'s log.")
     zone = surface.zone_for(user)

@@ -29,6 +29,8 @@ class SlackMessage:
 
     def to_dict(self) -> dict[str, Any]:
         blocks = [block.to_dict() for block in self.blocks]
+        if not any(block.get("block_id") for block in blocks):
+            return {"text": self.text, "blocks": blocks}  # nothing to revise (a reply)
         content = json.dumps(
             [{k: v for k, v in b.items() if k != "block_id"} for b in blocks] + [self.text],
             sort_keys=True,
