@@ -5,6 +5,7 @@ a terminal."""
 from __future__ import annotations
 
 import io
+import threading
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -127,6 +128,22 @@ def test_status_reads_a_page_in_the_same_statements_for_8_clients_as_for_400(
     large = statements(400)
     assert small == large
     assert small <= 5
+
+
+def test_pages_read_ahead_give_the_same_rows_and_a_reader_may_stop_at_any_row(
+    service: Services, clock: FixedClock
+) -> None:
+    """Each next page is read by a helper thread while this one is assessed: in small pages
+    the rows are the same, in order, and a reader that stops early leaves no thread."""
+    mixed_caseload(service, clock)
+    clock.set(NOW + timedelta(days=3))
+    whole = service.reads.caseload()
+    assert list(service.reads.caseload_rows(page=2)) == whole
+    assert list(service.reads.caseload_rows(page=2, offset=1, limit=4)) == whole[1:5]
+    reader = service.reads.caseload_rows(page=2)
+    assert [next(reader) for _ in range(3)] == whole[:3]
+    reader.close()
+    assert not [t for t in threading.enumerate() if t.name.startswith("caseload-read")]
 
 
 @pytest.fixture

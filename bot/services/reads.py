@@ -4,6 +4,7 @@ the outbox, and App Home."""
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import lru_cache
@@ -16,7 +17,6 @@ from bot.domain.model import (
     Closure,
     EpisodeHistory,
     EventKind,
-    OpenReason,
     Recipient,
     State,
     StepKind,
@@ -29,18 +29,40 @@ from bot.services.episodes import (
     StoredEvent,
     history_of,
     step_label,
-    to_event,
 )
 from bot.services.readmodels import HomeData, HomeRow
 from bot.services.types import Actor
 from bot.services.wording import render_context
 from smart_phrases import RenderContext
 from storage import home_reads
-from storage.models import EventRecord, OutboxMessage
-from storage.repository import CaseloadEntry, Repository
+from storage.models import Clinician, EventRecord, OutboxMessage
+from storage.repository import CaseloadEntry, EpisodeEntry, EventEntry, Repository
 
 #: Clients per page of the caseload read.
 PAGE = 1000
+
+
+@dataclass(frozen=True)
+class _PageRead:
+    """What one caseload page needs from the database, read in one transaction."""
+
+    table: list[CaseloadEntry]
+    episodes: dict[int, EpisodeEntry]
+    records: dict[int, list[EventEntry]]
+    #: The page's clinicians not among those already known, by id.
+    clinicians: dict[int, Clinician]
+
+    @classmethod
+    def of(cls, repo: Repository, table: list[CaseloadEntry], known: frozenset[int]) -> _PageRead:
+        unsettled = [r for r in table if not r.settled]
+        ids = [r.episode_id for r in unsettled if r.episode_id is not None]
+        unknown = list({r.clinician_id for r in unsettled} - known)
+        return cls(
+            table,
+            repo.episode_entries(ids),
+            repo.event_entries_of_episodes(ids, kinds=POLICY_KINDS),
+            dict(repo.clinicians_by_ids(unknown)),
+        )
 
 
 @dataclass(frozen=True)
@@ -120,19 +142,35 @@ class Reads:
                 after = repo.chart_id_at(offset - 1, clinician_id=clinician_id)
                 if after is None:
                     return
-        while left is None or left > 0:
-            size = page if left is None else min(page, left)
+        def read(after: str | None, size: int, known: frozenset[int]) -> _PageRead:
             with self.uow() as repo:
                 table = repo.caseload_table(
                     now=now, clinician_id=clinician_id, after_chart=after, limit=size
                 )
-                rows = self._caseload_page(repo, table, now, hours)
-            yield from rows
-            if len(table) < size:
-                return
-            after = table[-1].chart_id
-            if left is not None:
-                left -= len(table)
+                return _PageRead.of(repo, table, known)
+
+        # The next page is read (by one helper thread, in its own transaction) while this
+        # one is assessed and written out: on PostgreSQL the server's time and ours overlap.
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="caseload-read") as ahead:
+            size = page if left is None else min(page, left)
+            pending: Future[_PageRead] | None = ahead.submit(read, after, size, frozenset())
+            while pending is not None:
+                got = pending.result()
+                table = got.table
+                pending = None
+                more = len(table) == size and (left is None or left > len(table))
+                if more:
+                    left = None if left is None else left - len(table)
+                    size = page if left is None else min(page, left)
+                    known = frozenset(hours) | frozenset(got.clinicians)
+                    pending = ahead.submit(read, table[-1].chart_id, size, known)
+                try:
+                    rows = self._caseload_page(got, now, hours)
+                except BaseException:
+                    if pending is not None:
+                        pending.cancel()
+                    raise
+                yield from rows
 
     def caseload_count(self, *, clinician_slack_id: str | None = None) -> int:
         with self.uow() as repo:
@@ -142,29 +180,23 @@ class Reads:
             return 0 if clinician is None else repo.count_clients(clinician_id=clinician.id)
 
     def _caseload_page(
-        self,
-        repo: Repository,
-        table: Sequence[CaseloadEntry],
-        now: datetime,
-        hours: dict[int, WorkingHours],
+        self, got: _PageRead, now: datetime, hours: dict[int, WorkingHours]
     ) -> list[CaseloadRow]:
         """Rows for one page: settled episodes from their cache, the others assessed from
         their events, read for the page in one query (plain rows, no ORM objects)."""
         total = self.policy.checkins
+        table, episodes, records = got.table, got.episodes, got.records
         unsettled = [r for r in table if not r.settled]
-        ids = [r.episode_id for r in unsettled if r.episode_id is not None]
-        episodes = repo.episode_entries(ids)
-        records = repo.event_entries_of_episodes(ids, kinds=POLICY_KINDS)
-        unknown = [r.clinician_id for r in unsettled if r.clinician_id not in hours]
-        for i, clinician in repo.clinicians_by_ids(unknown).items():
-            hours[i] = self.episodes.hours_for(clinician)
+        for i, clinician in got.clinicians.items():
+            hours.setdefault(i, self.episodes.hours_for(clinician))
         assessed: dict[str, CaseloadRow] = {}
         for r in unsettled:
             if r.episode_id is None:  # a hand-made client without an episode: open one
-                client = repo.client_by_id(r.client_id)
-                assert client is not None
-                episode = self.episodes.episode(repo, client)
-                history = self.episodes.history(repo, episode)
+                with self.uow() as repo:
+                    client = repo.client_by_id(r.client_id)
+                    assert client is not None
+                    episode = self.episodes.episode(repo, client)
+                    history = self.episodes.history(repo, episode)
             else:
                 history = history_of(episodes[r.episode_id], r.clinician_id, records[r.episode_id])
             a = assess(history, self.policy, hours[r.clinician_id], now)
@@ -325,22 +357,8 @@ class Reads:
                     history = self.episodes.history(repo, episode, stored)
                     yield row.chart_id, episode.closed_at, history, stored
                     continue
-                assert row.opened_at is not None
-                assert row.opened_reason is not None
                 events = records[row.episode_id]
-                history = EpisodeHistory(
-                    opened_at=row.opened_at,
-                    baseline_contact_at=row.baseline_contact_at,
-                    opened_reason=OpenReason(row.opened_reason),
-                    events=tuple(to_event(r) for r in events),
-                    booked_sessions=tuple(
-                        datetime.fromisoformat(b) for b in row.booked_sessions or ()
-                    ),
-                    baseline_session_at=row.baseline_session_at,
-                    awaiting_assignment=row.handed_over_from is not None
-                    and row.handed_over_from == row.clinician_id,
-                    notes=tuple((f"note {i}", at) for i, at in notes[row.episode_id]),
-                )
+                history = history_of(row, row.clinician_id, events, notes=notes[row.episode_id])
                 yield row.chart_id, row.closed_at, history, events
             if len(found) < page:
                 return
