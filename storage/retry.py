@@ -142,12 +142,16 @@ def install_lock_waits(engine: Engine) -> None:
         if dbapi is None:
             return
         busy = DEFAULT_SQLITE_BUSY_MS if wait is None else lock_wait_step(wait)
-        dbapi.execute(f"PRAGMA busy_timeout = {busy}")
+        info = connection.connection.info
+        if info.get(_BUSY_SET) != busy:  # a connection keeps it: set only when it changes
+            dbapi.execute(f"PRAGMA busy_timeout = {busy}")
+            info[_BUSY_SET] = busy
 
     if not postgres:
         _queue_sqlite_writers(engine)
 
 
+_BUSY_SET = "discharge_busy_timeout_ms"
 _WRITES = ("INSERT", "UPDATE", "DELETE", "REPLACE", "SAVEPOINT")
 _HELD = "discharge_write_turn"
 
