@@ -12,6 +12,8 @@ transaction left nothing half-done).
 from __future__ import annotations
 
 import bisect
+import fcntl
+import os
 import random
 import sqlite3
 import threading
@@ -159,10 +161,13 @@ _HELD = "discharge_write_turn"
 def _queue_sqlite_writers(engine: Engine) -> None:
     """SQLite has one write lock, and a writer that finds it taken sleeps and polls (up to
     100 ms a nap), so under load the lock sits free while waiters sleep and the slowest
-    wait for seconds. The threads of one process therefore queue for their turn on a lock of
-    their own, taken at a transaction's first write and given back at its end: they are
-    served in turn, and SQLite's own wait is left to the few other processes."""
+    wait for seconds. Writers therefore queue for their turn, taken at a transaction's first
+    write and given back at its end: the threads of one process on a lock of their own, and
+    then the processes writing the same file (`serve --workers`, a `tick` beside it) on
+    `WriterTurn`, so SQLite's own wait is left to writers that are not ours."""
     turn = threading.Lock()
+    path = engine.url.database
+    shared = WriterTurn(f"{path}-writer.lock") if path and path != ":memory:" else None
 
     @event.listens_for(engine, "before_cursor_execute")
     def _take_turn(connection: Any, _c: Any, statement: str, *_: Any) -> None:
@@ -170,15 +175,18 @@ def _queue_sqlite_writers(engine: Engine) -> None:
         if info.get(_HELD) or not statement.lstrip()[:9].upper().startswith(_WRITES):
             return
         wait = remaining_ms()
-        seconds = (DEFAULT_SQLITE_BUSY_MS if wait is None else wait) / 1000
-        if not turn.acquire(timeout=seconds):
-            raise OperationalError(
-                statement, None, sqlite3.OperationalError("database is locked")
-            )
+        deadline = time.monotonic() + (DEFAULT_SQLITE_BUSY_MS if wait is None else wait) / 1000
+        if not turn.acquire(timeout=max(0.0, deadline - time.monotonic())):
+            raise _locked(statement)
+        if shared is not None and not shared.acquire(deadline):
+            turn.release()
+            raise _locked(statement)
         info[_HELD] = True
 
     def _give_back(info: dict[str, Any]) -> None:
         if info.pop(_HELD, False):
+            if shared is not None:
+                shared.release()
             turn.release()
 
     @event.listens_for(engine, "commit")
@@ -192,3 +200,50 @@ def _queue_sqlite_writers(engine: Engine) -> None:
     @event.listens_for(engine, "checkin")
     def _returned(_dbapi: Any, record: Any) -> None:
         _give_back(record.info)
+
+
+def _locked(statement: str) -> OperationalError:
+    """What SQLite itself raises when its write lock stays taken (a transient error)."""
+    return OperationalError(statement, None, sqlite3.OperationalError("database is locked"))
+
+
+class WriterTurn:
+    """One writer at a time across the processes of one SQLite file: an exclusive `flock`
+    on a file beside it, held from a transaction's first write to its end.
+
+    A waiter tries again every few tenths of a millisecond, so it takes the turn as soon as
+    it is free, where SQLite's busy handler sleeps up to 100 ms a nap. Opened once per
+    process (a forked worker opens its own: a lock on an inherited descriptor would be
+    shared with the parent). The kernel drops the lock of a process that dies. Only the
+    order of our own writers depends on it: SQLite's lock still guards the file."""
+
+    FIRST_PAUSE = 0.0002
+    LONGEST_PAUSE = 0.002
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self._fd: int | None = None
+        self._pid = 0
+
+    def _descriptor(self) -> int:
+        if self._fd is None or self._pid != os.getpid():
+            self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+            self._pid = os.getpid()
+        return self._fd
+
+    def acquire(self, deadline: float) -> bool:
+        """Take the turn before `deadline` (monotonic); False if another kept it."""
+        fd = self._descriptor()
+        pause = self.FIRST_PAUSE
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                return True
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    return False
+                time.sleep(pause)
+                pause = min(pause * 2, self.LONGEST_PAUSE)
+
+    def release(self) -> None:
+        fcntl.flock(self._descriptor(), fcntl.LOCK_UN)
