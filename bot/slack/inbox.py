@@ -36,7 +36,6 @@ from sqlalchemy import Connection, Engine
 from bot.clock import Clock
 from bot.domain.errors import DomainError, NotSaved
 from storage import slack_inbox as rows
-from storage.repository import claim_delivery
 from storage.retry import BudgetExhausted, is_transient, within_budget
 
 log = logging.getLogger(__name__)
@@ -53,13 +52,15 @@ class SlackInbox:
     MAX_ATTEMPTS = 5
     POLL_SECONDS = 5.0
     BATCH = 5
-    #: The applier gives way to the requests this process is answering, but no stored row
-    #: waits longer than this for them: under a burst, the answers go first.
-    YIELD_SECONDS = 1.0
-    #: Requests answered less than this long ago count as a burst still going on: between
-    #: two requests of a burst no answer is in hand for a moment, and that moment is not
-    #: the applier's.
-    QUIET_SECONDS = 0.02
+    #: The applier gives way while this process is busy answering Slack, but no stored row
+    #: waits longer than this for it: in a burst the answers go first (Slack gives up on an
+    #: answer after 3 s; a change seen a second or two later harms no one).
+    YIELD_SECONDS = 3.0
+    #: Busy means answering at least this share of the time, over SAMPLE_SECONDS: a burst
+    #: keeps a request in hand nearly all the time, a steady trickle (tens a second) leaves
+    #: most of it free, and the applier goes at once.
+    BUSY_SHARE = 0.5
+    SAMPLE_SECONDS = 0.05
 
     def __init__(
         self,
@@ -86,6 +87,8 @@ class SlackInbox:
         self._busy = 0  # rows this process is applying right now (for `drain`)
         self._answering = 0  # Slack requests this process is answering right now
         self._answered_at = 0.0  # when the last of them was answered (monotonic)
+        self._busy_total = 0.0  # seconds with at least one request in hand, so far
+        self._busy_from = 0.0  # when the current such stretch began (monotonic)
 
     # -- wiring ---------------------------------------------------------------------------
     def handle(self, kind: str, handler: Handler) -> None:
@@ -104,6 +107,8 @@ class SlackInbox:
     def answering(self) -> Iterator[None]:
         """Around each Slack request: while any is being answered, the applier waits."""
         with self._cond:
+            if not self._answering:
+                self._busy_from = time.monotonic()
             self._answering += 1
         try:
             yield
@@ -111,6 +116,12 @@ class SlackInbox:
             with self._cond:
                 self._answering -= 1
                 self._answered_at = time.monotonic()
+                if not self._answering:
+                    self._busy_total += self._answered_at - self._busy_from
+
+    def _busy_time(self, now: float) -> float:
+        """Seconds spent answering so far (the stretch in hand included); under the lock."""
+        return self._busy_total + (now - self._busy_from if self._answering else 0.0)
 
     def accept(
         self,
@@ -138,11 +149,10 @@ class SlackInbox:
             with self._engine.begin() as connection:
                 if check is not None:
                     check(connection)
-                if once is not None and not claim_delivery(
-                    connection, source=once[0], delivery_id=once[1], now=now
-                ):
-                    return None
-                return rows.put(connection, kind=kind, user_id=user, body=kept, now=now)
+                key = f"{once[0]}:{once[1]}" if once is not None else None
+                return rows.put(
+                    connection, kind=kind, user_id=user, body=kept, now=now, once=key
+                )
 
         try:
             row_id = within_budget(store, seconds=self._budget)
@@ -248,18 +258,21 @@ class SlackInbox:
         self._quiet(time.monotonic() + min(self.YIELD_SECONDS, max(0.0, self.YIELD_SECONDS - age)))
 
     def _quiet(self, until: float) -> None:
-        """Wait until no request has been in hand for QUIET_SECONDS, or until `until`
-        (monotonic). Polled, not notified: an answer must not pay for waking appliers."""
+        """Return at once when no request has been in hand for SAMPLE_SECONDS; else wait
+        until a sample finds this process answering less than BUSY_SHARE of the time, or
+        until `until` (monotonic). Polled: an answer never pays for waking an applier."""
         with self._cond:
             while not self._stopping:
                 now = time.monotonic()
-                calm = self._answered_at + self.QUIET_SECONDS - now
-                if not self._answering and calm <= 0:
+                idle = not self._answering and now - self._answered_at >= self.SAMPLE_SECONDS
+                if idle or now >= until:
                     return
-                left = until - now
-                if left <= 0:
+                busy = self._busy_time(now)
+                self._cond.wait(min(self.SAMPLE_SECONDS, until - now))
+                later = time.monotonic()
+                share = (self._busy_time(later) - busy) / max(later - now, 1e-6)
+                if share < self.BUSY_SHARE:
                     return
-                self._cond.wait(min(left, max(calm, self.QUIET_SECONDS)))
 
     def _run(self) -> None:
         while True:
