@@ -219,7 +219,10 @@ class SlackInboxItem(Base):
     """
 
     __tablename__ = "slack_inbox"
-    __table_args__ = (Index("ix_slack_inbox_status_not_before", "status", "not_before"),)
+    __table_args__ = (
+        Index("ix_slack_inbox_status_not_before", "status", "not_before"),
+        Index("uq_slack_inbox_once_key", "once_key", unique=True),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     kind: Mapped[str] = mapped_column(String(32))
@@ -234,6 +237,9 @@ class SlackInboxItem(Base):
     finished_at: Mapped[datetime | None]
     #: The class of what went wrong and its reference id: never a payload or a message.
     last_error: Mapped[str | None] = mapped_column(String(200))
+    #: What makes a request itself, where it has such a thing (a slash command's
+    #: trigger_id): Slack sending it again stores nothing twice. Kept once the row is done.
+    once_key: Mapped[str | None] = mapped_column(String(240))
 
 
 class ProcessedDelivery(Base):

@@ -13,7 +13,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Connection, Table, and_, bindparam, func, insert, or_, select, update
+from sqlalchemy import Connection, Table, and_, bindparam, func, or_, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from storage.models import SlackInboxItem
 
@@ -43,31 +45,55 @@ class Item:
         return self.attempts > 1 and self.last_error is None
 
 
-#: Built once: on the path of Slack's answer, not rebuilt (and re-keyed) per request.
-_PUT = (
-    insert(_table)
-    .values(
-        kind=bindparam("kind"),
-        user_id=bindparam("user_id"),
-        body=bindparam("body", type_=_table.c.body.type),
-        status=PENDING,
-        attempts=0,
-        received_at=bindparam("now", type_=_table.c.received_at.type),
-        not_before=bindparam("now_", type_=_table.c.not_before.type),
-    )
-    .returning(_table.c.id)
-)
+_VALUES = {
+    "kind": bindparam("kind"),
+    "user_id": bindparam("user_id"),
+    "body": bindparam("body", type_=_table.c.body.type),
+    "status": PENDING,
+    "attempts": 0,
+    "received_at": bindparam("now", type_=_table.c.received_at.type),
+    "not_before": bindparam("now_", type_=_table.c.not_before.type),
+    "once_key": bindparam("once_key"),
+}
+#: Built once per dialect: on the path of Slack's answer, not rebuilt (and re-keyed) per
+#: request. A row whose once_key is stored already is not inserted (nothing comes back).
+_PUTS: dict[str, Any] = {}
+
+
+def _put_statement(dialect: str) -> Any:
+    statement = _PUTS.get(dialect)
+    if statement is None:
+        make = pg_insert if dialect == "postgresql" else sqlite_insert
+        statement = _PUTS[dialect] = (
+            make(_table)
+            .values(**_VALUES)
+            .on_conflict_do_nothing(index_elements=["once_key"])
+            .returning(_table.c.id)
+        )
+    return statement
 
 
 def put(
-    connection: Connection, *, kind: str, user_id: str, body: dict[str, Any], now: datetime
-) -> int:
-    """Store one request; its id. The caller commits before answering Slack."""
-    row_id = connection.scalar(
-        _PUT, {"kind": kind, "user_id": user_id, "body": body, "now": now, "now_": now}
-    )
-    assert row_id is not None
-    return int(row_id)
+    connection: Connection,
+    *,
+    kind: str,
+    user_id: str,
+    body: dict[str, Any],
+    now: datetime,
+    once: str | None = None,
+) -> int | None:
+    """Store one request; its id, or None when a request with the same `once` key (a slash
+    command's trigger_id) is stored already. The caller commits before answering Slack."""
+    params = {
+        "kind": kind,
+        "user_id": user_id,
+        "body": body,
+        "now": now,
+        "now_": now,
+        "once_key": once[:240] if once else None,
+    }
+    row_id = connection.scalar(_put_statement(connection.dialect.name), params)
+    return None if row_id is None else int(row_id)
 
 
 def claim(

@@ -151,6 +151,8 @@ def test_a_replayed_note_is_stored_once_whichever_path_it_comes_by(
     assert "already received" in post(bolt_only, request).text
     bot.surface.inbox.drain()
     assert notes(bot) == ["once"]
+    assert "already received" in post(bot.url, request).text  # after it was applied too
+    assert stored(bot) == 1
 
 
 def test_a_note_that_says_payload_is_a_note(bot: Bot) -> None:
