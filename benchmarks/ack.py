@@ -415,7 +415,7 @@ def main() -> int:
                         print(row(run), flush=True)
                         all_answered(run, verdicts)
         for backend in args.backends.split(","):
-            clients = max(args.clients, args.requests)
+            clients = max(args.clients, args.requests * len(levels))  # a prompt per click
             url = fresh_database(backend, args.postgres_url, Path(folder), "ack")
             prompts = prepare(url, clients, due=args.requests * len(levels))
             with ours(url, fake, args.threads, args.workers) as port:

@@ -41,6 +41,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from sqlalchemy import create_engine, func, inspect, select, text
+from sqlalchemy.engine import make_url
 
 from benchmarks.ack import Run, drive, fake_slack_process, free_port, process, row
 from bot.devtools.slack_requests import SlackRequest
@@ -158,7 +159,9 @@ def ours(url: str, slack_url: str, threads: int, workers: int) -> Iterator[int]:
 def fresh_database(backend: str, pg_url: str, folder: Path) -> str:
     if backend == "sqlite":
         return f"sqlite:///{folder / 'webhooks.db'}"
-    admin = create_engine(normalise_url(pg_url), isolation_level="AUTOCOMMIT")
+    # The maintenance database, not the one named in the URL: a fresh server has only it.
+    admin_url = make_url(normalise_url(pg_url)).set(database="postgres")
+    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
     database = "bench_webhooks_ingest"
     with admin.connect() as c:
         c.execute(text(f"DROP DATABASE IF EXISTS {database} WITH (FORCE)"))

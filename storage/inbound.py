@@ -60,6 +60,7 @@ class Pending:
     client_id: int
     payload: dict[str, Any]
     attempts: int
+    received_at: datetime
 
 
 def _receive_statement(dialect: str) -> Any:
@@ -132,6 +133,7 @@ def pending(
             inbound.c.client_id,
             inbound.c.payload,
             inbound.c.attempts,
+            inbound.c.received_at,
         )
         .where(
             inbound.c.applied_at.is_(None),
@@ -143,7 +145,8 @@ def pending(
         .limit(limit)
     ).all()
     return [
-        Pending(r.id, r.delivery_id, r.source, r.client_id, r.payload, r.attempts) for r in rows
+        Pending(r.id, r.delivery_id, r.source, r.client_id, r.payload, r.attempts, r.received_at)
+        for r in rows
     ]
 
 

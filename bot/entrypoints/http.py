@@ -35,6 +35,7 @@ from slack_bolt.adapter.socket_mode import SocketModeHandler
 from slack_bolt.adapter.wsgi import SlackRequestHandler
 from slack_bolt.adapter.wsgi.http_request import WsgiHttpRequest
 
+from bot.load import AnswerLoad, process_load
 from bot.logging_setup import log_context
 
 log = logging.getLogger(__name__)
@@ -87,12 +88,14 @@ class HttpFront:
         health: HealthCheck | None,
         max_body_bytes: int,
         slack_lane: SlackLane | None = None,
+        load: AnswerLoad | None = None,
     ) -> None:
         for path in routes:
             if not path.startswith("/") or path in {SLACK_PATH, HEALTH_PATH}:
                 raise ValueError(f"cannot route {path!r}: not a path, or a path this front owns")
         self._slack = SlackRequestHandler(slack_app, path=SLACK_PATH) if slack_app else None
         self._lane = slack_lane if slack_app else None
+        self._load = load or process_load()
         self._routes = dict(routes)
         self._health = health
         self._max_body = max_body_bytes
@@ -107,7 +110,11 @@ class HttpFront:
         path = str(environ.get("PATH_INFO", "") or "/")
         size = 0
         try:
-            status, headers, body, size = self._dispatch(method, path, environ)
+            if method == "POST":  # an answer someone waits for (a health probe is not)
+                with self._load.answering():
+                    status, headers, body, size = self._dispatch(method, path, environ)
+            else:
+                status, headers, body, size = self._dispatch(method, path, environ)
         except Exception:
             ref = uuid.uuid4().hex[:8]
             log.exception("unhandled error on %s %s (ref %s)", method, path, ref)
@@ -224,6 +231,7 @@ def create_wsgi_app(
     health: HealthCheck | None = None,
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
     slack_lane: SlackLane | None = None,
+    load: AnswerLoad | None = None,
 ) -> HttpFront:
     """Build the WSGI app.
 
@@ -231,7 +239,8 @@ def create_wsgi_app(
     Socket Mode (then `/slack/events` is a 404). `routes` maps extra POST paths to raw
     handlers. The Bolt app should be built with `process_before_response=True` so the HTTP
     answer leaves only when the listener has finished its work. `slack_lane`
-    (`create_fast_lane`) answers notes and stored-first presses before Bolt.
+    (`create_fast_lane`) answers notes and stored-first presses before Bolt. Every POST is
+    counted in `load` (default: the process's, `bot.load`), which the appliers consult.
     """
     return HttpFront(
         slack_app=slack_app,
@@ -239,6 +248,7 @@ def create_wsgi_app(
         health=health,
         max_body_bytes=max_body_bytes,
         slack_lane=slack_lane,
+        load=load,
     )
 
 

@@ -27,6 +27,7 @@ from sqlalchemy import Engine
 
 from bot.clock import Clock
 from bot.domain.errors import NotSaved
+from bot.load import AnswerLoad, process_load
 from bot.platform.events import EventSink, PlatformEvent, PlatformEventType, SinkResult
 from bot.platform.generic import loggable_id
 from storage import inbound as store
@@ -40,13 +41,11 @@ MAX_ATTEMPTS = 8
 MAX_RETRY_DELAY = timedelta(minutes=10)
 #: Applied events are marked this many at a time (and at the end of each batch).
 MARK_EVERY = 20
-#: While webhooks keep arriving (one within BUSY_SECONDS), the applier rests YIELD_SHARE
-#: times as long as its last event took before the next (at most MAX_YIELD_SECONDS): under a
-#: burst the acknowledgements get the CPU and the database's write lock first, and what they
-#: stored is applied at full speed once the burst is over.
-BUSY_SECONDS = 0.1
-YIELD_SHARE = 2.0
-MAX_YIELD_SECONDS = 0.1
+#: While the process is busy answering (`bot.load`: a burst of webhooks, or of Slack), the
+#: applier waits for a lull before each event, until the event is this old: the
+#: acknowledgements get the CPU and the database's write lock first, and what they stored is
+#: applied right after the burst (in a long one, as each event reaches this age).
+YIELD_SECONDS = 3.0
 
 
 def event_payload(event: PlatformEvent) -> dict[str, Any]:
@@ -159,6 +158,7 @@ class InboundApplier:
         batch: int = 100,
         idle_seconds: float = 0.25,
         lanes: int = 4,
+        load: AnswerLoad | None = None,
     ) -> None:
         self.engine = engine
         self.sink = sink
@@ -170,18 +170,18 @@ class InboundApplier:
         self._wakeups = [threading.Event() for _ in range(self.lanes)]
         self._stopping = threading.Event()
         self._threads: list[threading.Thread] = []
-        self._last_receipt = 0.0
+        self.load = load or process_load()
         self.name = f"applier-{uuid.uuid4().hex[:6]}"
 
     def wake(self) -> None:
         """An event was stored (in this process): apply it now, unless busy with others."""
-        self._last_receipt = time.monotonic()
         for wakeup in self._wakeups:
             wakeup.set()
 
-    def _give_way(self, took: float) -> None:
-        if time.monotonic() - self._last_receipt < BUSY_SECONDS:
-            self._stopping.wait(min(MAX_YIELD_SECONDS, took * YIELD_SHARE))
+    def _give_way(self, row: store.Pending) -> None:
+        """Wait for a lull in the answers, until `row` is YIELD_SECONDS old."""
+        age = max(0.0, (self.clock.now() - row.received_at).total_seconds())
+        self.load.wait_for_lull(time.monotonic() + YIELD_SECONDS - age, self._stopping)
 
     def drain(self, *, wait: bool = True) -> Drained:
         """Apply every stored event that is due, oldest first; returns what it did. Without
@@ -214,9 +214,8 @@ class InboundApplier:
                             break
                         if row.client_id in held:
                             continue
-                        started = time.monotonic()
+                        self._give_way(row)
                         result = self._apply(row)
-                        self._give_way(time.monotonic() - started)
                         if result is None:
                             done.failed += 1
                             held.add(row.client_id)

@@ -26,8 +26,8 @@ import socket
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Callable, Mapping
+from contextlib import AbstractContextManager
 from datetime import timedelta
 from typing import Any
 
@@ -35,6 +35,7 @@ from sqlalchemy import Connection, Engine
 
 from bot.clock import Clock
 from bot.domain.errors import DomainError, NotSaved
+from bot.load import AnswerLoad, process_load
 from storage import slack_inbox as rows
 from storage.retry import BudgetExhausted, is_transient, within_budget
 
@@ -56,11 +57,6 @@ class SlackInbox:
     #: waits longer than this for it: in a burst the answers go first (Slack gives up on an
     #: answer after 3 s; a change seen a second or two later harms no one).
     YIELD_SECONDS = 3.0
-    #: Busy means answering at least this share of the time, over SAMPLE_SECONDS: a burst
-    #: keeps a request in hand nearly all the time, a steady trickle (tens a second) leaves
-    #: most of it free, and the applier goes at once.
-    BUSY_SHARE = 0.5
-    SAMPLE_SECONDS = 0.05
 
     def __init__(
         self,
@@ -70,6 +66,7 @@ class SlackInbox:
         background: bool,
         write_budget: float = 2.0,
         appliers: int = 4,
+        load: AnswerLoad | None = None,
     ) -> None:
         self._engine = engine
         self._clock = clock
@@ -85,10 +82,9 @@ class SlackInbox:
         self._stopping = False
         self._woken = False
         self._busy = 0  # rows this process is applying right now (for `drain`)
-        self._answering = 0  # Slack requests this process is answering right now
-        self._answered_at = 0.0  # when the last of them was answered (monotonic)
-        self._busy_total = 0.0  # seconds with at least one request in hand, so far
-        self._busy_from = 0.0  # when the current such stretch began (monotonic)
+        #: How busy this process is answering (`bot.load`): the applier waits for a lull.
+        self.load = load or process_load()
+        self._stop = threading.Event()  # set with `_stopping`: ends a wait for a lull
 
     # -- wiring ---------------------------------------------------------------------------
     def handle(self, kind: str, handler: Handler) -> None:
@@ -103,25 +99,10 @@ class SlackInbox:
         return f"{socket.gethostname()}:{os.getpid()}"
 
     # -- the request's side ---------------------------------------------------------------
-    @contextmanager
-    def answering(self) -> Iterator[None]:
-        """Around each Slack request: while any is being answered, the applier waits."""
-        with self._cond:
-            if not self._answering:
-                self._busy_from = time.monotonic()
-            self._answering += 1
-        try:
-            yield
-        finally:
-            with self._cond:
-                self._answering -= 1
-                self._answered_at = time.monotonic()
-                if not self._answering:
-                    self._busy_total += self._answered_at - self._busy_from
-
-    def _busy_time(self, now: float) -> float:
-        """Seconds spent answering so far (the stretch in hand included); under the lock."""
-        return self._busy_total + (now - self._busy_from if self._answering else 0.0)
+    def answering(self) -> AbstractContextManager[None]:
+        """Around each Slack request (the HTTP front counts its requests too; nesting is
+        fine): while the process is busy answering, the applier waits."""
+        return self.load.answering()
 
     def accept(
         self,
@@ -188,6 +169,7 @@ class SlackInbox:
         """Start the applier threads (idempotent); they first apply what was left waiting."""
         with self._cond:
             self._stopping = False
+            self._stop.clear()
             self._woken = True
             self._threads = [t for t in self._threads if t.is_alive()]
             while len(self._threads) < self._appliers:
@@ -202,6 +184,7 @@ class SlackInbox:
         """Stop after the rows in hand (what is left waits for the next start)."""
         with self._cond:
             self._stopping = True
+            self._stop.set()
             self._cond.notify_all()
             threads = list(self._threads)
         deadline = time.monotonic() + timeout
@@ -258,21 +241,7 @@ class SlackInbox:
         self._quiet(time.monotonic() + min(self.YIELD_SECONDS, max(0.0, self.YIELD_SECONDS - age)))
 
     def _quiet(self, until: float) -> None:
-        """Return at once when no request has been in hand for SAMPLE_SECONDS; else wait
-        until a sample finds this process answering less than BUSY_SHARE of the time, or
-        until `until` (monotonic). Polled: an answer never pays for waking an applier."""
-        with self._cond:
-            while not self._stopping:
-                now = time.monotonic()
-                idle = not self._answering and now - self._answered_at >= self.SAMPLE_SECONDS
-                if idle or now >= until:
-                    return
-                busy = self._busy_time(now)
-                self._cond.wait(min(self.SAMPLE_SECONDS, until - now))
-                later = time.monotonic()
-                share = (self._busy_time(later) - busy) / max(later - now, 1e-6)
-                if share < self.BUSY_SHARE:
-                    return
+        self.load.wait_for_lull(until, self._stop)
 
     def _run(self) -> None:
         while True:
