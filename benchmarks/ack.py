@@ -385,7 +385,7 @@ def main() -> int:
     parser.add_argument("--notes", type=int, default=10_000, help="notes of the history run")
     parser.add_argument("--clients", type=int, default=2000)
     parser.add_argument("--bare-workers", type=int, default=2)
-    parser.add_argument("--threads", type=int, default=8, help="threads per server process")
+    parser.add_argument("--threads", type=int, default=4, help="threads per server process")
     parser.add_argument("--workers", type=int, default=2, help="our server's processes")
     parser.add_argument("--postgres-url", default="postgresql://postgres@127.0.0.1:5432/postgres")
     args = parser.parse_args()

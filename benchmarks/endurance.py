@@ -30,7 +30,7 @@ seed, so the whole run has no planner statistics (the worst case after a bulk im
 Exits 1 when a target is missed.
 
     .venv/bin/python benchmarks/endurance.py [--backend sqlite|postgresql] [--requests 30000]
-        [--clients 100000] [--clinicians 1000] [--concurrency 20] [--workers 2] [--threads 8]
+        [--clients 100000] [--clinicians 1000] [--concurrency 20] [--workers 2] [--threads 4]
         [--postgres-url postgresql://postgres@127.0.0.1:5432/test_endurance]
 
 `--in-process N` instead drives N requests of the same mix straight through the WSGI app in
@@ -643,7 +643,7 @@ def main() -> int:
     parser.add_argument("--clinicians", type=int, default=1000)
     parser.add_argument("--concurrency", type=int, default=20)
     parser.add_argument("--workers", type=int, default=2, help="serve's processes")
-    parser.add_argument("--threads", type=int, default=8, help="threads per server process")
+    parser.add_argument("--threads", type=int, default=4, help="threads per server process")
     parser.add_argument("--rss-tolerance-mb", type=float, default=4.0)
     parser.add_argument(
         "--postgres-url", default="postgresql://postgres@127.0.0.1:5432/test_endurance"

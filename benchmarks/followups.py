@@ -97,7 +97,7 @@ def main() -> int:
             "DISCHARGE_WORKDAYS": "mon-sun",
             "DISCHARGE_FOLLOWUPS_IN_BACKGROUND": "false" if args.no_background else "true",
         }
-        with ours(url, fake, threads=8, workers=1, extra=extra) as port:
+        with ours(url, fake, threads=4, workers=1, extra=extra) as port:
             started = time.time()
 
             def mark(n: int) -> None:
@@ -183,7 +183,7 @@ def clicks(args: argparse.Namespace) -> int:
         sent_at: dict[int, float] = {}
         lock = threading.Lock()
         extra = {"DISCHARGE_APPLY_IN_BACKGROUND": "false" if args.in_request else "true"}
-        with ours(url, fake, threads=8, workers=1, extra=extra) as port:
+        with ours(url, fake, threads=4, workers=1, extra=extra) as port:
             started = time.time()
 
             def mark(n: int) -> None:

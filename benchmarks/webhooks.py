@@ -356,7 +356,7 @@ def main() -> int:
     parser.add_argument("--duplicates", type=float, default=0.1, help="share sent again")
     parser.add_argument("--bare-workers", type=int, default=2)
     parser.add_argument("--workers", type=int, default=2, help="our server's processes")
-    parser.add_argument("--threads", type=int, default=8, help="threads per server process")
+    parser.add_argument("--threads", type=int, default=4, help="threads per server process")
     parser.add_argument("--apply-timeout", type=float, default=300.0)
     parser.add_argument("--paced", type=int, default=100, help="events of the trickle after")
     parser.add_argument("--paced-rate", type=float, default=10.0, help="trickle per second")

@@ -218,7 +218,7 @@ class Settings(BaseSettings):
         description="Tries of a message that keeps failing transiently before it is dead-lettered.",
     )
     http_threads: int = Field(
-        8, ge=1, le=256, description="Threads of `serve`'s HTTP server (requests handled at once)."
+        4, ge=1, le=256, description="Threads of `serve`'s HTTP server (requests handled at once)."
     )
     http_workers: int = Field(
         1,
