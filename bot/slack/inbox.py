@@ -53,10 +53,11 @@ class SlackInbox:
     MAX_ATTEMPTS = 5
     POLL_SECONDS = 5.0
     BATCH = 5
-    #: The applier gives way while this process is busy answering Slack, but no stored row
-    #: waits longer than this for it: in a burst the answers go first (Slack gives up on an
-    #: answer after 3 s; a change seen a second or two later harms no one).
-    YIELD_SECONDS = 3.0
+    #: The applier gives way while this process is busy answering (`bot.load`), but no
+    #: stored row waits longer than this for a lull: in a burst the answers go first, and
+    #: stay as quick at its end as at its start (Slack gives up on an answer after 3 s; a
+    #: change seen later in a burst harms no one, and a trickle is applied at once).
+    YIELD_SECONDS = 30.0
 
     def __init__(
         self,
