@@ -85,7 +85,12 @@ def main() -> int:
         chosen = chosen[: args.commands]
         prepare(url, chosen[-1] + 1, due=0)
         requests = [
-            slack.slash_command(f"discharge R-{i}", user_id=f"U{i % CLINICIANS:08d}")
+            # With a reason: these clients are not yet past the guide's criteria, and a
+            # discharge before them is refused unless the clinician says why.
+            slack.slash_command(
+                f"discharge R-{i} moved out of province; confirmed by phone",
+                user_id=f"U{i % CLINICIANS:08d}",
+            )
             for i in chosen
         ]
         sent_at: dict[int, float] = {}
@@ -125,12 +130,15 @@ def main() -> int:
         f"{args.commands} /care discharge over {args.clinicians} clinicians at "
         f"c={args.concurrency}; answers {dict(run.statuses)}"
     )
+    refused = [b for b in run.bodies if b":no_entry:" in b]
+    if refused:  # a refusal queues no checklist: say why, not just that none arrived
+        print(f"  {len(refused)} refused, e.g. {refused[0].decode()[:300]}")
     if latencies:
         print(
             f"  command -> checklist in Slack: p50 {latencies[len(latencies) // 2] * 1000:.0f} ms,"
             f" p95 {p95 * 1000:.0f} ms, max {latencies[-1] * 1000:.0f} ms; {missing} never arrived"
         )
-    ok = missing == 0 and p95 < 2.0 and set(run.statuses) == {200}
+    ok = missing == 0 and p95 < 2.0 and set(run.statuses) == {200} and not refused
     print("target met (p95 < 2 s, every checklist arrived)" if ok else "MISSED: p95 >= 2 s or lost")
     return 0 if ok else 1
 

@@ -45,7 +45,7 @@ MARK_EVERY = 20
 #: applier waits for a lull before each event, until the event is this old: the
 #: acknowledgements get the CPU and the database's write lock first, and what they stored is
 #: applied right after the burst (in a long one, as each event reaches this age).
-YIELD_SECONDS = 30.0
+YIELD_SECONDS = 3.0
 
 
 def event_payload(event: PlatformEvent) -> dict[str, Any]:
