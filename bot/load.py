@@ -86,6 +86,12 @@ class AnswerLoad:
                 return True
         return self.share() >= self.BUSY_SHARE
 
+    def give_way(self, age: float, bound: float, stop: threading.Event) -> None:
+        """Wait for a lull on behalf of work already `age` seconds old, until it is `bound`
+        seconds old (an age below 0, from a clock set back, counts as 0)."""
+        left = bound - min(bound, max(0.0, age))
+        self.wait_for_lull(time.monotonic() + left, stop)
+
     def wait_for_lull(self, until: float, stop: threading.Event) -> None:
         """Return as soon as the process is not busy (at once, then, between the requests
         of a trickle), at `until` (monotonic), or when `stop` is set. Polled every fifth

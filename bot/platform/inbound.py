@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import logging
 import threading
-import time
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -180,8 +179,8 @@ class InboundApplier:
 
     def _give_way(self, row: store.Pending) -> None:
         """Wait for a lull in the answers, until `row` is YIELD_SECONDS old."""
-        age = max(0.0, (self.clock.now() - row.received_at).total_seconds())
-        self.load.wait_for_lull(time.monotonic() + YIELD_SECONDS - age, self._stopping)
+        age = (self.clock.now() - row.received_at).total_seconds()
+        self.load.give_way(age, YIELD_SECONDS, self._stopping)
 
     def drain(self, *, wait: bool = True) -> Drained:
         """Apply every stored event that is due, oldest first; returns what it did. Without

@@ -106,7 +106,8 @@ def create_app(
 
     @app.middleware
     def answers_first(next: Callable[[], None]) -> None:
-        """While a request is answered, stored notes and presses wait (briefly) for it."""
+        """While a request is answered, stored notes and presses wait (briefly) for it.
+        Over HTTP the front counts it already; this counts what arrives over Socket Mode."""
         with surface.inbox.answering():
             next()
 

@@ -8,7 +8,7 @@ keyword injection, the body parsed twice) cost several times the store itself. T
 does what that path does for these two requests, with the same code:
 
 * the signature, the payload's shape and the NUL check of `bot.slack.guard`;
-* `inbox.answering()` around the answer, as the app's `answers_first` middleware;
+* counted as an answer by the HTTP front (`bot.load`), as Bolt's requests are;
 * the note: `commands.answer_note` (the trigger_id claimed in the write that stores it);
   a press: `stored_first`'s store, routed by the same action-id constraints Bolt uses;
 * a failure answered by the app's own error handler.
@@ -73,11 +73,10 @@ class FastLane:
             return None
         if payload_problem(payload) is not None or has_nul(payload):
             return None
-        with self._surface.inbox.answering():
-            try:
-                return route(payload)
-            except Exception as error:
-                return _raw(self._on_error(error, payload))
+        try:
+            return route(payload)
+        except Exception as error:
+            return _raw(self._on_error(error, payload))
 
     def _route(self, payload: dict[str, Any]) -> Callable[[dict[str, Any]], Answer] | None:
         if payload.get("command") == "/care":

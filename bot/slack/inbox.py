@@ -81,12 +81,11 @@ class SlackInbox:
         self._report: Reporter | None = None
         self._cond = threading.Condition()
         self._threads: list[threading.Thread] = []
-        self._stopping = False
         self._woken = False
         self._busy = 0  # rows this process is applying right now (for `drain`)
         #: How busy this process is answering (`bot.load`): the applier waits for a lull.
         self.load = load or process_load()
-        self._stop = threading.Event()  # set with `_stopping`: ends a wait for a lull
+        self._stopping = threading.Event()  # also ends a wait for a lull
 
     # -- wiring ---------------------------------------------------------------------------
     def handle(self, kind: str, handler: Handler) -> None:
@@ -170,8 +169,7 @@ class SlackInbox:
     def start(self) -> None:
         """Start the applier threads (idempotent); they first apply what was left waiting."""
         with self._cond:
-            self._stopping = False
-            self._stop.clear()
+            self._stopping.clear()
             self._woken = True
             self._threads = [t for t in self._threads if t.is_alive()]
             while len(self._threads) < self._appliers:
@@ -185,8 +183,7 @@ class SlackInbox:
     def stop(self, timeout: float = 10.0) -> None:
         """Stop after the rows in hand (what is left waits for the next start)."""
         with self._cond:
-            self._stopping = True
-            self._stop.set()
+            self._stopping.set()
             self._cond.notify_all()
             threads = list(self._threads)
         deadline = time.monotonic() + timeout
@@ -238,30 +235,27 @@ class SlackInbox:
                 self._busy -= 1
 
     def _give_way(self, item: rows.Item) -> None:
-        """Wait while requests are being answered, until `item` is YIELD_SECONDS old."""
+        """Wait while the process is busy answering, until `item` is YIELD_SECONDS old."""
         age = (self._clock.now() - item.received_at).total_seconds()
-        self._quiet(time.monotonic() + min(self.YIELD_SECONDS, max(0.0, self.YIELD_SECONDS - age)))
-
-    def _quiet(self, until: float) -> None:
-        self.load.wait_for_lull(until, self._stop)
+        self.load.give_way(age, self.YIELD_SECONDS, self._stopping)
 
     def _run(self) -> None:
         while True:
             with self._cond:
-                while not self._woken and not self._stopping:
+                while not self._woken and not self._stopping.is_set():
                     if not self._cond.wait(self.POLL_SECONDS):
                         break  # look for rows another process left behind
-                if self._stopping:
+                if self._stopping.is_set():
                     return
                 self._woken = False
             # Claiming is a write: under a burst of answers, it waits with the rows.
-            self._quiet(time.monotonic() + self.YIELD_SECONDS)
+            self.load.give_way(0.0, self.YIELD_SECONDS, self._stopping)
             try:
                 while claimed := self.run_once():
                     if claimed >= self.BATCH:
                         self.wake()  # more may be waiting: the other appliers help
                     with self._cond:
-                        if self._stopping:
+                        if self._stopping.is_set():
                             return
             except Exception:
                 log.exception("the Slack inbox could not be read; trying again shortly")
