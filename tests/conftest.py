@@ -175,3 +175,14 @@ def service(
     uow: UnitOfWork, clock: FixedClock, settings: Settings, phrases: PhraseLibrary
 ) -> Services:
     return build_services(uow, clock, settings, phrases)
+
+
+#: Folders whose tests are pure or make their own SQLite database (the demo): the
+#: PostgreSQL pass of scripts/test.sh would run them again unchanged, so they run once.
+_RUN_ONCE = tuple(Path(__file__).parent / name for name in ("domain", "smart_phrases", "demo"))
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if any(folder in Path(str(item.path)).parents for folder in _RUN_ONCE):
+            item.add_marker(pytest.mark.once)

@@ -24,11 +24,3 @@ def demo_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def demo_result(demo_db: Path) -> DemoResult:
     return run_demo(Settings(_env_file=None), DemoOptions(start=START, seed=1, db=demo_db))
 
-
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """The demo makes its own SQLite database: the PostgreSQL pass of scripts/test.sh would
-    run these again unchanged, so they run once."""
-    here = Path(__file__).parent
-    for item in items:
-        if here in Path(str(item.path)).parents:
-            item.add_marker(pytest.mark.once)
