@@ -24,7 +24,7 @@ from contextvars import ContextVar
 from typing import Any, TypeVar
 
 from sqlalchemy import Engine, event
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import DBAPIError, OperationalError, SQLAlchemyError
 
 T = TypeVar("T")
 
@@ -137,8 +137,14 @@ def install_lock_waits(engine: Engine) -> None:
     def _lock_wait(connection: Any) -> None:
         wait = remaining_ms()
         if postgres:
-            if wait is not None:
-                connection.exec_driver_sql(f"SET LOCAL lock_timeout = {lock_wait_step(wait)}")
+            # A session setting, sent only when it changes (a round trip per transaction
+            # saved); 0, the server's default, outside a budget. A SET inside a transaction
+            # that rolls back is undone with it: `_forget_lock_wait` then forgets it here too.
+            timeout = 0 if wait is None else lock_wait_step(wait)
+            info = connection.connection.info
+            if info.get(_TIMEOUT_SET) != timeout:
+                connection.exec_driver_sql(f"SET lock_timeout = {timeout}")
+                info[_TIMEOUT_SET] = timeout
             return
         dbapi = connection.connection.driver_connection
         if dbapi is None:
@@ -149,11 +155,22 @@ def install_lock_waits(engine: Engine) -> None:
             dbapi.execute(f"PRAGMA busy_timeout = {busy}")
             info[_BUSY_SET] = busy
 
-    if not postgres:
+    if postgres:
+
+        @event.listens_for(engine, "rollback")
+        def _forget_lock_wait(connection: Any) -> None:
+            try:
+                info = connection.connection.info
+            except SQLAlchemyError:  # a connection lost mid-way: its successor starts afresh
+                return
+            info.pop(_TIMEOUT_SET, None)
+
+    else:
         _queue_sqlite_writers(engine)
 
 
 _BUSY_SET = "discharge_busy_timeout_ms"
+_TIMEOUT_SET = "discharge_lock_timeout_ms"
 _WRITES = ("INSERT", "UPDATE", "DELETE", "REPLACE", "SAVEPOINT")
 _HELD = "discharge_write_turn"
 

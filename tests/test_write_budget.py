@@ -15,7 +15,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 
 import pytest
-from sqlalchemy import Engine, func, select, text
+from sqlalchemy import Engine, event, func, select, text
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from bot.clock import FixedClock
@@ -160,3 +160,60 @@ def test_retries_stop_at_the_deadline_and_say_how_many_were_made() -> None:
     with pytest.raises(BudgetExhausted) as exhausted:
         within_budget(always_locked, seconds=0.2)
     assert exhausted.value.attempts == attempts > 1
+
+
+def test_postgres_lock_wait_is_sent_when_it_changes_and_forgotten_with_a_rollback(
+    engine: Engine,
+) -> None:
+    if engine.dialect.name != "postgresql":
+        pytest.skip("lock_timeout is PostgreSQL's (SQLite: the busy timeout, tested above)")
+    sent: list[str] = []
+
+    @event.listens_for(engine, "before_cursor_execute")
+    def _seen(_c: object, _cur: object, statement: str, *_: object) -> None:
+        if statement.startswith("SET lock_timeout"):
+            sent.append(statement)
+
+    with engine.connect() as connection:  # one session throughout
+
+        def timeout() -> str:
+            with connection.begin():
+                return str(connection.exec_driver_sql("SHOW lock_timeout").scalar())
+
+        budgeted = within_budget(timeout, seconds=2.0)
+        assert budgeted.endswith("ms")
+        assert 0 < int(budgeted[:-2]) <= 2000
+        assert within_budget(timeout, seconds=2.0) == budgeted
+        assert len(sent) == 1  # the second transaction found it set already
+        assert timeout() == "0"  # outside a budget: wait as long as it takes, as by default
+
+        class Undone(Exception):
+            pass
+
+        def rolled_back() -> None:
+            with connection.begin():
+                raise Undone
+
+        with pytest.raises(Undone):
+            within_budget(rolled_back, seconds=2.0)  # its SET is undone with it
+        assert within_budget(timeout, seconds=2.0) == budgeted  # so it is sent again
+    assert len(sent) == 4
+
+
+def test_a_connection_dropped_mid_transaction_is_tried_again_with_its_lock_wait(
+    engine: Engine,
+) -> None:
+    if engine.dialect.name != "postgresql":
+        pytest.skip("a server that drops the session: PostgreSQL")
+    tries = 0
+
+    def dropped_once() -> str:
+        nonlocal tries
+        tries += 1
+        with engine.begin() as connection:
+            if tries == 1:  # the server ends this session (a restart, a failover)
+                connection.exec_driver_sql("SELECT pg_terminate_backend(pg_backend_pid())")
+            return str(connection.exec_driver_sql("SHOW lock_timeout").scalar())
+
+    assert within_budget(dropped_once, seconds=2.0) not in {"0", ""}
+    assert tries == 2
