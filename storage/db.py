@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +13,7 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import Session, sessionmaker
 
 from storage.retry import install_lock_waits
@@ -44,10 +46,45 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         event.listen(engine, "connect", _sqlite_pragmas)
         install_lock_waits(engine)
         return engine
-    kwargs.setdefault("pool_pre_ping", True)
     engine = create_engine(url, **kwargs)
+    if not kwargs.get("pool_pre_ping"):
+        _ping_when_idle(engine)
     install_lock_waits(engine)
     return engine
+
+
+#: A pooled connection unused for longer than this is pinged before it is handed out (a
+#: server restart or an idle timeout may have closed it); one back from use within it is
+#: not: it was alive a moment ago, and the ping was a round trip on every transaction.
+#: A connection that dies in between fails its statement, which `within_budget` tries
+#: again on a new one (a lost connection is a passing error).
+PING_AFTER_IDLE_SECONDS = 1.0
+_RETURNED_AT = "discharge_returned_at"
+
+
+def _ping_when_idle(engine: Engine) -> None:
+    dialect = engine.dialect
+
+    @event.listens_for(engine, "connect")
+    def _fresh(_dbapi: Any, record: Any) -> None:
+        record.info[_RETURNED_AT] = time.monotonic()
+
+    @event.listens_for(engine, "checkin")
+    def _returned(_dbapi: Any, record: Any) -> None:
+        record.info[_RETURNED_AT] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _alive(dbapi: Any, record: Any, _proxy: Any) -> None:
+        returned = record.info.get(_RETURNED_AT)
+        if returned is not None and time.monotonic() - returned < PING_AFTER_IDLE_SECONDS:
+            return
+        try:
+            dialect.do_ping(dbapi)
+        except dialect.loaded_dbapi.Error as error:
+            if dialect.is_disconnect(error, dbapi, None):
+                # The pool throws this one away and checks out another (a fresh one).
+                raise DisconnectionError() from error
+            raise
 
 
 def _quiet_sql_logging() -> None:
