@@ -134,17 +134,20 @@ def claim(
 def end(
     connection: Connection,
     *,
-    row_id: int,
+    row_ids: Sequence[int],
     owner: str,
     status: str,
     now: datetime,
     error: str | None = None,
-) -> bool:
-    """Finish a row this owner holds (done, refused or dead); False if another took it."""
+) -> int:
+    """Finish rows this owner holds (done, refused or dead), in one UPDATE; how many it
+    still held (a row another applier took over is left to it)."""
+    if not row_ids:
+        return 0
     c = _table.c
     result = connection.execute(
         update(_table)
-        .where(c.id == row_id, c.status == IN_FLIGHT, c.lease_owner == owner)
+        .where(c.id.in_(list(row_ids)), c.status == IN_FLIGHT, c.lease_owner == owner)
         .values(
             status=status,
             body={},  # what was asked is applied (or refused): no second copy of a note
@@ -154,7 +157,7 @@ def end(
             last_error=(error or None) and error[:200],
         )
     )
-    return result.rowcount == 1
+    return int(result.rowcount)
 
 
 def retry(connection: Connection, *, row_id: int, owner: str, at: datetime, error: str) -> bool:

@@ -9,7 +9,7 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, event, func, select
 from sqlalchemy.exc import OperationalError
 
 from bot.clock import FixedClock
@@ -167,6 +167,35 @@ def test_a_request_that_keeps_failing_is_dead_and_its_sender_told_with_a_referen
     assert error is not None
     assert error.startswith("RuntimeError (ref ")
     assert error.split("ref ")[1].rstrip(")") in caplog.text  # the log has the same id
+
+
+def test_a_batch_is_marked_in_one_write_each_row_with_its_own_end(
+    inbox: SlackInbox, engine: Engine
+) -> None:
+    from bot.domain.errors import DomainError
+
+    def picky(body: dict[str, Any], item: rows.Item) -> None:
+        if body["n"] == 2:
+            raise DomainError("That prompt is out of date.")
+
+    inbox.handle("k", picky)
+    for n in range(5):
+        inbox.accept("k", {"n": n}, user="U1")
+    writes: list[str] = []
+
+    @event.listens_for(engine, "before_cursor_execute")
+    def _seen(_c: object, _cur: object, statement: str, *_: object) -> None:
+        if statement.lstrip().upper().startswith("UPDATE SLACK_INBOX"):
+            writes.append(statement)
+
+    assert inbox.run_once() == 5
+    event.remove(engine, "before_cursor_execute", _seen)
+    # the claim, the refused row's own end, then the four applied rows together
+    assert len(writes) == 3
+    assert statuses(engine) == ["done", "done", "refused", "done", "done"]
+    with engine.connect() as c:
+        bodies = c.scalars(select(SlackInboxItem.body).order_by(SlackInboxItem.id)).all()
+    assert bodies == [{}] * 5  # no second copy of what was asked is kept
 
 
 def test_rows_a_stopped_process_left_are_applied_when_an_applier_starts(
