@@ -180,8 +180,14 @@ class EpisodeHistory:
     #: After a rematch or care-team removal, while the caseload still names the clinician
     #: the client left: nothing is said until someone else is named.
     awaiting_assignment: bool = False
-    #: The clinician's own admin notes (/care note), as (label, when written) with the label
-    #: their event carries ("note 12"): efforts to show but no state change, so a store
-    #: reads them apart from `events` (two columns, not a fold step each: a client's
-    #: thousandth note costs little more than the first). A note in both counts once.
-    notes: tuple[tuple[str, datetime], ...] = ()
+    #: The clinician's own admin notes (/care note), as (note id, when written): efforts to
+    #: show but no state change, so a store reads them apart from `events` (two columns,
+    #: not a fold step each) and the policy only looks at them when asked which efforts
+    #: were made. A note also among the events (its label "note 12") counts once.
+    notes: tuple[tuple[int | str, datetime], ...] = ()
+
+
+def note_key(label: str | None) -> int | str:
+    """The note id an ADMIN_NOTE event's label names ("note 12" -> 12), else the label."""
+    rest = (label or "").removeprefix("note ")
+    return int(rest) if rest.isdigit() else label or ""

@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
+from functools import cached_property
 
 from bot.domain.calendar import WorkingHours
 from bot.domain.checklist import ChecklistStatus, checklist_status
@@ -33,6 +34,7 @@ from bot.domain.model import (
     State,
     StepKind,
     Trigger,
+    note_key,
 )
 
 
@@ -249,8 +251,29 @@ class Assessment:
     other_sessions: tuple[tuple[datetime, str], ...] = ()  # (when, provider) not this clinician's
     discharge_reason: str | None = None  # why the checklist was opened before the criteria
     checkin_numbers: tuple[int, ...] = ()
-    note_dates: tuple[datetime, ...] = ()  # manual admin notes, re-engagement efforts too
     paused_until: datetime | None = None
+    #: The manual admin notes as the history gave them (shared, not copied) and those among
+    #: the events (a note being added): `note_dates` is worked out from them when asked for.
+    #: No state or step depends on a note, so a change that lists no efforts does no work
+    #: per note: a client's thousandth note costs what the first did.
+    notes_written: tuple[tuple[int | str, datetime], ...] = field(default=(), repr=False)
+    notes_in_events: tuple[tuple[int | str, datetime], ...] = field(default=(), repr=False)
+    as_of: datetime | None = None
+
+    @cached_property
+    def note_dates(self) -> tuple[datetime, ...]:
+        """When each manual admin note (an effort to re-engage) was written, oldest first,
+        up to the assessment's instant; a note given both ways counts once."""
+        written = self.notes_written
+        if self.notes_in_events:
+            merged = dict(written)
+            for key, at in self.notes_in_events:
+                merged.setdefault(key, at)
+            dates: Iterable[datetime] = merged.values()
+        else:
+            dates = (at for _, at in written)
+        now = self.as_of
+        return tuple(sorted(at for at in dates if now is None or at <= now))
 
     def checkin_title(self, number: int, total: int) -> str:
         return checkin_title(number, total, attendance=self.trigger is Trigger.ATTENDANCE)
@@ -290,7 +313,8 @@ class _Fold:
     prompts: dict[str, list[datetime]] = field(default_factory=dict)
     reasons: list[str] = field(default_factory=list)
     paused_until: datetime | None = None
-    notes: list[datetime] = field(default_factory=list)  # manual admin notes (/care note)
+    #: Manual admin notes (/care note) among the events: one being added.
+    notes_in_events: tuple[tuple[int | str, datetime], ...] = ()
     awaiting: bool = False  # handed over, the caseload still names the clinician who left
 
     # -- time ------------------------------------------------------------------------
@@ -704,18 +728,11 @@ def fold(history: EpisodeHistory, policy: Policy, hours: WorkingHours, now: date
     f.bookings.update(b for b in history.booked_sessions)
     if history.baseline_contact_at:
         f.reasons.append(f"{_day(history.baseline_contact_at)}: last client contact on record")
-    in_events = [
-        e
+    f.notes_in_events = tuple(
+        (note_key(e.label), e.at)
         for e in history.events
         if e.kind is EventKind.ADMIN_NOTE and e.label and e.label.startswith("note")
-    ]
-    if in_events:  # a note given as an event too (one being added) counts once
-        written = dict(history.notes)
-        for e in in_events:
-            written.setdefault(e.label or "", e.at)
-        f.notes = sorted(at for at in written.values() if at <= now)
-    else:
-        f.notes = sorted(at for _, at in history.notes if at <= now)
+    )
     for event in _ordered(history.events):
         if event.learned_at > now:
             break
@@ -760,7 +777,9 @@ def assess(
         other_sessions=tuple(f.other_sessions),
         discharge_reason=f.discharge_reason,
         checkin_numbers=tuple(f.checkin_numbers),
-        note_dates=tuple(f.notes),
+        notes_written=history.notes,
+        notes_in_events=f.notes_in_events,
+        as_of=now,
         paused_until=f.paused_until if f.state is State.PAUSED else None,
     )
 
