@@ -159,7 +159,7 @@ class AdminNote(Base):
     __tablename__ = "admin_notes"
     __table_args__ = (
         Index("ix_admin_notes_client_id_id", "client_id", "id"),
-        Index("ix_admin_notes_episode_kind", "episode_id", "kind"),
+        Index("ix_admin_notes_episode_kind_id", "episode_id", "kind", "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
 from typing import Any, NamedTuple, cast
+from weakref import WeakKeyDictionary
 
 from sqlalchemy import (
     ARRAY,
@@ -85,6 +88,50 @@ class EventEntry(NamedTuple):
     data: dict[str, Any]
 
 
+class KnownNotes:
+    """The manual admin notes (id, when written) this process has read of its most recent
+    episodes, committed ones only, so a note's change reads only the notes written since.
+
+    What is kept is always a prefix of the episode's notes in id order: notes are never
+    deleted (retention removes a text, not a date), and one episode's manual notes are
+    written one at a time, by `log_note` under its client's lock (PostgreSQL) or by SQLite's
+    one writer, so none can commit with an id below one already seen."""
+
+    SIZE = 2048
+
+    def __init__(self) -> None:
+        self._entries: OrderedDict[int, tuple[tuple[int, datetime], ...]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, episode_id: int) -> tuple[tuple[int, datetime], ...] | None:
+        with self._lock:
+            notes = self._entries.get(episode_id)
+            if notes is not None:
+                self._entries.move_to_end(episode_id)
+            return notes
+
+    def put(self, episode_id: int, notes: tuple[tuple[int, datetime], ...]) -> None:
+        with self._lock:
+            self._entries[episode_id] = notes
+            self._entries.move_to_end(episode_id)
+            while len(self._entries) > self.SIZE:
+                self._entries.popitem(last=False)
+
+
+_KNOWN: WeakKeyDictionary[Any, KnownNotes] = WeakKeyDictionary()
+_KNOWN_LOCK = threading.Lock()
+
+
+def _known_notes(bind: Any) -> KnownNotes:
+    """This process's `KnownNotes` of one database (an engine; tests open many)."""
+    engine = getattr(bind, "engine", bind)
+    with _KNOWN_LOCK:
+        known = _KNOWN.get(engine)
+        if known is None:
+            known = _KNOWN[engine] = KnownNotes()
+        return known
+
+
 class Repository:
     """All reads and writes of one unit of work. Commit/rollback belong to the caller."""
 
@@ -93,6 +140,8 @@ class Repository:
         #: Notes read ahead for a batch of episodes (`note_dates_of`), this unit of work
         #: only; `note_dates` answers from here first.
         self._note_dates: dict[int, list[tuple[int, datetime]]] = {}
+        #: Manual notes this unit of work wrote, by episode: not known to be committed.
+        self._own_notes: dict[int, set[int]] = {}
 
     @property
     def is_postgres(self) -> bool:
@@ -368,12 +417,36 @@ class Repository:
         self._note_dates.update(found)
         return found
 
-    def note_dates(self, episode_id: int) -> list[tuple[int, datetime]]:
-        """One episode's manual notes as (id, when written): read ahead by `note_dates_of`
-        for a batch, else read now. A read-ahead is for a pass that adds no notes."""
-        if episode_id not in self._note_dates:
-            return self.note_dates_of([episode_id])[episode_id]
-        return list(self._note_dates[episode_id])
+    def note_dates(self, episode_id: int) -> Sequence[tuple[int, datetime]]:
+        """One episode's manual notes as (id, when written), oldest first: read ahead by
+        `note_dates_of` for a batch (a pass that adds no notes), else those this process
+        knows already (`KnownNotes`) and the ones written since, in one indexed seek."""
+        if episode_id in self._note_dates:
+            return tuple(self._note_dates[episode_id])
+        known = _known_notes(self.session.get_bind()).get(episode_id)
+        query = (
+            select(AdminNote.id, AdminNote.created_at)
+            .where(
+                AdminNote.episode_id == episode_id,
+                AdminNote.kind == "manual",
+                AdminNote.id > (known[-1][0] if known else 0),
+            )
+            .order_by(AdminNote.id)
+        )
+        since = tuple((int(i), at) for i, at in self.session.execute(query))
+        # What this unit of work wrote is kept out until it is committed (it may not be):
+        # the rest is what others committed, in order (see `KnownNotes`).
+        own = self._own_notes.get(episode_id, ())
+        committed = next((n for n, (i, _) in enumerate(since) if i in own), len(since))
+        notes = (known or ()) + since
+        if committed:
+            kept = len(notes) - len(since) + committed
+            _known_notes(self.session.get_bind()).put(episode_id, notes[:kept])
+        return notes
+
+    def wrote_note(self, episode_id: int, note_id: int) -> None:
+        """This unit of work added a manual note to `episode_id` (flushed, not committed)."""
+        self._own_notes.setdefault(episode_id, set()).add(note_id)
 
     def event_entries_of_episodes(
         self, episode_ids: Sequence[int], *, kinds: Sequence[str] | None = None

@@ -377,6 +377,8 @@ class Episodes:
         )
         repo.add(note)
         repo.flush()
+        if kind == "manual":
+            repo.wrote_note(episode.id, note.id)
         return note
 
     def write_event(
@@ -665,7 +667,7 @@ def history_of(
         baseline_session_at=episode.baseline_session_at,
         awaiting_assignment=episode.handed_over_from is not None
         and episode.handed_over_from == clinician_id,
-        notes=tuple((f"note {i}", at) for i, at in notes),
+        notes=tuple(notes),  # a tuple already (a store's cache) is not copied
     )
 
 
