@@ -423,7 +423,8 @@ class Repository:
         knows already (`KnownNotes`) and the ones written since, in one indexed seek."""
         if episode_id in self._note_dates:
             return tuple(self._note_dates[episode_id])
-        known = _known_notes(self.session.get_bind()).get(episode_id)
+        cache = _known_notes(self.session.get_bind())
+        known = cache.get(episode_id) or ()
         query = (
             select(AdminNote.id, AdminNote.created_at)
             .where(
@@ -438,11 +439,9 @@ class Repository:
         # the rest is what others committed, in order (see `KnownNotes`).
         own = self._own_notes.get(episode_id, ())
         committed = next((n for n, (i, _) in enumerate(since) if i in own), len(since))
-        notes = (known or ()) + since
         if committed:
-            kept = len(notes) - len(since) + committed
-            _known_notes(self.session.get_bind()).put(episode_id, notes[:kept])
-        return notes
+            cache.put(episode_id, known + since[:committed])
+        return known + since
 
     def wrote_note(self, episode_id: int, note_id: int) -> None:
         """This unit of work added a manual note to `episode_id` (flushed, not committed)."""
