@@ -286,7 +286,7 @@ def write_caseload(out: TextIO, rows: Iterable[CaseloadRow], zone: ZoneInfo) -> 
     """The caseload table, written as the rows arrive (a pager shows the first screen at
     once). Column widths come from the first rows and the headers; a longer cell later
     only pushes its line to the right. Returns how many rows were written."""
-    widths: list[int] | None = None
+    template: str | None = None  # each cell padded to its column's width
     buffered: list[tuple[str, ...]] = []
     shown = 0
     shown_as: dict[datetime | None, str] = {}  # schedules repeat: format each instant once
@@ -297,9 +297,12 @@ def write_caseload(out: TextIO, rows: Iterable[CaseloadRow], zone: ZoneInfo) -> 
             text = shown_as[value] = _fmt(value, zone)
         return text
 
-    def emit(cells: tuple[str, ...]) -> None:
-        assert widths is not None
-        out.write("  ".join(c.ljust(widths[i]) for i, c in enumerate(cells)).rstrip() + "\n")
+    def start(sample: list[tuple[str, ...]]) -> str:
+        widths = _widths(sample)
+        template = "  ".join(f"{{:<{w}}}" for w in widths)  # a longer cell is not cut
+        for cells in (STATUS_HEADERS, *sample):
+            out.write(template.format(*cells).rstrip() + "\n")
+        return template
 
     for r in rows:
         cells = (
@@ -312,20 +315,14 @@ def write_caseload(out: TextIO, rows: Iterable[CaseloadRow], zone: ZoneInfo) -> 
             fmt(r.last_contact_at),
         )
         shown += 1
-        if widths is not None:
-            emit(cells)
+        if template is not None:
+            out.write(template.format(*cells).rstrip() + "\n")
             continue
         buffered.append(cells)
         if len(buffered) == WIDTH_SAMPLE:
-            widths = _widths(buffered)
-            emit(STATUS_HEADERS)
-            for line in buffered:
-                emit(line)
-    if widths is None and buffered:
-        widths = _widths(buffered)
-        emit(STATUS_HEADERS)
-        for line in buffered:
-            emit(line)
+            template = start(buffered)
+    if template is None and buffered:
+        start(buffered)
     return shown
 
 
