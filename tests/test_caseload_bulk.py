@@ -217,3 +217,39 @@ def test_the_import_command_draws_progress_on_a_terminal_and_summarises_in_a_pip
     assert f"\r{path}: importing [" in terminal.getvalue()
     assert "5/5 clients 100%" in terminal.getvalue()
     assert "1 client(s) added, 0 updated, 4 unchanged" in capsys.readouterr().out
+
+
+def vacuumed(engine: Engine) -> dict[str, Any]:
+    """When each table the import fills was last vacuumed by hand (None: never)."""
+    with engine.connect() as connection:
+        found = connection.execute(
+            text(
+                "SELECT relname, last_vacuum, last_analyze FROM pg_stat_user_tables "
+                "WHERE relname IN ('clients', 'episodes', 'events', 'audit_log')"
+            )
+        ).all()
+    return {name: (vacuum, analyze) for name, vacuum, analyze in found}
+
+
+def test_a_bulk_import_on_postgresql_leaves_the_tables_vacuumed_and_analysed(
+    engine: Engine, service: Services, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if engine.dialect.name != "postgresql":
+        pytest.skip("VACUUM (ANALYZE) after a bulk import: PostgreSQL (SQLite needs neither)")
+    import bot.services.caseload as caseload
+
+    monkeypatch.setattr(caseload, "BULK", 6)
+    before = vacuumed(engine)
+    service.caseload.import_caseload(rows(FIRST), actor=ADMIN)  # 5 clients: not bulk
+    assert vacuumed(engine) == before
+
+    wipe(engine)
+    monkeypatch.setattr(caseload, "BULK", 5)
+    service.caseload.import_caseload(rows(FIRST), actor=ADMIN)
+    after = vacuumed(engine)
+    assert sorted(after) == ["audit_log", "clients", "episodes", "events"]
+    for name, (vacuum, analyze) in after.items():
+        previous = before.get(name, (None, None))[0]
+        assert vacuum is not None, name
+        assert analyze is not None, name
+        assert previous is None or vacuum > previous, name

@@ -20,6 +20,10 @@ from storage.repository import Repository
 #: Rows per batch: one lookup of the batch's known clients, then one executemany per table.
 BATCH = 2000
 
+#: Clients added or changed from which an import counts as a bulk write
+#: (`UnitOfWork.after_bulk_write`).
+BULK = 10_000
+
 #: Called after each batch with (rows done, rows in the file).
 Progress = Callable[[int, int], None]
 
@@ -62,6 +66,8 @@ class CaseloadImport:
                 self._batch(repo, rows[start : start + batch], clinicians, now, actor, tally)
                 if progress is not None:
                     progress(min(start + batch, len(rows)), len(rows))
+        if tally.created + tally.updated >= BULK:
+            self.uow.after_bulk_write(("clients", "episodes", "events", "audit_log"))
         return ImportReport(tally.created, tally.updated, tally.unchanged, tally.clinicians)
 
     def _batch(
