@@ -4,6 +4,7 @@ encrypted as before, with a progress line only on a terminal."""
 from __future__ import annotations
 
 import io
+import logging
 import threading
 from datetime import UTC, datetime
 from pathlib import Path
@@ -20,6 +21,7 @@ from bot.services.caseload_file import parse_caseload
 from bot.settings import Settings
 from smart_phrases import PhraseLibrary
 from storage.crypto import Keyring, attach_keyring, generate_key
+from storage.db import make_engine, make_session_factory
 from storage.models import AuditEntry, Base, Client, Clinician, Episode, EventRecord
 from storage.repository import Repository, UnitOfWork
 from tests.helpers import ADMIN
@@ -291,3 +293,20 @@ def test_a_table_held_locked_is_skipped_and_the_import_still_succeeds(
         previous = before.get(name, (None, None))[0]
         assert after[name][0] is not None, name
         assert previous is None or after[name][0] > previous, name
+
+
+@pytest.mark.once
+def test_a_vacuum_that_fails_is_logged_and_not_raised(caplog: pytest.LogCaptureFixture) -> None:
+    # A server that is not there: the import before it committed, so nothing is raised.
+    engine = make_engine("postgresql://postgres@127.0.0.1:9/absent?connect_timeout=2")
+    try:
+        with caplog.at_level(logging.WARNING, logger="storage.repository"):
+            UnitOfWork(make_session_factory(engine)).after_bulk_write(("clients", "events"))
+    finally:
+        engine.dispose()
+    assert [r.getMessage() for r in caplog.records] == [
+        "the tables a bulk write filled were not vacuumed (OperationalError); autovacuum "
+        "will see to them"
+    ]
+    with pytest.raises(ValueError, match="not our tables"):
+        UnitOfWork(make_session_factory(engine)).after_bulk_write(("pg_class",))
