@@ -1,5 +1,5 @@
 """Instants read back from either backend are aware UTC, the same instant that was stored,
-also when the column's reader remembers repeated values (issue #14: a caseload's schedules
+also when the reader remembers repeated values (issue #14: a caseload's schedules
 repeat, and parsing each was a tenth of reading it)."""
 
 from __future__ import annotations
