@@ -103,6 +103,10 @@ class KnownNotes:
     one writer, so none can commit with an id below one already seen."""
 
     SIZE = 2048
+    #: Only a long history is kept: a few notes cost no more to read again than to look
+    #: up, and keeping every episode that ever had a note grew `serve`'s memory all
+    #: through a 30,000-request run (`endurance.py`: +4.5 MB, a cache still filling).
+    LONG = 32
 
     def __init__(self) -> None:
         self._entries: OrderedDict[int, tuple[tuple[int, datetime], ...]] = OrderedDict()
@@ -457,7 +461,7 @@ class Repository:
         # the rest is what others committed, in order (see `KnownNotes`).
         own = self._own_notes.get(episode_id, ())
         committed = next((n for n, (i, _) in enumerate(since) if i in own), len(since))
-        if committed:
+        if committed and len(known) + committed >= KnownNotes.LONG:
             cache.put(episode_id, known + since[:committed])
         return known + since
 

@@ -3,6 +3,7 @@ since: what it lists is what the database holds, whoever wrote it and whatever f
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import timedelta
 
 import pytest
@@ -91,14 +92,8 @@ def test_a_note_whose_change_failed_is_never_listed(
     assert len(stored(engine)) == 2
 
 
-def test_a_client_with_many_notes_reads_only_the_new_ones(
-    notes_service: Services, engine: Engine, clock: FixedClock
-) -> None:
-    for i in range(30):
-        clock.advance(timedelta(minutes=1))
-        notes_service.notes.log_note("C100", f"note {i}", actor=CLINICIAN)
-    with engine.connect() as c:
-        ids = list(c.scalars(select(AdminNote.id).order_by(AdminNote.id)))
+def new_notes_read_from(engine: Engine, action: Callable[[], object]) -> list[object]:
+    """The note id each read of an episode's notes during `action` started after."""
     after: list[object] = []
 
     @event.listens_for(engine, "before_cursor_execute")
@@ -107,14 +102,45 @@ def test_a_client_with_many_notes_reads_only_the_new_ones(
             values = parameters.values() if isinstance(parameters, dict) else parameters
             after.append(list(values)[-1])  # type: ignore[call-overload]
 
+    try:
+        action()
+    finally:
+        event.remove(engine, "before_cursor_execute", _seen)
+    return after
+
+
+def test_a_short_history_is_read_whole_and_not_kept(
+    notes_service: Services, engine: Engine, clock: FixedClock
+) -> None:
+    for i in range(KnownNotes.LONG - 2):
+        clock.advance(timedelta(minutes=1))
+        notes_service.notes.log_note("C100", f"note {i}", actor=CLINICIAN)
     clock.advance(timedelta(minutes=1))
-    notes_service.notes.log_note("C100", "the 31st", actor=CLINICIAN)
-    event.remove(engine, "before_cursor_execute", _seen)
-    # From where this process had got to, not from the start: up to the 29th (the 30th
-    # was its own change's, not yet committed when read), so two notes, not 31.
+    after = new_notes_read_from(
+        engine, lambda: notes_service.notes.log_note("C100", "one more", actor=CLINICIAN)
+    )
+    assert after == [0]  # from the start: nothing of it is kept in memory
+    assert listed(notes_service) == stored(engine)
+
+
+def test_a_client_with_many_notes_reads_only_the_new_ones(
+    notes_service: Services, engine: Engine, clock: FixedClock
+) -> None:
+    many = KnownNotes.LONG + 8
+    for i in range(many):
+        clock.advance(timedelta(minutes=1))
+        notes_service.notes.log_note("C100", f"note {i}", actor=CLINICIAN)
+    with engine.connect() as c:
+        ids = list(c.scalars(select(AdminNote.id).order_by(AdminNote.id)))
+    clock.advance(timedelta(minutes=1))
+    after = new_notes_read_from(
+        engine, lambda: notes_service.notes.log_note("C100", "one more", actor=CLINICIAN)
+    )
+    # From where this process had got to, not from the start: up to the last but one (the
+    # last was its own change's, not yet committed when read), so two notes, not all.
     assert after == [ids[-2]]
     assert listed(notes_service) == stored(engine)
-    assert len(stored(engine)) == 31
+    assert len(stored(engine)) == many + 1
 
 
 def test_only_the_most_recent_episodes_are_kept() -> None:
