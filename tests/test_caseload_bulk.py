@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import logging
 import threading
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -234,38 +235,44 @@ def vacuumed(engine: Engine) -> dict[str, Any]:
     return {name: (vacuum, analyze) for name, vacuum, analyze in found}
 
 
-def test_a_bulk_import_on_postgresql_leaves_the_tables_vacuumed_and_analysed(
-    engine: Engine, service: Services, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def vacuumed_since(before: dict[str, Any], after: dict[str, Any], name: str) -> bool:
+    previous = before.get(name, (None, None))[0]
+    vacuum = after[name][0]
+    return vacuum is not None and (previous is None or vacuum > previous)
+
+
+@pytest.fixture
+def bulk_from(engine: Engine, monkeypatch: pytest.MonkeyPatch) -> Callable[[int], None]:
+    """PostgreSQL only: sets how many clients make an import a bulk write."""
     if engine.dialect.name != "postgresql":
         pytest.skip("VACUUM (ANALYZE) after a bulk import: PostgreSQL (SQLite needs neither)")
     import bot.services.caseload as caseload
 
-    monkeypatch.setattr(caseload, "BULK", 6)
+    return lambda clients: monkeypatch.setattr(caseload, "BULK", clients)
+
+
+def test_a_bulk_import_on_postgresql_leaves_the_tables_vacuumed_and_analysed(
+    engine: Engine, service: Services, bulk_from: Callable[[int], None]
+) -> None:
+    bulk_from(6)
     before = vacuumed(engine)
     service.caseload.import_caseload(rows(FIRST), actor=ADMIN)  # 5 clients: not bulk
     assert vacuumed(engine) == before
 
     wipe(engine)
-    monkeypatch.setattr(caseload, "BULK", 5)
+    bulk_from(5)
     service.caseload.import_caseload(rows(FIRST), actor=ADMIN)
     after = vacuumed(engine)
     assert sorted(after) == ["audit_log", "clients", "episodes", "events"]
-    for name, (vacuum, analyze) in after.items():
-        previous = before.get(name, (None, None))[0]
-        assert vacuum is not None, name
+    for name, (_, analyze) in after.items():
+        assert vacuumed_since(before, after, name), name
         assert analyze is not None, name
-        assert previous is None or vacuum > previous, name
 
 
 def test_a_table_held_locked_is_skipped_and_the_import_still_succeeds(
-    engine: Engine, service: Services, monkeypatch: pytest.MonkeyPatch
+    engine: Engine, service: Services, bulk_from: Callable[[int], None]
 ) -> None:
-    if engine.dialect.name != "postgresql":
-        pytest.skip("VACUUM (ANALYZE) after a bulk import: PostgreSQL (SQLite needs neither)")
-    import bot.services.caseload as caseload
-
-    monkeypatch.setattr(caseload, "BULK", 5)
+    bulk_from(5)
     before = vacuumed(engine)
     done: list[Any] = []
     holder = engine.connect()
@@ -290,9 +297,7 @@ def test_a_table_held_locked_is_skipped_and_the_import_still_succeeds(
     after = vacuumed(engine)
     assert after["events"][0] == before.get("events", (None, None))[0]  # skipped
     for name in ("clients", "episodes", "audit_log"):
-        previous = before.get(name, (None, None))[0]
-        assert after[name][0] is not None, name
-        assert previous is None or after[name][0] > previous, name
+        assert vacuumed_since(before, after, name), name
 
 
 @pytest.mark.once
